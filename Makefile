@@ -1,0 +1,40 @@
+# distillwatch: every set-up step lives here, so a fresh clone needs only `make demo` / `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export KAFKA_PORT ?= 19092
+
+.PHONY: demo test lint bench kafka-up kafka-down data clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+demo: $(STAMP)
+	bash infra/demo.sh
+
+test: $(STAMP)
+	bash infra/test.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check streams models tests bench
+
+bench: $(STAMP)
+	bash infra/bench.sh
+
+kafka-up:
+	infra/kafka/kafka.sh up
+
+kafka-down:
+	infra/kafka/kafka.sh down
+
+data: $(STAMP)
+	bash infra/make-data.sh
+
+clean:
+	-infra/kafka/kafka.sh down
+	rm -rf .run $(VENV) build *.egg-info .pytest_cache .ruff_cache

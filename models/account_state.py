@@ -1,0 +1,265 @@
+"""Per-account state: decayed counters and sketches updated in O(1) per event.
+
+One :class:`AccountState` is a few hundred bytes of floats and byte arrays (measured in
+``docs/performance.md``), serialised to a compact binary record without pickle, so that millions
+of accounts fit in a worker and in a changelog.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from array import array
+
+from models.event import VERIFICATION_LEVELS, Event
+from models.sketches import HLL_REGISTERS, decay, hll_add, simhash_bands, stable_hash
+
+TAU_FAST = 300.0  # 5 minutes: bursts
+TAU_HOUR = 3600.0
+TAU_DAY = 86400.0
+TAU_WEEK = 7 * 86400.0  # diurnal rhythm needs several days of memory
+
+# HLL slots in AccountState.hll
+HLL_IP, HLL_ASN, HLL_TLS, HLL_ROUTER, HLL_PROMPT, HLL_END_USER = range(6)
+HLL_SLOTS = 6
+BAND_SLOTS = 64  # direct-mapped cache of recently seen SimHash band keys
+DISTILLABLE = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
+_VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
+
+# Floats kept per account, in serialisation order.
+_FLOATS = (
+    "t_last", "created_at", "r_fast", "r_hour", "r_day", "out_hour", "out_day", "in_day",
+    "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "gap_mean", "gap_var",
+    "base_mean", "base_var", "base_n", "base_t", "peer_t",
+    "win_in", "win_out", "win_cot", "win_reasoning",
+)
+_INTS = (
+    "verification", "win_minute", "win_req", "win_429", "win_sat", "severity", "alert_seq",
+    "incident_start", "events", "degree_day",
+)
+_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "win_event", "last_event")
+_HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
+_VERSION = 1
+
+
+def ip_prefix(ip: str | None) -> str | None:
+    """The /24 of an IPv4 address or the /48 of an IPv6 one: the unit a NAT or a proxy pool shares."""
+    if not ip:
+        return None
+    if ":" in ip:
+        parts = ip.split(":")
+        return ":".join(parts[:3]) + "::/48"
+    head, _, _ = ip.rpartition(".")
+    return head + ".0/24" if head else None
+
+
+class AccountState:
+    """Everything distillwatch remembers about one account.
+
+    Counters decay in event time (``value *= exp(-dt/tau)``), so rates over 5 min, 1 h and 1 day
+    come from single floats; distinct counts come from 32-register HyperLogLogs; template
+    repetition from a 64-slot cache of SimHash band keys. The ``win_*`` fields accumulate the
+    account's currently open event-time minute for the per-minute aggregate.
+    """
+
+    __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands")
+
+    def __init__(self) -> None:
+        for name in _FLOATS:
+            setattr(self, name, 0.0)
+        for name in _INTS:
+            setattr(self, name, 0)
+        for name in _STRS:
+            setattr(self, name, "")
+        self.created_at = math.nan
+        self.verification = -1
+        self.win_minute = -1
+        self.caps = array("d", bytes(8 * 8))
+        self.hours = array("d", bytes(24 * 8))
+        self.hll = bytearray(HLL_SLOTS * HLL_REGISTERS)
+        self.bands = array("I", bytes(4 * BAND_SLOTS))
+
+    # -- per-event update ---------------------------------------------------------------------
+
+    def update(self, ev: Event) -> None:
+        """Fold one event into the counters; O(1), no allocation beyond a few floats."""
+        ts = ev.ts
+        dt = ts - self.t_last if self.events else 0.0
+        if dt > 0.0:
+            self._decay_all(dt)
+            self.t_last = ts
+            lg = math.log1p(dt)
+            d = lg - self.gap_mean
+            self.gap_mean += 0.05 * d
+            self.gap_var = 0.95 * (self.gap_var + 0.05 * d * d)
+        elif not self.events:
+            self.t_last = ts
+        self.events += 1
+        self.r_fast += 1.0
+        self.r_hour += 1.0
+        self.r_day += 1.0
+        out = ev.output_tokens
+        self.out_hour += out
+        self.out_day += out
+        self.in_day += ev.input_tokens
+        self.cot_day += ev.cot_elicitation
+        if ev.status == 429:
+            self.e429_day += 1.0
+        mt = ev.max_tokens
+        if ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt):
+            self.sat_day += 1.0
+            self.win_sat += 1
+        cap = ev.capability
+        if cap is not None:
+            self.caps[cap] += 1.0
+            if cap in DISTILLABLE:
+                self.distill_day += 1.0
+        self.hours[int(ts // 3600) % 24] += 1.0
+        self._update_identity(ev)
+        self._update_prompt(ev)
+        if not self.win_req:
+            self.win_event = ev.event_id
+        self.last_event = ev.event_id
+        self.win_req += 1
+        self.win_in += ev.input_tokens
+        self.win_out += out
+        self.win_cot += ev.cot_elicitation
+        self.win_reasoning += ev.reasoning_tokens
+        if ev.status == 429:
+            self.win_429 += 1
+
+    def _decay_all(self, dt: float) -> None:
+        f_fast = math.exp(-dt / TAU_FAST)
+        f_hour = math.exp(-dt / TAU_HOUR)
+        f_day = math.exp(-dt / TAU_DAY)
+        f_week = math.exp(-dt / TAU_WEEK)
+        self.r_fast *= f_fast
+        self.r_hour *= f_hour
+        self.out_hour *= f_hour
+        self.r_day *= f_day
+        self.out_day *= f_day
+        self.in_day *= f_day
+        self.cot_day *= f_day
+        self.e429_day *= f_day
+        self.sat_day *= f_day
+        self.rep_day *= f_day
+        self.distill_day *= f_day
+        caps = self.caps
+        for i in range(8):
+            caps[i] *= f_day
+        hours = self.hours
+        for i in range(24):
+            hours[i] *= f_week
+
+    def _update_identity(self, ev: Event) -> None:
+        hll = self.hll
+        if ev.client_ip:
+            hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ev.client_ip))
+            if not self.ip24 or self.events & 15 == 1:
+                self.ip24 = ip_prefix(ev.client_ip) or ""
+        if ev.asn is not None:
+            hll_add(hll, HLL_ASN * HLL_REGISTERS, ev.asn)
+            self.asn = str(ev.asn)
+        if ev.tls_fingerprint:
+            hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(ev.tls_fingerprint))
+            self.tls = ev.tls_fingerprint
+        if ev.router_id:
+            hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(ev.router_id))
+            self.router = ev.router_id
+        if ev.end_user_id:
+            hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id))
+        if ev.payment_fingerprint:
+            self.payment = ev.payment_fingerprint
+        if ev.account_created_at is not None:
+            self.created_at = ev.account_created_at
+        if ev.verification is not None:
+            self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
+        if ev.model != self.model:
+            self.model = ev.model
+
+    def _update_prompt(self, ev: Event) -> None:
+        sh = ev.simhash
+        if sh is None:
+            if ev.prompt_template_id:
+                self.template = ev.prompt_template_id
+            return
+        hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh)
+        repeated = False
+        bands = self.bands
+        for key in simhash_bands(sh):
+            # each band owns 16 slots; Fibonacci hashing of the band's 16 bits picks one
+            slot = ((key >> 16) << 4) | (((key & 0xFFFF) * 40503 >> 12) & 15)
+            if bands[slot] == key + 1:
+                repeated = True
+            else:
+                bands[slot] = key + 1
+        if repeated:
+            self.rep_day += 1.0
+        if ev.prompt_template_id:
+            self.template = ev.prompt_template_id
+        elif repeated:
+            self.template = f"band:{sh & 0xFFFF:04x}"
+
+    def decayed_to(self, ts: float) -> AccountState:
+        """Bring the counters forward to ``ts`` (used when a window closes without a new event)."""
+        if ts > self.t_last and self.events:
+            self._decay_all(ts - self.t_last)
+            self.t_last = ts
+        return self
+
+    def reset_window(self, minute: int) -> None:
+        self.win_minute = minute
+        self.win_req = self.win_429 = self.win_sat = 0
+        self.win_in = self.win_out = self.win_cot = self.win_reasoning = 0.0
+
+    # -- serialisation (no pickle) -----------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        """A compact versioned binary record: header struct, arrays, then length-prefixed strings."""
+        head = _HEADER.pack(
+            _VERSION, *(getattr(self, n) for n in _FLOATS), *(getattr(self, n) for n in _INTS)
+        )
+        strs = b"".join(_pack_str(getattr(self, n)) for n in _STRS)
+        return head + self.caps.tobytes() + self.hours.tobytes() + bytes(self.hll) + self.bands.tobytes() + strs
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> AccountState:
+        """Inverse of :meth:`to_bytes`; raises ``ValueError`` on a record of another version."""
+        if not data or data[0] != _VERSION:
+            raise ValueError("account state record of an unknown version")
+        st = cls.__new__(cls)
+        values = _HEADER.unpack_from(data, 0)
+        nf = len(_FLOATS)
+        for name, v in zip(_FLOATS, values[1 : 1 + nf], strict=True):
+            setattr(st, name, v)
+        for name, v in zip(_INTS, values[1 + nf :], strict=True):
+            setattr(st, name, v)
+        pos = _HEADER.size
+        st.caps = array("d", data[pos : pos + 64])
+        pos += 64
+        st.hours = array("d", data[pos : pos + 192])
+        pos += 192
+        n_hll = HLL_SLOTS * HLL_REGISTERS
+        st.hll = bytearray(data[pos : pos + n_hll])
+        pos += n_hll
+        st.bands = array("I", data[pos : pos + 4 * BAND_SLOTS])
+        pos += 4 * BAND_SLOTS
+        for name in _STRS:
+            (n,) = struct.unpack_from("<H", data, pos)
+            pos += 2
+            setattr(st, name, data[pos : pos + n].decode())
+            pos += n
+        return st
+
+
+def _pack_str(s: str) -> bytes:
+    b = s.encode()
+    return struct.pack("<H", len(b)) + b
+
+
+def verification_name(index: int) -> str:
+    """The verification level's name, or ``unknown`` when the gateway never said."""
+    return VERIFICATION_LEVELS[index] if 0 <= index < len(VERIFICATION_LEVELS) else "unknown"
+
+
+__all__ = ["AccountState", "ip_prefix", "verification_name", "decay"]

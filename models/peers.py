@@ -1,0 +1,113 @@
+"""Population baselines: each account judged against peers of similar age and verification.
+
+Per peer group and feature, two River P² quantile sketches (``river.stats.Quantile``, q50 and q90)
+give a robust centre and spread in a few hundred bytes, independent of the number of accounts,
+so a brand-new account is judged on day one. Their state is serialised with River's own
+(Rust) ``__getstate__`` bytes, never pickle.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+
+from river import stats
+
+from models.features import FEATURES, N_FEATURES
+
+YOUNG_S = 7 * 86400.0
+ESTABLISHED_S = 90 * 86400.0
+WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
+MIN_GROUP_SAMPLES = 30  # below this a group borrows the all-accounts baseline
+
+
+def peer_group(age_s: float, verification: int) -> str:
+    """Age bucket x verification strength: the population an account is compared with."""
+    if math.isnan(age_s):
+        age = "unknown"
+    elif age_s < YOUNG_S:
+        age = "new"
+    elif age_s < ESTABLISHED_S:
+        age = "recent"
+    else:
+        age = "established"
+    strength = "weak" if verification in WEAK_VERIFICATION else "verified"
+    return f"{age}/{strength}"
+
+
+class _Group:
+    __slots__ = ("n", "q50", "q90")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.q50 = [stats.Quantile(0.5) for _ in range(N_FEATURES)]
+        self.q90 = [stats.Quantile(0.9) for _ in range(N_FEATURES)]
+
+    def learn(self, x: list[float]) -> None:
+        self.n += 1
+        for i in range(N_FEATURES):
+            self.q50[i].update(x[i])
+            self.q90[i].update(x[i])
+
+
+class PeerModel:
+    """Streaming per-group quantiles of the feature vector, plus an all-accounts group."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, _Group] = {}
+
+    def learn(self, group: str, x: list[float]) -> None:
+        """Add one account sample (at most one per account per hour, so heavy users don't dominate)."""
+        for name in (group, "all"):
+            g = self.groups.get(name)
+            if g is None:
+                g = self.groups[name] = _Group()
+            g.learn(x)
+
+    def baseline(self, group: str) -> tuple[list[float], list[float]] | None:
+        """``(centre, spread)`` per feature for ``group``, or ``None`` before any sample."""
+        g = self.groups.get(group)
+        if g is None or g.n < MIN_GROUP_SAMPLES:
+            g = self.groups.get("all")
+        if g is None or g.n < MIN_GROUP_SAMPLES:
+            return None  # warming up: nobody is judged against a handful of peers
+        centre = [q.get() for q in g.q50]
+        spread = [
+            max(q90.get() - c, f.min_scale) for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
+        ]
+        return centre, spread
+
+    def to_bytes(self) -> bytes:
+        """Groups in name order; each sketch as River's own length-prefixed state bytes."""
+        out = [struct.pack("<H", len(self.groups))]
+        for name in sorted(self.groups):
+            g = self.groups[name]
+            nb = name.encode()
+            out.append(struct.pack("<H", len(nb)) + nb + struct.pack("<q", g.n))
+            for q in (*g.q50, *g.q90):
+                blob = q._quantile.__getstate__() if q._is_updated else b""
+                out.append(struct.pack("<I", len(blob)) + blob)
+        return b"".join(out)
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PeerModel:
+        model = cls()
+        (n_groups,) = struct.unpack_from("<H", data, 0)
+        pos = 2
+        for _ in range(n_groups):
+            (ln,) = struct.unpack_from("<H", data, pos)
+            pos += 2
+            name = data[pos : pos + ln].decode()
+            pos += ln
+            g = _Group()
+            (g.n,) = struct.unpack_from("<q", data, pos)
+            pos += 8
+            for q in (*g.q50, *g.q90):
+                (ln,) = struct.unpack_from("<I", data, pos)
+                pos += 4
+                if ln:
+                    q._quantile.__setstate__(data[pos : pos + ln])
+                    q._is_updated = True
+                pos += ln
+            model.groups[name] = g
+        return model

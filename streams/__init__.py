@@ -1,0 +1,1 @@
+"""distillwatch's I/O side: Kafka (Faust), ClickHouse, files and the command line."""

@@ -1,0 +1,1 @@
+"""One module per ``distillwatch`` subcommand, each with ``register(subparsers)``."""

@@ -1,0 +1,76 @@
+"""The one place that reads the environment.
+
+Every setting has an environment variable and a default; CLI flags override them by passing
+keyword arguments to :func:`load`. ``distillwatch config`` prints the result, secrets masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_data_dir() -> str:
+    return str(REPO_ROOT / ".run")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration of distillwatch (streaming worker, replay, tools)."""
+
+    kafka_bootstrap_servers: str = field(
+        default="127.0.0.1:19092", metadata={"env": "KAFKA_BOOTSTRAP_SERVERS"}
+    )
+    requests_topic: str = field(default="dw.requests", metadata={"env": "DW_REQUESTS_TOPIC"})
+    alerts_topic: str = field(default="dw.alerts", metadata={"env": "DW_ALERTS_TOPIC"})
+    dead_letter_topic: str = field(default="dw.dead-letter", metadata={"env": "DW_DEAD_LETTER_TOPIC"})
+    requests_partitions: int = field(default=4, metadata={"env": "DW_REQUESTS_PARTITIONS"})
+    cluster_partitions: int = field(default=4, metadata={"env": "DW_CLUSTER_PARTITIONS"})
+    app_id: str = field(default="distillwatch", metadata={"env": "DW_APP_ID"})
+    clickhouse_dsn: str = field(default="", metadata={"env": "DW_CLICKHOUSE_DSN"})
+    clickhouse_database: str = field(default="distillwatch", metadata={"env": "DW_CLICKHOUSE_DATABASE"})
+    data_dir: str = field(default_factory=_default_data_dir, metadata={"env": "DW_DATA_DIR"})
+    lateness_s: float = field(default=300.0, metadata={"env": "DW_LATENESS_S"})
+    web_port: int = field(default=6066, metadata={"env": "DW_WEB_PORT"})
+    pagerduty_routing_key: str = field(
+        default="", metadata={"env": "DW_PAGERDUTY_ROUTING_KEY", "secret": True}
+    )
+
+    @property
+    def effective_clickhouse_dsn(self) -> str:
+        """The DSN to connect to: the configured one, or the embedded engine under ``data_dir``."""
+        return self.clickhouse_dsn or f"chdb://{Path(self.data_dir).resolve() / 'clickhouse'}"
+
+    def describe(self) -> list[tuple[str, str, str]]:
+        """Rows of (setting, environment variable, value) with secrets masked, for ``config``."""
+        rows = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.metadata.get("secret") and value:
+                value = "****" + str(value)[-4:]
+            rows.append((f.name, f.metadata["env"], str(value)))
+        rows.append(("effective_clickhouse_dsn", "-", self.effective_clickhouse_dsn))
+        return rows
+
+
+def _coerce(raw: str, typ: type, env: str) -> object:
+    try:
+        return typ(raw)
+    except ValueError:
+        raise SystemExit(f"environment variable {env}={raw!r} is not a valid {typ.__name__}") from None
+
+
+def load(**overrides: object) -> Settings:
+    """Settings from the environment, then ``overrides`` (CLI flags; ``None`` means not given)."""
+    values: dict[str, object] = {}
+    types = {"str": str, "int": int, "float": float}
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        if env in os.environ and os.environ[env] != "":
+            values[f.name] = _coerce(os.environ[env], types[f.type], env)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return dataclasses.replace(Settings(), **values)

@@ -1,0 +1,30 @@
+import math
+
+import pytest
+
+from models.sketches import HLL_REGISTERS, decay, entropy_share, hll_add, hll_count, simhash_bands, stable_hash
+
+
+def test_decay_halves_after_tau_ln2():
+    assert decay(8.0, 3600.0 * math.log(2), 3600.0) == pytest.approx(4.0)
+    assert decay(8.0, -5.0, 3600.0) == 8.0  # out-of-order: no inflation
+
+
+@pytest.mark.parametrize("n", [1, 5, 30, 200, 5000])
+def test_hll_estimates_within_error(n):
+    regs = bytearray(HLL_REGISTERS)
+    for i in range(n):
+        hll_add(regs, 0, stable_hash(f"10.0.{i // 256}.{i % 256}"))
+        hll_add(regs, 0, stable_hash(f"10.0.{i // 256}.{i % 256}"))  # duplicates do not count
+    assert hll_count(regs, 0) == pytest.approx(n, rel=0.45 if n > 30 else 0.3)
+
+
+def test_near_duplicate_simhashes_share_bands():
+    a = 0x0123456789ABCDEF
+    b = a ^ (1 << 3)  # one bit apart: three of four bands equal
+    assert len(set(simhash_bands(a)) & set(simhash_bands(b))) == 3
+
+
+def test_entropy_share():
+    assert entropy_share([1.0] * 24) == pytest.approx(1.0)
+    assert entropy_share([5.0] + [0.0] * 23) == 0.0
