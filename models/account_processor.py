@@ -15,7 +15,13 @@ from dataclasses import dataclass
 
 from models.account_scoring import SELF_SURGE, learn_self, risk_factor, score, self_surge
 from models.account_state import (
-    HLL_ASN, HLL_IP, HLL_PROMPT, HLL_ROUTER, HLL_TLS, AccountState, verification_name,
+    HLL_ASN,
+    HLL_IP,
+    HLL_PROMPT,
+    HLL_ROUTER,
+    HLL_TLS,
+    AccountState,
+    verification_name,
 )
 from models.alerts import SEVERITY_RANK, AdaptiveThreshold, make_alert
 from models.event import MAX_FUTURE_S, Event
@@ -30,14 +36,16 @@ class AccountConfig:
     """Decision constants of the account stage; thresholds adapt above these floors."""
 
     lateness_s: float = 300.0
-    warn_floor: float = 9.0  # score floor for a warning
-    watch_signature: float = 3.0  # signature at which an account's links go to the cluster stage
+    warn_floor: float = 12.0  # score floor for a warning
+    watch_harvest: float = 5.0  # harvest evidence at which an account's links go to the cluster stage
     error_volume: float = 2.5  # a page needs real volume against peers or own history ...
-    error_signature: float = 4.0  # ... and a harvest-like signature ...
+    error_harvest: float = 7.0  # ... and what distillers want (CoT, distillable mix, long outputs) ...
     error_requests_day: float = 150.0  # ... and enough evidence
     critical_requests_day: float = 2000.0
     hub_end_users: float = 20.0  # an account forwarding this many end users is a router: no links
-    threshold_quantile: float = 0.995
+    threshold_quantile: float = 0.99
+    new_model_s: float = 48 * 3600.0  # a model first seen this recently counts as newly released
+    new_model_warmup_s: float = 6 * 3600.0  # models seen in the first hours are not "new"
 
 
 LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
@@ -58,6 +66,8 @@ class AccountProcessor:
         self._sent_wm = -math.inf
         self._open: dict[int, list[str]] = {}
         self._open_heap: list[int] = []
+        self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
+        self.first_ts = math.inf
         self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "windows": 0}
         # outputs, drained by the driver (replay or Faust agent)
         self.alerts: list[dict] = []
@@ -86,12 +96,22 @@ class AccountProcessor:
         elif minute > st.win_minute:
             self._close_window(acc, st)
             self._open_window(acc, st, minute)
-        st.update(ev)
+        st.update(ev, self._is_new_model(ev.model, ts))
         self.dirty.add(acc)
         if ts > self.max_ts:
             self.max_ts = ts
             self.advance(ts - self.config.lateness_s)
         return None
+
+    def _is_new_model(self, model: str, ts: float) -> bool:
+        """Whether ``model`` appeared in this partition's traffic recently (a fresh release):
+        release chasers move to it within a day, ordinary customers over weeks."""
+        first = self.models_first_seen.get(model)
+        if first is None:
+            first = self.models_first_seen[model] = ts
+            self.first_ts = min(self.first_ts, ts)
+        cfg = self.config
+        return first - self.first_ts >= cfg.new_model_warmup_s and ts - first <= cfg.new_model_s
 
     def advance(self, watermark: float) -> None:
         """Move the watermark forward and close every account minute that ended before it."""
@@ -137,14 +157,16 @@ class AccountProcessor:
         group = peer_group(age, st.verification)
         self_z, self_base = self_surge(st)
         weak = st.verification in WEAK_VERIFICATION
-        verdict = score(x, self.peers.baseline(group), self_z, self_base, st.r_hour, risk_factor(age, weak))
+        risk = risk_factor(age, weak, st.batch_day / max(st.r_day, 1e-9))
+        verdict = score(x, self.peers.baseline(group), self_z, self_base, st.r_hour, risk)
         learn_self(st, close_ts)
-        if verdict.signature < cfg.watch_signature and close_ts - st.peer_t >= 3600.0:
-            # learn only from accounts that do not look like harvesters (River's
-            # protect-the-detector idea), at most hourly per account
+        if verdict.harvest < cfg.watch_harvest and close_ts - st.peer_t >= 3600.0:
+            # baselines and the threshold learn only from accounts that do not look like
+            # harvesters (River's protect-the-detector idea), at most hourly per account, so
+            # neither heavy users nor a large campaign can become "normal"
             st.peer_t = close_ts
             self.peers.learn(group, x)
-        self.threshold.learn(verdict.score)
+            self.threshold.learn(verdict.score)
         threshold = self.threshold.level
         self.rows.append(("account_minute", self._minute_row(acc, st, minute, verdict, group)))
         hub = end_users(st) >= cfg.hub_end_users
@@ -152,12 +174,12 @@ class AccountProcessor:
         if day > st.degree_day and not hub:
             st.degree_day = day
             self._send(minute, st, ["D"])
-        if verdict.signature >= cfg.watch_signature and not hub:
+        if verdict.harvest >= cfg.watch_harvest and not hub:
             top = next((t.feature for t in verdict.terms if t.feature >= 0
-                        and FEATURES[t.feature].group == "signature"), -1)
+                        and FEATURES[t.feature].group == "harvest"), -1)
             young = 1 if math.isnan(age) or age < 7 * 86400.0 else 0
             self._send(minute, st, ["L", acc, st.win_req, int(st.win_out), round(st.r_day, 3),
-                                    round(verdict.signature, 3), young, top, st.last_event])
+                                    round(verdict.harvest, 3), young, top, st.last_event])
         severity = self._severity(st, verdict, threshold)
         if SEVERITY_RANK[severity] > st.severity:
             self._raise(acc, st, severity, verdict, threshold, close_ts, group)
@@ -168,7 +190,7 @@ class AccountProcessor:
             return "none"
         paging = (
             verdict.volume >= cfg.error_volume
-            and verdict.signature >= cfg.error_signature
+            and verdict.harvest >= cfg.error_harvest
             and st.r_day >= cfg.error_requests_day
         )
         if not paging:
@@ -199,7 +221,8 @@ class AccountProcessor:
             "capability_mix": [round(c, 2) for c in st.caps],
             "score": round(verdict.score, 4),
             "volume_score": round(verdict.volume, 4),
-            "signature_score": round(verdict.signature, 4),
+            "harvest_score": round(verdict.harvest, 4),
+            "automation_score": round(verdict.automation, 4),
             "peer_group": group,
             "model": st.model,
             "router_id": st.router,

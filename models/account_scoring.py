@@ -34,7 +34,8 @@ class Contribution:
 class AccountVerdict:
     score: float
     volume: float  # largest volume-group contribution: "is it doing a lot?"
-    signature: float  # sum of signature-group contributions: "does it look like harvesting?"
+    harvest: float  # harvest-group sum: "is it after what distillers want?"
+    automation: float  # automation-group sum: "is it scripted?" (enterprise backends are too)
     terms: tuple[Contribution, ...]  # largest first
 
 
@@ -71,11 +72,10 @@ def score(
     """Score one feature vector; ``risk`` (>= 1) scales the signature for young, weakly verified
     accounts, the population campaigns are built from."""
     if baseline is None:
-        return AccountVerdict(0.0, 0.0, 0.0, ())
+        return AccountVerdict(0.0, 0.0, 0.0, 0.0, ())
     centre, spread = baseline
     terms: list[Contribution] = []
-    volume = 0.0
-    signature = 0.0
+    volume = harvest = automation = 0.0
     for i in range(N_FEATURES):
         z = (x[i] - centre[i]) / spread[i]
         if z <= 0.0:
@@ -84,26 +84,32 @@ def score(
         c = f.weight * min(z, Z_CAP)
         if f.group == "volume":
             volume = max(volume, c)
-        else:
+        elif f.group == "harvest":
             c *= risk
-            signature += c
+            harvest += c
+        else:
+            c *= 0.5 * risk  # scripted traffic alone is ordinary for API customers
+            automation += c
         terms.append(Contribution(i, c, x[i], centre[i]))
     if self_z > 0.0:
         c = min(self_z, Z_CAP)
         volume = max(volume, c)
         terms.append(Contribution(SELF_SURGE, c, hour_requests, self_baseline))
     terms.sort(key=lambda t: -t.contribution)
-    return AccountVerdict(volume + signature, volume, signature, tuple(terms))
+    return AccountVerdict(volume + harvest + automation, volume, harvest, automation, tuple(terms))
 
 
-def risk_factor(age_s: float, weak_verification: bool) -> float:
-    """1.0 for established, verified accounts; up to 1.5 for a brand-new unverified one."""
+def risk_factor(age_s: float, weak_verification: bool, batch_share: float) -> float:
+    """1.0 for established, verified accounts; up to 1.5 for a brand-new unverified one.
+
+    Traffic through the asynchronous Batch API is discounted (down to 0.4x): it is how
+    evaluation and offline jobs, the main innocent look-alike of harvesting, are run."""
     r = 1.0
     if math.isnan(age_s) or age_s < 7 * 86400.0:
         r += 0.25
     if weak_verification:
         r += 0.25
-    return r
+    return r * (1.0 - 0.6 * min(1.0, batch_share))
 
 
 __all__ = ["AccountVerdict", "Contribution", "FEATURES", "learn_self", "risk_factor", "score", "self_surge"]

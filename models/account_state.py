@@ -29,7 +29,7 @@ _VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 # Floats kept per account, in serialisation order.
 _FLOATS = (
     "t_last", "created_at", "r_fast", "r_hour", "r_day", "out_hour", "out_day", "in_day",
-    "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "gap_mean", "gap_var",
+    "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t",
     "win_in", "win_out", "win_cot", "win_reasoning",
 )
@@ -81,8 +81,10 @@ class AccountState:
 
     # -- per-event update ---------------------------------------------------------------------
 
-    def update(self, ev: Event) -> None:
-        """Fold one event into the counters; O(1), no allocation beyond a few floats."""
+    def update(self, ev: Event, new_model: bool = False) -> None:
+        """Fold one event into the counters; O(1), no allocation beyond a few floats.
+
+        ``new_model``: the event asks for a model released recently (the processor knows)."""
         ts = ev.ts
         dt = ts - self.t_last if self.events else 0.0
         if dt > 0.0:
@@ -103,6 +105,10 @@ class AccountState:
         self.out_day += out
         self.in_day += ev.input_tokens
         self.cot_day += ev.cot_elicitation
+        if new_model:
+            self.newmodel_day += 1.0
+        if ev.endpoint == "batch":
+            self.batch_day += 1.0
         if ev.status == 429:
             self.e429_day += 1.0
         mt = ev.max_tokens
@@ -144,6 +150,8 @@ class AccountState:
         self.sat_day *= f_day
         self.rep_day *= f_day
         self.distill_day *= f_day
+        self.newmodel_day *= f_day
+        self.batch_day *= f_day
         caps = self.caps
         for i in range(8):
             caps[i] *= f_day

@@ -27,14 +27,17 @@ CMS_WIDTH = 1 << 15
 CMS_DEPTH = 3
 MAX_MEMBERS = 5000
 DAY = 86400.0
+SCORE_EVERY_S = 300.0
 
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    warn_floor: float = 8.0
-    error_members: int = 5  # a campaign, not a pair of colleagues
+    warn_floor: float = 10.0
+    error_members: int = 3  # a campaign, not a pair of colleagues ...
+    error_harvest_small: float = 10.0  # ... and a small one must look strongly harvest-like
+    small_members: int = 5
     error_share: float = 0.5  # at least half the accounts on this value look harvest-like
-    error_requests_day: float = 150.0
+    error_requests_day: float = 30.0
     critical_members: int = 50
     growth_factor: float = 2.0  # re-alert when the implicated accounts double
     threshold_quantile: float = 0.99
@@ -75,7 +78,8 @@ class ClusterState:
     """One attribute value's campaign state; members capped, counters decayed in event time."""
 
     __slots__ = ("attr", "value", "members", "t_last", "req_day", "out_day", "member_minutes",
-                 "active_minutes", "new_hour", "severity", "alert_seq", "alerted_members", "first_ts")
+                 "active_minutes", "new_hour", "severity", "alert_seq", "alerted_members", "first_ts",
+                 "scored_ts")
 
     def __init__(self, attr: str, value: str, ts: float) -> None:
         self.attr = attr
@@ -87,6 +91,7 @@ class ClusterState:
         self.severity = 0
         self.alert_seq = 0
         self.alerted_members = 0
+        self.scored_ts = -math.inf
 
     def decay_to(self, ts: float) -> None:
         dt = ts - self.t_last
@@ -190,7 +195,12 @@ class ClusterProcessor:
                 touched[key] = cl
             cl.add(msg, ts)
         for key in sorted(touched):
-            self._score(key, touched[key], ts)
+            cl = touched[key]
+            # scoring scans the members: every SCORE_EVERY_S per cluster is enough for campaigns
+            # that unfold over hours, and keeps a busy cluster's cost per minute flat
+            if ts - cl.scored_ts >= SCORE_EVERY_S:
+                cl.scored_ts = ts
+                self._score(key, cl, ts)
 
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config
@@ -210,7 +220,7 @@ class ClusterProcessor:
             ("aggregate_volume", max(0.0, math.log1p(cl.req_day / 100.0)), cl.req_day, 100.0,
              f"{cl.req_day:,.0f} requests/day in sum across them"),
             ("harvest_signature", sig / 2.0, sig, 0.0,
-             f"members' mean harvest-signature score {sig:.1f} (ordinary accounts stay near 0)"
+             f"members' mean harvest score {sig:.1f} (ordinary accounts stay near 0)"
              + _top_feature(active)),
             ("young_accounts", 2.0 * young, young, 0.0, f"{young:.0%} of them are under 7 days old"),
             ("synchronised", min(3.0, max(0.0, math.log2(max(sync, 1e-9)))), sync, 1.0,
@@ -219,12 +229,17 @@ class ClusterProcessor:
              f"{cl.new_hour:.0f} accounts joined in the last hour"),
         ]
         total = sum(t[1] for t in terms) * min(1.0, share / cfg.error_share)
-        self.threshold.learn(total)
+        if n <= 2:
+            # lone or paired harvest-like accounts on a value are the noise level clusters are
+            # judged against: the threshold adapts to their score distribution
+            self.threshold.learn(total)
         threshold = self.threshold.level
         severity = "none"
         if n >= 3 and total >= threshold:
             severity = "warning"
-            if n >= cfg.error_members and share >= cfg.error_share and cl.req_day >= cfg.error_requests_day:
+            strong = n >= cfg.small_members or sig >= cfg.error_harvest_small
+            if (n >= cfg.error_members and strong and share >= cfg.error_share
+                    and cl.req_day >= cfg.error_requests_day):
                 severity = "critical" if n >= cfg.critical_members else "error"
         self.rows.append(("cluster_minute", {
             "cluster_id": key, "attribute": cl.attr, "value": cl.value, "minute": ts - 60.0,
@@ -269,7 +284,7 @@ class ClusterProcessor:
         for acc, m in active[:1000]:
             self.rows.append(("cluster_member", {
                 "cluster_id": key, "account_id": acc, "snapshot_at": ts, "first_seen": m[0],
-                "last_seen": m[1], "requests": m[2], "output_tokens": m[3], "signature_score": m[4],
+                "last_seen": m[1], "requests": m[2], "output_tokens": m[3], "harvest_score": m[4],
             }))
 
 

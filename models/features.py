@@ -18,7 +18,7 @@ class Feature:
     """One scored feature: its name, the weight of its contribution and how a person reads it."""
 
     name: str
-    group: str  # "volume" (how much) or "signature" (how harvest-like)
+    group: str  # "volume" (how much), "harvest" (what distillers want) or "automation" (how scripted)
     weight: float
     min_scale: float  # floor for the peer spread, so a flat peer group does not make noise huge
     summary: str  # format string over value (shown) and baseline
@@ -29,24 +29,26 @@ FEATURES: tuple[Feature, ...] = (
     Feature("output_tokens_hour", "volume", 1.0, 0.7,
             "{v:,.0f} output tokens in the last hour (peers: {b:,.0f})"),
     Feature("burst_5min", "volume", 0.6, 0.7, "{v:,.0f} requests in the last 5 minutes (peers: {b:,.0f})"),
-    Feature("cot_share", "signature", 1.2, 0.08,
+    Feature("cot_share", "harvest", 1.5, 0.08,
             "{v:.0%} of prompts ask the model to spell out its reasoning (peers: {b:.0%})"),
-    Feature("template_repetition", "signature", 0.8, 0.1,
+    Feature("template_repetition", "automation", 0.8, 0.1,
             "{v:.0%} of prompts reuse a template skeleton (peers: {b:.0%})"),
-    Feature("prompt_coverage", "signature", 0.5, 0.5,
+    Feature("prompt_coverage", "automation", 0.5, 0.5,
             "{v:,.0f} distinct prompts filled into those templates (peers: {b:,.0f})"),
-    Feature("distillable_share", "signature", 0.6, 0.1,
+    Feature("distillable_share", "harvest", 1.0, 0.1,
             "{v:.0%} of requests are coding/agentic/math/reasoning (peers: {b:.0%})"),
-    Feature("output_ratio", "signature", 0.6, 0.4,
+    Feature("output_ratio", "harvest", 0.8, 0.4,
             "output/input token ratio {v:.2f} (peers: {b:.2f})"),
-    Feature("max_token_saturation", "signature", 0.6, 0.08,
+    Feature("max_token_saturation", "automation", 0.6, 0.08,
             "{v:.0%} of completions hit max_tokens (peers: {b:.0%})"),
-    Feature("rate_limited_share", "signature", 0.6, 0.05, "{v:.0%} of requests were rate-limited (peers: {b:.0%})"),
-    Feature("round_the_clock", "signature", 0.5, 0.08,
+    Feature("rate_limited_share", "automation", 0.6, 0.05, "{v:.0%} of requests were rate-limited (peers: {b:.0%})"),
+    Feature("round_the_clock", "automation", 0.5, 0.08,
             "activity spread over {v:.0%} of the day's hours-entropy (peers: {b:.0%})"),
-    Feature("timing_regularity", "signature", 0.5, 0.1,
+    Feature("timing_regularity", "automation", 0.5, 0.1,
             "inter-arrival regularity {v:.2f} (1 = machine-like; peers: {b:.2f})"),
-    Feature("distinct_ips", "signature", 0.4, 0.5, "{v:,.0f} distinct source IPs (peers: {b:,.0f})"),
+    Feature("distinct_ips", "automation", 0.4, 0.5, "{v:,.0f} distinct source IPs (peers: {b:,.0f})"),
+    Feature("new_model_share", "harvest", 1.0, 0.1,
+            "{v:.0%} of requests on a model released in the last 48 h (peers: {b:.0%})"),
 )
 FEATURE_INDEX = {f.name: i for i, f in enumerate(FEATURES)}
 N_FEATURES = len(FEATURES)
@@ -76,6 +78,7 @@ def extract(st: AccountState) -> list[float]:
         entropy_share(st.hours),
         1.0 / (1.0 + sd),
         math.log1p(hll_count(st.hll, HLL_IP * HLL_REGISTERS)),
+        st.newmodel_day / r_day,
     ]
 
 

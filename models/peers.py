@@ -35,11 +35,16 @@ def peer_group(age_s: float, verification: int) -> str:
     return f"{age}/{strength}"
 
 
+BASELINE_REFRESH = 16  # learns between baseline refreshes: reading 26 sketches per score is costly
+
+
 class _Group:
-    __slots__ = ("n", "q50", "q90")
+    __slots__ = ("n", "q50", "q90", "cached", "cached_n")
 
     def __init__(self) -> None:
         self.n = 0
+        self.cached: tuple[list[float], list[float]] | None = None
+        self.cached_n = -BASELINE_REFRESH
         self.q50 = [stats.Quantile(0.5) for _ in range(N_FEATURES)]
         self.q90 = [stats.Quantile(0.9) for _ in range(N_FEATURES)]
 
@@ -71,11 +76,14 @@ class PeerModel:
             g = self.groups.get("all")
         if g is None or g.n < MIN_GROUP_SAMPLES:
             return None  # warming up: nobody is judged against a handful of peers
-        centre = [q.get() for q in g.q50]
-        spread = [
-            max(q90.get() - c, f.min_scale) for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
-        ]
-        return centre, spread
+        if g.n - g.cached_n >= BASELINE_REFRESH:
+            centre = [q.get() for q in g.q50]
+            spread = [
+                max(q90.get() - c, f.min_scale) for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
+            ]
+            g.cached = (centre, spread)
+            g.cached_n = g.n
+        return g.cached
 
     def to_bytes(self) -> bytes:
         """Groups in name order; each sketch as River's own length-prefixed state bytes."""
@@ -83,7 +91,10 @@ class PeerModel:
         for name in sorted(self.groups):
             g = self.groups[name]
             nb = name.encode()
-            out.append(struct.pack("<H", len(nb)) + nb + struct.pack("<q", g.n))
+            out.append(struct.pack("<H", len(nb)) + nb + struct.pack("<qq", g.n, g.cached_n))
+            # the cached baseline is state too: a restored model must score exactly as before
+            cached = g.cached or ([0.0] * N_FEATURES, [0.0] * N_FEATURES)
+            out.append(struct.pack(f"<B{2 * N_FEATURES}d", g.cached is not None, *cached[0], *cached[1]))
             for q in (*g.q50, *g.q90):
                 blob = q._quantile.__getstate__() if q._is_updated else b""
                 out.append(struct.pack("<I", len(blob)) + blob)
@@ -100,8 +111,12 @@ class PeerModel:
             name = data[pos : pos + ln].decode()
             pos += ln
             g = _Group()
-            (g.n,) = struct.unpack_from("<q", data, pos)
-            pos += 8
+            g.n, g.cached_n = struct.unpack_from("<qq", data, pos)
+            pos += 16
+            flag, *vals = struct.unpack_from(f"<B{2 * N_FEATURES}d", data, pos)
+            pos += 1 + 16 * N_FEATURES
+            if flag:
+                g.cached = (vals[:N_FEATURES], vals[N_FEATURES:])
             for q in (*g.q50, *g.q90):
                 (ln,) = struct.unpack_from("<I", data, pos)
                 pos += 4

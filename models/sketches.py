@@ -49,16 +49,17 @@ def hll_add(regs: bytearray, offset: int, item_hash: int) -> None:
         regs[offset + idx] = rank
 
 
+_INV_POW2 = tuple(2.0**-r for r in range(64))
+
+
 def hll_count(regs: bytearray, offset: int) -> float:
     """Estimated distinct count, with the small-range (linear counting) correction."""
     m = HLL_REGISTERS
-    zeros = 0
-    total = 0.0
-    for i in range(offset, offset + m):
-        r = regs[i]
-        if r == 0:
-            zeros += 1
-        total += 2.0 ** -r
+    block = regs[offset : offset + m]
+    zeros = block.count(0)
+    if zeros == m:
+        return 0.0
+    total = sum(map(_INV_POW2.__getitem__, block))
     estimate = _HLL_ALPHA * m * m / total
     if estimate <= 2.5 * m and zeros:
         return m * math.log(m / zeros)

@@ -28,6 +28,8 @@ class Settings:
     requests_topic: str = field(default="dw.requests", metadata={"env": "DW_REQUESTS_TOPIC"})
     alerts_topic: str = field(default="dw.alerts", metadata={"env": "DW_ALERTS_TOPIC"})
     dead_letter_topic: str = field(default="dw.dead-letter", metadata={"env": "DW_DEAD_LETTER_TOPIC"})
+    links_topic: str = field(default="dw.cluster-links", metadata={"env": "DW_LINKS_TOPIC"})
+    rows_topic: str = field(default="dw.aggregates", metadata={"env": "DW_ROWS_TOPIC"})
     requests_partitions: int = field(default=4, metadata={"env": "DW_REQUESTS_PARTITIONS"})
     cluster_partitions: int = field(default=4, metadata={"env": "DW_CLUSTER_PARTITIONS"})
     app_id: str = field(default="distillwatch", metadata={"env": "DW_APP_ID"})
@@ -35,6 +37,11 @@ class Settings:
     clickhouse_database: str = field(default="distillwatch", metadata={"env": "DW_CLICKHOUSE_DATABASE"})
     data_dir: str = field(default_factory=_default_data_dir, metadata={"env": "DW_DATA_DIR"})
     lateness_s: float = field(default=300.0, metadata={"env": "DW_LATENESS_S"})
+    idle_flush_s: float = field(default=5.0, metadata={"env": "DW_IDLE_FLUSH_S"})
+    batch_max: int = field(default=2000, metadata={"env": "DW_BATCH_MAX"})
+    batch_within_s: float = field(default=0.2, metadata={"env": "DW_BATCH_WITHIN_S"})
+    sink_enabled: int = field(default=1, metadata={"env": "DW_SINK"})
+    metrics_log_s: float = field(default=30.0, metadata={"env": "DW_METRICS_LOG_S"})
     web_port: int = field(default=6066, metadata={"env": "DW_WEB_PORT"})
     pagerduty_routing_key: str = field(
         default="", metadata={"env": "DW_PAGERDUTY_ROUTING_KEY", "secret": True}

@@ -2,7 +2,15 @@ import math
 
 import pytest
 
-from models.sketches import HLL_REGISTERS, decay, entropy_share, hll_add, hll_count, simhash_bands, stable_hash
+from models.sketches import (
+    HLL_REGISTERS,
+    decay,
+    entropy_share,
+    hll_add,
+    hll_count,
+    simhash_bands,
+    stable_hash,
+)
 
 
 def test_decay_halves_after_tau_ln2():

@@ -1,0 +1,162 @@
+"""Whole-processor snapshots for the streaming pipeline's changelogs (no pickle: struct, orjson, zlib).
+
+An account partition's state is many per-account records (``AccountState.to_bytes``) plus one
+partition-level record (:func:`account_partition_to_bytes`: watermark, peers, threshold,
+counters); the open-window index is not stored but rebuilt from the accounts' ``win_minute``, so
+the two cannot disagree. A cluster partition is small enough to be one record
+(:func:`cluster_to_bytes`). Restoring gives a processor that decides exactly as the original.
+"""
+
+from __future__ import annotations
+
+import heapq
+import struct
+import zlib
+from array import array
+
+import orjson
+
+from models.account_processor import AccountConfig, AccountProcessor
+from models.account_state import AccountState
+from models.cluster_processor import CMS_DEPTH, CMS_WIDTH, ClusterConfig, ClusterProcessor, ClusterState
+from models.peers import PeerModel
+
+_VERSION = 1
+_ACCOUNT_HEAD = struct.Struct("<Bddd")
+_ACCOUNT_RECORD = struct.Struct("<Hqi")
+_CLUSTER_HEAD = struct.Struct("<Bdi")
+_CLUSTER_FIELDS = ("t_last", "first_ts", "req_day", "out_day", "member_minutes", "active_minutes",
+                   "new_hour", "severity", "alert_seq", "alerted_members")
+
+
+def _blob(data: bytes) -> bytes:
+    return struct.pack("<I", len(data)) + data
+
+
+def _blobs(data: bytes, pos: int, n: int) -> tuple[list[bytes], int]:
+    out = []
+    for _ in range(n):
+        (ln,) = struct.unpack_from("<I", data, pos)
+        pos += 4
+        out.append(data[pos : pos + ln])
+        pos += ln
+    return out, pos
+
+
+def account_partition_to_bytes(proc: AccountProcessor) -> bytes:
+    """The partition-level state of an account processor (not its accounts)."""
+    head = _ACCOUNT_HEAD.pack(_VERSION, proc.watermark, proc.max_ts, proc._sent_wm)
+    return head + _blob(orjson.dumps(proc.counters)) + _blob(proc.peers.to_bytes()) + _blob(
+        proc.threshold.to_bytes())
+
+
+def open_positions(proc: AccountProcessor) -> dict[str, int]:
+    """Each account's place in its open minute's closing order (windows close in opening order,
+    and that order feeds the peer model and threshold, so a restore must keep it)."""
+    pos: dict[str, int] = {}
+    accounts = proc.accounts
+    for minute, bucket in proc._open.items():
+        for i, acc in enumerate(bucket):
+            if accounts[acc].win_minute == minute:
+                pos[acc] = i
+    return pos
+
+
+def account_record(state: AccountState, partition: int, offset: int, position: int) -> bytes:
+    """One account's changelog value: where it lives, the source offset it reflects, its place
+    in the open minute (-1: none), then the state."""
+    return _ACCOUNT_RECORD.pack(partition, offset, position) + state.to_bytes()
+
+
+def parse_account_record(data: bytes) -> tuple[int, int, int, bytes]:
+    """``(partition, offset, position, state bytes)`` of an :func:`account_record`."""
+    partition, offset, position = _ACCOUNT_RECORD.unpack_from(data, 0)
+    return partition, offset, position, data[_ACCOUNT_RECORD.size :]
+
+
+def restore_account_processor(
+    partition: int,
+    cluster_partitions: int,
+    partition_state: bytes | None,
+    accounts: dict[str, tuple[int, bytes]],
+    config: AccountConfig | None = None,
+) -> AccountProcessor:
+    """An account processor from its partition record (``None``: fresh) and its accounts as
+    ``{account: (position, state bytes)}``."""
+    proc = AccountProcessor(partition, cluster_partitions, config)
+    if partition_state:
+        version, proc.watermark, proc.max_ts, proc._sent_wm = _ACCOUNT_HEAD.unpack_from(partition_state, 0)
+        if version != _VERSION:
+            raise ValueError("account partition snapshot of an unknown version")
+        (counters, peers, threshold), _ = _blobs(partition_state, _ACCOUNT_HEAD.size, 3)
+        proc.counters.update(orjson.loads(counters))
+        proc.peers = PeerModel.from_bytes(peers)
+        proc.threshold.load(threshold)
+    opened: dict[int, list[tuple[int, str]]] = {}
+    for acc, (position, data) in accounts.items():
+        st = proc.accounts[acc] = AccountState.from_bytes(data)
+        if st.win_minute >= 0:
+            opened.setdefault(st.win_minute, []).append((position, acc))
+    for minute, entries in opened.items():
+        entries.sort()
+        proc._open[minute] = [acc for _, acc in entries]
+        heapq.heappush(proc._open_heap, minute)
+    return proc
+
+
+def cluster_to_bytes(proc: ClusterProcessor, extra: object = None) -> bytes:
+    """One cluster partition, compressed; ``extra`` is any JSON-able driver state kept alongside."""
+    clusters = [
+        [key, cl.attr, cl.value, cl.members, *(getattr(cl, f) for f in _CLUSTER_FIELDS)]
+        for key, cl in proc.clusters.items()
+    ]
+    body = orjson.dumps({
+        "source_wm": [clamp_infinity(w) for w in proc.source_wm],
+        "pending": [[m, proc.pending[m]] for m in sorted(proc.pending)],
+        "clusters": clusters,
+        "extra": extra,
+    })
+    head = _CLUSTER_HEAD.pack(_VERSION, proc.watermark, proc.degree.day)
+    raw = head + _blob(body) + _blob(proc.degree.table.tobytes()) + _blob(proc.threshold.to_bytes())
+    return zlib.compress(raw, 1)
+
+
+def restore_cluster_processor(
+    partition: int, source_partitions: int, data: bytes | None, config: ClusterConfig | None = None,
+) -> tuple[ClusterProcessor, object]:
+    """A cluster processor (fresh when ``data`` is ``None``) and the driver's ``extra`` state."""
+    proc = ClusterProcessor(partition, source_partitions, config)
+    if not data:
+        return proc, None
+    raw = zlib.decompress(data)
+    version, proc.watermark, proc.degree.day = _CLUSTER_HEAD.unpack_from(raw, 0)
+    if version != _VERSION:
+        raise ValueError("cluster snapshot of an unknown version")
+    (body, degree, threshold), _ = _blobs(raw, _CLUSTER_HEAD.size, 3)
+    doc = orjson.loads(body)
+    proc.source_wm = [_infinite(w) for w in doc["source_wm"]]
+    for minute, msgs in doc["pending"]:
+        proc.pending[minute] = msgs
+        proc._pending_heap.append(minute)
+    heapq.heapify(proc._pending_heap)
+    for key, attr, value, members, *rest in doc["clusters"]:
+        cl = ClusterState(attr, value, 0.0)
+        cl.members = members
+        for f, v in zip(_CLUSTER_FIELDS, rest, strict=True):
+            setattr(cl, f, v)
+        proc.clusters[key] = cl
+    proc.degree.table = array("I", degree)
+    assert len(proc.degree.table) == CMS_WIDTH * CMS_DEPTH
+    proc.threshold.load(threshold)
+    return proc, doc["extra"]
+
+
+_BIG = 1e300  # JSON has no infinity; watermarks only ever compare, so a huge number stands in
+
+
+def clamp_infinity(x: float) -> float:
+    return max(-_BIG, min(_BIG, x))
+
+
+def _infinite(x: float) -> float:
+    return x if -_BIG < x < _BIG else (float("inf") if x > 0 else float("-inf"))
