@@ -1,0 +1,60 @@
+"""Small hand-made worlds for detector tests: a background of ordinary accounts plus one subject."""
+
+from __future__ import annotations
+
+import random
+
+from models.engine import Engine
+from models.event import validate
+
+T0 = 1770940800.0  # 2026-02-13T00:00:00Z
+DAY = 86400.0
+
+
+def background(r: random.Random, n: int = 150, hours: float = 24.0) -> list[dict]:
+    """Ordinary chat users: Poisson arrivals, free-form prompts, little CoT, mixed capabilities."""
+    out = []
+    for a in range(n):
+        t = T0 + r.random() * 3600
+        while t < T0 + hours * 3600:
+            out.append(dict(
+                account_id=f"acct-bg{a}", ts=t, capability=r.choice(["chat", "writing", "coding", "other"]),
+                prompt_simhash=f"{r.getrandbits(64):016x}", cot_elicitation=r.random() * 0.1,
+                client_ip=f"100.{a % 200}.{a // 200}.{r.randint(1, 3)}", tls_fingerprint=f"sdk-{a % 3}",
+                account_created_at=T0 - 300 * DAY, verification=r.choice(["card", "email", "phone"]),
+                payment_fingerprint=f"pay-bg{a}", input_tokens=r.randint(50, 900),
+                output_tokens=r.randint(20, 500), max_tokens=4096,
+            ))
+            t += r.expovariate(1 / 900)
+    return out
+
+
+def templated(r: random.Random, account: str, start: float, end: float, gap: float, skeletons: int,
+              **fields) -> list[dict]:
+    """One account sending near-duplicate prompts from a few template skeletons at a steady pace."""
+    sk = [r.getrandbits(64) for _ in range(skeletons)]
+    out = []
+    t = start
+    while t < end:
+        out.append(dict(account_id=account, ts=t,
+                        prompt_simhash=f"{r.choice(sk) ^ (1 << r.randint(0, 63)):016x}", **fields))
+        t += gap * r.uniform(0.7, 1.3)
+    return out
+
+
+def run(events: list[dict]) -> list[dict]:
+    """Replay ``events`` (sorted by ts) through a 4-partition engine; the alerts raised."""
+    events.sort(key=lambda d: d["ts"])
+    eng = Engine(4, 4)
+    for i, d in enumerate(events):
+        d = {"event_id": f"e{i}", "model": "m1", "input_tokens": 300, "output_tokens": 300, "status": 200, **d}
+        assert eng.process(validate(d)) is None
+    eng.finish()
+    return eng.drain_alerts()
+
+
+def worst(alerts: list[dict], account: str) -> str:
+    """The highest severity of any alert implicating ``account`` (``none`` when never)."""
+    order = ["none", "info", "warning", "error", "critical"]
+    sev = [a["severity"] for a in alerts if account in a["accounts"]]
+    return max(sev, key=order.index, default="none")
