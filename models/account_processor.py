@@ -40,7 +40,7 @@ class AccountConfig:
     watch_harvest: float = 5.0  # harvest evidence at which an account's links go to the cluster stage
     error_volume: float = 2.5  # a page needs real volume against peers or own history ...
     error_harvest: float = 7.0  # ... and what distillers want (CoT, distillable mix, long outputs) ...
-    error_requests_day: float = 150.0  # ... and enough evidence
+    error_requests_day: float = 100.0  # ... and enough evidence
     critical_requests_day: float = 2000.0
     hub_end_users: float = 20.0  # an account forwarding this many end users is a router: no links
     threshold_quantile: float = 0.99

@@ -28,5 +28,7 @@ def account_events(profile: Profile, rng: random.Random, arrival_ms: Iterable[in
         yield ts, make_event(profile, rng, ts, seq)
 
 
-def single(scenario: str, attack: bool, profile: Profile, rng: random.Random, arrival_ms: Iterable[int]) -> Actor:
+def single(
+    scenario: str, attack: bool, profile: Profile, rng: random.Random, arrival_ms: Iterable[int]
+) -> Actor:
     return Actor(scenario, attack, [profile.account_id], account_events(profile, rng, arrival_ms))

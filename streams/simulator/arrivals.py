@@ -61,8 +61,9 @@ def times(
     if rate_per_s <= 0:
         return
     k = 1.0 / (min(max(cv, 0.3), 4.0) ** 2)
-    p_off = 1.0 / mean_on_slots
-    p_on = 1.0 if active_share >= 1 else p_off * active_share / (1.0 - active_share)
+    always_on = active_share >= 1
+    p_off = 0.0 if always_on else 1.0 / mean_on_slots
+    p_on = 1.0 if always_on else min(1.0, p_off * active_share / (1.0 - active_share))
     on = rng.random() < active_share
     level = rate_per_s / max(active_share, 1e-6) / 1000.0  # per ms
     correction = math.exp(-0.5 * log_sd * log_sd)

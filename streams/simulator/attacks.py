@@ -47,9 +47,13 @@ class Tradecraft:
     def draw(cls, rng: random.Random) -> Tradecraft:
         residential = rng.random() < 0.35
         popular = rng.random() < 0.4
-        digest = rng.getrandbits(96)
-        own_tls = (f"t13d{rng.randint(10, 19)}{rng.randint(10, 19)}h2_{digest >> 48:012x}_{digest & 0xFFFFFFFFFFFF:012x}",
-                   rng.choice(("python-requests/2.32.3", "aiohttp/3.10.5", "Go-http-client/2.0", "OpenAI/Python 1.54.3")))
+        hi, lo = rng.getrandbits(48), rng.getrandbits(48)
+        own_tls = (
+            f"t13d{rng.randint(10, 19)}{rng.randint(10, 19)}h2_{hi:012x}_{lo:012x}",
+            rng.choice(
+                ("python-requests/2.32.3", "aiohttp/3.10.5", "Go-http-client/2.0", "OpenAI/Python 1.54.3")
+            ),
+        )
         pool = RESIDENTIAL_ASNS + MOBILE_ASNS if residential else PROXY_ASNS
         return cls(
             residential_proxies=residential,
@@ -64,7 +68,9 @@ class Tradecraft:
 
 def _identity(ctx: WorldContext, rng: random.Random, tc: Tradecraft, payment: str, created_ms: int) -> dict:
     created_days = (ctx.start_ms - created_ms) / DAY_MS
-    aged = ctx.created_at(rng, 60, 500) if tc.aged_accounts else ctx.created_at(rng, created_days, created_days)
+    aged = (
+        ctx.created_at(rng, 60, 500) if tc.aged_accounts else ctx.created_at(rng, created_days, created_days)
+    )
     return identity(
         ctx,
         org_id=None,
@@ -77,16 +83,27 @@ def _identity(ctx: WorldContext, rng: random.Random, tc: Tradecraft, payment: st
 
 def _network(rng: random.Random, tc: Tradecraft) -> tuple[dict, tuple[str, ...]]:
     asn = rng.choice(tc.asns)
-    return network_fields(asn), ips_in(rng, asn, rng.randint(1, 6) if tc.residential_proxies else rng.randint(1, 3))
+    return network_fields(asn), ips_in(
+        rng, asn, rng.randint(1, 6) if tc.residential_proxies else rng.randint(1, 3)
+    )
 
 
-def _templates(ctx: WorldContext, rng: random.Random, n: int, capabilities: tuple[str, ...]) -> tuple[Template, ...]:
-    return tuple(ctx.template(rng, rng.choice(capabilities), int(CODE_IN.sample(rng, 0.1, 0.8))) for _ in range(n))
+def _templates(
+    ctx: WorldContext, rng: random.Random, n: int, capabilities: tuple[str, ...]
+) -> tuple[Template, ...]:
+    return tuple(
+        ctx.template(rng, rng.choice(capabilities), int(CODE_IN.sample(rng, 0.1, 0.8))) for _ in range(n)
+    )
 
 
 def _harvest_profile(
-    ctx: WorldContext, rng: random.Random, tc: Tradecraft, static: dict, ips: tuple[str, ...],
-    templates: tuple[Template, ...], capabilities: tuple[str, ...],
+    ctx: WorldContext,
+    rng: random.Random,
+    tc: Tradecraft,
+    static: dict,
+    ips: tuple[str, ...],
+    templates: tuple[Template, ...],
+    capabilities: tuple[str, ...],
 ) -> Profile:
     """Structured, narrow, output-hungry prompts: what a distillation data pipeline sends."""
     return Profile(
@@ -127,10 +144,11 @@ def bulk_harvest(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
         net, ips = _network(rng, tc)
         capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 2)))
         static = _identity(ctx, rng, tc, ctx.new_id("pay-"), start - int(rng.uniform(0.1, 20) * DAY_MS)) | net
-        profile = _harvest_profile(ctx, rng, tc, static, ips, _templates(ctx, rng, rng.randint(3, 20), capabilities),
-                                   capabilities)
+        profile = _harvest_profile(
+            ctx, rng, tc, static, ips, _templates(ctx, rng, rng.randint(3, 20), capabilities), capabilities
+        )
         profile.p429 = rng.uniform(0.005, 0.05)
-        times = arrivals.times(rng, start, ctx.end_ms, rng.uniform(0.08, 0.3), cv=rng.uniform(0.3, 1.2))
+        times = arrivals.times(rng, start, ctx.end_ms, rng.uniform(0.05, 0.2), cv=rng.uniform(0.3, 1.2))
         actors.append(single("bulk_harvest", True, profile, rng, times))
     return actors
 
@@ -143,7 +161,9 @@ def _payment_groups(ctx: WorldContext, rng: random.Random, n: int, lo: int, hi: 
     return out[:n]
 
 
-def _dispatch(rng: random.Random, profiles: list[Profile], arrival_ms: Iterator[int], jitter: float) -> Events:
+def _dispatch(
+    rng: random.Random, profiles: list[Profile], arrival_ms: Iterator[int], jitter: float
+) -> Events:
     """A load balancer: round-robin over the accounts, with occasional random picks."""
     seqs = [0] * len(profiles)
     i = 0
@@ -199,7 +219,9 @@ def cot_coercion(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
     for k in range(n):
         net, ips = _network(rng, tc)
         account_start = start + rng.randint(0, 6 * HOUR_MS)
-        static = _identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(0.5, 30) * DAY_MS)) | net
+        static = (
+            _identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(0.5, 30) * DAY_MS)) | net
+        )
         profile = _harvest_profile(ctx, rng, tc, static, ips, templates, ("reasoning", "math"))
         profile.langs = tuple(rng.sample(COERCION_LANGS, rng.randint(3, 8)))
         profile.models = ("atlas-r1", "atlas-r1", "atlas-4o")
@@ -208,14 +230,26 @@ def cot_coercion(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
         profile.refusal_share = rng.uniform(0.15, 0.4)
         profile.template_share = rng.uniform(0.5, 0.9)
         profile.input_q = CONV_IN
-        times = arrivals.times(rng, account_start, ctx.end_ms, rng.uniform(100, 600) / 86400, cv=rng.uniform(0.8, 2.0),
-                               log_sd=0.5)
+        times = arrivals.times(
+            rng,
+            account_start,
+            ctx.end_ms,
+            rng.uniform(60, 400) / 86400,
+            cv=rng.uniform(0.8, 2.0),
+            log_sd=0.5,
+        )
         actors.append(single("cot_coercion", True, profile, rng, times))
     return actors
 
 
-def _sharded(rng: random.Random, profiles: list[Profile], arrival_ms: Iterator[int], limit_per_min: int,
-             strikes_to_ban: int, initial: int) -> Events:
+def _sharded(
+    rng: random.Random,
+    profiles: list[Profile],
+    arrival_ms: Iterator[int],
+    limit_per_min: int,
+    strikes_to_ban: int,
+    initial: int,
+) -> Events:
     """Demand above what the active accounts may send: 429s, then 403 bans, then siblings take over.
 
     The provider throttles each account at ``limit_per_min`` and bans one after ``strikes_to_ban``
@@ -299,8 +333,12 @@ def release_chasing(ctx: WorldContext, scale: float, n_benign: int) -> list[Acto
         profile.output_q = CODE_OUT if "coding" in capabilities else CONV_OUT
         profiles.append(profile)
     rate = n * rng.uniform(300, 1500) / 86400
-    events = _dispatch(rng, profiles, arrivals.times(rng, start, ctx.end_ms, rate, cv=rng.uniform(0.5, 1.5)),
-                       jitter=rng.uniform(0.3, 1.0))
+    events = _dispatch(
+        rng,
+        profiles,
+        arrivals.times(rng, start, ctx.end_ms, rate, cv=rng.uniform(0.5, 1.5)),
+        jitter=rng.uniform(0.3, 1.0),
+    )
     return [Actor("release_chasing", True, [p.account_id for p in profiles], events)]
 
 
@@ -320,8 +358,9 @@ def slow_and_low(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
         static = _identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(1, 40) * DAY_MS)) | net
         profile = _harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
         profile.template_share = rng.uniform(0.6, 0.95)
-        times = arrivals.times(rng, account_start, ctx.end_ms, rng.uniform(5, 30) / 86400, cv=rng.uniform(0.5, 1.5),
-                               shape=shape)
+        times = arrivals.times(
+            rng, account_start, ctx.end_ms, rng.uniform(5, 30) / 86400, cv=rng.uniform(0.5, 1.5), shape=shape
+        )
         actors.append(single("slow_and_low", True, profile, rng, times))
     return actors
 

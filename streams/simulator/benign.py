@@ -36,7 +36,7 @@ from streams.simulator.context import (
 )
 from streams.simulator.events import Profile
 
-ENTERPRISE_SCALE = 0.005  # ServeGen steady clients are whole tenants; one backend account is smaller
+ENTERPRISE_SCALE = 0.004  # ServeGen steady clients are whole tenants; one backend account is smaller
 BATCH_SCALE = 0.02
 HOUR_MS = 3_600_000
 CONV_IN, CONV_OUT = azure_tokens("conv", "input_tokens"), azure_tokens("conv", "output_tokens")
@@ -58,7 +58,10 @@ def _langs(country: str) -> tuple[str, ...]:
 
 def _adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float, max_h: float) -> dict:
     """When and how much an honest account moves to the newly released model (gradually, by days)."""
-    return {"new_model_share": share, "adopt_after_ms": ctx.release_ms + int(rng.uniform(min_h, max_h) * HOUR_MS)}
+    return {
+        "new_model_share": share,
+        "adopt_after_ms": ctx.release_ms + int(rng.uniform(min_h, max_h) * HOUR_MS),
+    }
 
 
 def _home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ...]]:
@@ -69,7 +72,9 @@ def _home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ..
     return network_fields(asn), ips_in(rng, asn, rng.randint(1, 4))
 
 
-def _chat_profile(ctx: WorldContext, rng: random.Random, static: dict, ips: tuple[str, ...], country: str) -> Profile:
+def _chat_profile(
+    ctx: WorldContext, rng: random.Random, static: dict, ips: tuple[str, ...], country: str
+) -> Profile:
     return Profile(
         account_id=ctx.account_id(),
         static=static,
@@ -110,16 +115,22 @@ def chat_users(ctx: WorldContext, n: int) -> list[Actor]:
         verification = rng.choice(("email", "phone", "card", "card", "email"))
         net, ips = _home_network(rng, country)
         client = dict(zip(("tls_fingerprint", "user_agent"), rng.choice(BROWSER_CLIENTS), strict=True))
-        static = identity(
-            ctx,
-            org_id=None,
-            created=ctx.created_at(rng, 0, 3) if new else ctx.created_at(rng, 30, 1500),
-            verification=verification,
-            payment=ctx.new_id("pay-") if verification == "card" or rng.random() < 0.5 else None,
-            country=country,
-        ) | net | (sdk_client(rng) if rng.random() < 0.6 else client)
+        static = (
+            identity(
+                ctx,
+                org_id=None,
+                created=ctx.created_at(rng, 0, 3) if new else ctx.created_at(rng, 30, 1500),
+                verification=verification,
+                payment=ctx.new_id("pay-") if verification == "card" or rng.random() < 0.5 else None,
+                country=country,
+            )
+            | net
+            | (sdk_client(rng) if rng.random() < 0.6 else client)
+        )
         profile = _chat_profile(ctx, rng, static, ips, country)
-        actors.append(single("chat_user", False, profile, rng, _chat_times(ctx, rng, per_day(rng, 25, 1.0), country)))
+        actors.append(
+            single("chat_user", False, profile, rng, _chat_times(ctx, rng, per_day(rng, 25, 1.0), country))
+        )
     return actors
 
 
@@ -142,14 +153,18 @@ def nat_orgs(ctx: WorldContext, n: int) -> list[Actor]:
         shared_pay = ctx.new_id("pay-") if rng.random() < 0.2 else None
         for _ in range(size):
             verification = "edu" if asn in CAMPUS_ASNS else rng.choice(("business", "card"))
-            static = identity(
-                ctx,
-                org_id=org_id,
-                created=ctx.created_at(rng, 0, 0.5) if cohort else ctx.created_at(rng, 20, 1200),
-                verification=verification,
-                payment=shared_pay or ctx.new_id("pay-"),
-                country=country,
-            ) | network_fields(asn) | sdk_client(rng)
+            static = (
+                identity(
+                    ctx,
+                    org_id=org_id,
+                    created=ctx.created_at(rng, 0, 0.5) if cohort else ctx.created_at(rng, 20, 1200),
+                    verification=verification,
+                    payment=shared_pay or ctx.new_id("pay-"),
+                    country=country,
+                )
+                | network_fields(asn)
+                | sdk_client(rng)
+            )
             profile = _chat_profile(ctx, rng, static, nat_ips, country)
             profile.capabilities = CHAT_CAPABILITIES + ("coding", "coding", "math")
             times = _chat_times(ctx, rng, per_day(rng, 30, 0.9), country)
@@ -170,22 +185,31 @@ def router_customers(ctx: WorldContext, n: int) -> list[Actor]:
         router = ctx.routers[0] if rng.random() < 0.4 else rng.choice(ctx.routers)
         country = rng.choice(COUNTRIES)
         tls, ua = _router_client(router.router_id)
-        static = identity(
-            ctx,
-            org_id=ctx.new_id("org-", 32),
-            created=ctx.created_at(rng, 10, 900),
-            verification=rng.choice(("business", "card", "startup")),
-            payment=ctx.new_id("pay-"),
-            country=country,
-        ) | network_fields(router.asn) | {"tls_fingerprint": tls, "user_agent": ua, "router_id": router.router_id}
+        static = (
+            identity(
+                ctx,
+                org_id=ctx.new_id("org-", 32),
+                created=ctx.created_at(rng, 10, 900),
+                verification=rng.choice(("business", "card", "startup")),
+                payment=ctx.new_id("pay-"),
+                country=country,
+            )
+            | network_fields(router.asn)
+            | {"tls_fingerprint": tls, "user_agent": ua, "router_id": router.router_id}
+        )
         profile = _chat_profile(ctx, rng, static, router.ips, country)
         profile.end_users = rng.randint(50, 5000)
         profile.system_prompts = tuple(ctx.new_id("sys-", 64) for _ in range(rng.randint(1, 3)))
         profile.stream_share = 0.95
-        rate = per_day(rng, 500, 1.0)
+        rate = per_day(rng, 300, 1.0)
         times = arrivals.times(
-            rng, ctx.start_ms, ctx.end_ms, rate, cv=CV.sample(rng, 0.2, 0.8),
-            shape=arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country]), log_sd=LOG_SD.sample(rng, 0.1, 0.6),
+            rng,
+            ctx.start_ms,
+            ctx.end_ms,
+            rate,
+            cv=CV.sample(rng, 0.2, 0.8),
+            shape=arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country]),
+            log_sd=LOG_SD.sample(rng, 0.1, 0.6),
         )
         actors.append(single("router_customer", False, profile, rng, times))
     return actors
@@ -205,14 +229,18 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
         country = rng.choice(COUNTRIES)
         backend = rng.random() < 0.5
         asn = rng.choice(CLOUD_ASNS) if backend else COUNTRY_RESIDENTIAL_ASN[country]
-        static = identity(
-            ctx,
-            org_id=ctx.new_id("org-", 32) if backend else None,
-            created=ctx.created_at(rng, 5, 1000),
-            verification=rng.choice(("card", "business", "research", "edu")),
-            payment=ctx.new_id("pay-"),
-            country=country,
-        ) | network_fields(asn) | sdk_client(rng)
+        static = (
+            identity(
+                ctx,
+                org_id=ctx.new_id("org-", 32) if backend else None,
+                created=ctx.created_at(rng, 5, 1000),
+                verification=rng.choice(("card", "business", "research", "edu")),
+                payment=ctx.new_id("pay-"),
+                country=country,
+            )
+            | network_fields(asn)
+            | sdk_client(rng)
+        )
         templates = tuple(
             ctx.template(rng, rng.choice(("math", "reasoning", "coding")), int(CODE_IN.sample(rng, 0.2, 0.8)))
             for _ in range(rng.randint(2, 5))
@@ -237,9 +265,16 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
             **_adoption(ctx, rng, rng.uniform(0.3, 0.7), 3, 72),
         )
         shape = arrivals.flat if backend else arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country])
-        times = arrivals.times(rng, ctx.start_ms, ctx.end_ms, per_day(rng, 150, 0.8), cv=CV.sample(rng),
-                               shape=shape, log_sd=LOG_SD.sample(rng, 0.1, 0.7),
-                               active_share=ACTIVE.sample(rng, 0.7, 1.0))
+        times = arrivals.times(
+            rng,
+            ctx.start_ms,
+            ctx.end_ms,
+            per_day(rng, 150, 0.8),
+            cv=CV.sample(rng),
+            shape=shape,
+            log_sd=LOG_SD.sample(rng, 0.1, 0.7),
+            active_share=ACTIVE.sample(rng, 0.7, 1.0),
+        )
         actors.append(single("reasoning_heavy", False, profile, rng, times))
     return actors
 
@@ -270,25 +305,39 @@ def enterprise_backends(ctx: WorldContext, n: int) -> list[Actor]:
         rng = ctx.rng(f"enterprise_backend:{i}")
         asn = rng.choice(CLOUD_ASNS)
         country = rng.choice(COUNTRIES)
-        static = identity(
-            ctx,
-            org_id=ctx.new_id("org-", 32),
-            created=ctx.created_at(rng, 60, 1500),
-            verification="business",
-            payment=ctx.new_id("pay-"),
-            country=country,
-        ) | network_fields(asn) | sdk_client(rng)
+        static = (
+            identity(
+                ctx,
+                org_id=ctx.new_id("org-", 32),
+                created=ctx.created_at(rng, 60, 1500),
+                verification="business",
+                payment=ctx.new_id("pay-"),
+                country=country,
+            )
+            | network_fields(asn)
+            | sdk_client(rng)
+        )
         capability = rng.choice(("writing", "other", "coding", "chat", "agentic"))
         templates = tuple(
-            ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.3, 0.95))) for _ in range(rng.choice((1, 1, 1, 2)))
+            ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.3, 0.95)))
+            for _ in range(rng.choice((1, 1, 1, 2)))
         )
         profile = _backend_profile(ctx, rng, templates, static, asn)
         profile.max_tokens = (rng.choice((256, 512, 1024)),)
         profile.end_users = rng.choice((0, 0, 1000))
-        rate = min(max(STEADY_RATE.sample(rng, 0.05, 0.7) * ENTERPRISE_SCALE, 0.005), 0.1)
-        shape = arrivals.flat if rng.random() < 0.6 else arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country], False)
-        times = arrivals.times(rng, ctx.start_ms, ctx.end_ms, rate, cv=CV.sample(rng, 0.02, 0.5), shape=shape,
-                               log_sd=LOG_SD.sample(rng, 0.02, 0.3))
+        rate = min(max(STEADY_RATE.sample(rng, 0.05, 0.7) * ENTERPRISE_SCALE, 0.004), 0.05)
+        shape = (
+            arrivals.flat if rng.random() < 0.6 else arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country], False)
+        )
+        times = arrivals.times(
+            rng,
+            ctx.start_ms,
+            ctx.end_ms,
+            rate,
+            cv=CV.sample(rng, 0.02, 0.5),
+            shape=shape,
+            log_sd=LOG_SD.sample(rng, 0.02, 0.3),
+        )
         actors.append(single("enterprise_backend", False, profile, rng, times))
     return actors
 
@@ -315,17 +364,22 @@ def batch_jobs(ctx: WorldContext, n: int) -> list[Actor]:
     for i in range(n):
         rng = ctx.rng(f"batch_job:{i}")
         asn = rng.choice(CLOUD_ASNS)
-        static = identity(
-            ctx,
-            org_id=ctx.new_id("org-", 32),
-            created=ctx.created_at(rng, 0.5, 800) if rng.random() < 0.8 else ctx.created_at(rng, 0, 2),
-            verification=rng.choice(("research", "business", "edu", "card")),
-            payment=ctx.new_id("pay-"),
-            country=rng.choice(COUNTRIES),
-        ) | network_fields(asn) | sdk_client(rng)
+        static = (
+            identity(
+                ctx,
+                org_id=ctx.new_id("org-", 32),
+                created=ctx.created_at(rng, 0.5, 800) if rng.random() < 0.8 else ctx.created_at(rng, 0, 2),
+                verification=rng.choice(("research", "business", "edu", "card")),
+                payment=ctx.new_id("pay-"),
+                country=rng.choice(COUNTRIES),
+            )
+            | network_fields(asn)
+            | sdk_client(rng)
+        )
         capability = rng.choice(("math", "coding", "reasoning", "writing"))
         templates = tuple(
-            ctx.template(rng, capability, int(CODE_IN.sample(rng, 0.1, 0.9))) for _ in range(rng.randint(1, 4))
+            ctx.template(rng, capability, int(CODE_IN.sample(rng, 0.1, 0.9)))
+            for _ in range(rng.randint(1, 4))
         )
         profile = _backend_profile(ctx, rng, templates, static, asn)
         profile.flip_bits = rng.randint(3, 10)  # one harness prompt, many different questions
@@ -339,7 +393,9 @@ def batch_jobs(ctx: WorldContext, n: int) -> list[Actor]:
         profile.cot_range = (0.3, 0.75)
         profile.p429 = rng.uniform(0.005, 0.05)
         rate = min(max(STEADY_RATE.sample(rng, 0.05, 0.6) * BATCH_SCALE, 0.02), 0.2)
-        times = arrivals.times(rng, ctx.start_ms, ctx.end_ms, rate, cv=CV.sample(rng, 0.02, 0.4), shape=_bursts(rng, ctx))
+        times = arrivals.times(
+            rng, ctx.start_ms, ctx.end_ms, rate, cv=CV.sample(rng, 0.02, 0.4), shape=_bursts(rng, ctx)
+        )
         actors.append(single("batch_job", False, profile, rng, times))
     return actors
 
@@ -351,16 +407,23 @@ def launch_customers(ctx: WorldContext, n: int) -> list[Actor]:
         rng = ctx.rng(f"launch_customer:{i}")
         asn = rng.choice(CLOUD_ASNS)
         country = rng.choice(COUNTRIES)
-        static = identity(
-            ctx,
-            org_id=ctx.new_id("org-", 32),
-            created=ctx.created_at(rng, 7, 90),
-            verification=rng.choice(("card", "startup", "business")),
-            payment=ctx.new_id("pay-"),
-            country=country,
-        ) | network_fields(asn) | sdk_client(rng)
+        static = (
+            identity(
+                ctx,
+                org_id=ctx.new_id("org-", 32),
+                created=ctx.created_at(rng, 7, 90),
+                verification=rng.choice(("card", "startup", "business")),
+                payment=ctx.new_id("pay-"),
+                country=country,
+            )
+            | network_fields(asn)
+            | sdk_client(rng)
+        )
         capability = rng.choice(("chat", "writing", "coding"))
-        templates = tuple(ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.2, 0.9))) for _ in range(rng.randint(1, 3)))
+        templates = tuple(
+            ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.2, 0.9)))
+            for _ in range(rng.randint(1, 3))
+        )
         profile = _backend_profile(ctx, rng, templates, static, asn)
         profile.template_share = rng.uniform(0.4, 0.9)
         profile.capabilities = (capability,) * 3 + CHAT_CAPABILITIES
@@ -376,7 +439,14 @@ def launch_customers(ctx: WorldContext, n: int) -> list[Actor]:
         def shape(ts_ms: int, launch=launch, factor=factor, diurnal=diurnal) -> float:
             return diurnal(ts_ms) * (factor if ts_ms >= launch else 1.0)
 
-        times = arrivals.times(rng, ctx.start_ms, ctx.end_ms, per_day(rng, 150, 0.6), cv=CV.sample(rng, 0.2, 0.8),
-                               shape=shape, log_sd=LOG_SD.sample(rng, 0.1, 0.5))
+        times = arrivals.times(
+            rng,
+            ctx.start_ms,
+            ctx.end_ms,
+            per_day(rng, 60, 0.6),
+            cv=CV.sample(rng, 0.2, 0.8),
+            shape=shape,
+            log_sd=LOG_SD.sample(rng, 0.1, 0.5),
+        )
         actors.append(single("launch_customer", False, profile, rng, times))
     return actors

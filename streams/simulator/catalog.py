@@ -74,16 +74,49 @@ NEW_MODEL = "atlas-5"
 
 COUNTRIES = ("US", "US", "US", "GB", "DE", "FR", "JP", "IN", "BR", "KR", "CA", "NL", "SG", "ES")
 COUNTRY_LANG = {
-    "US": "en", "GB": "en", "CA": "en", "IN": "en", "SG": "en", "DE": "de", "FR": "fr", "JP": "ja",
-    "BR": "pt", "KR": "ko", "NL": "nl", "ES": "es", "CN": "zh",
+    "US": "en",
+    "GB": "en",
+    "CA": "en",
+    "IN": "en",
+    "SG": "en",
+    "DE": "de",
+    "FR": "fr",
+    "JP": "ja",
+    "BR": "pt",
+    "KR": "ko",
+    "NL": "nl",
+    "ES": "es",
+    "CN": "zh",
 }
 COUNTRY_UTC_OFFSET_H = {
-    "US": -6, "CA": -5, "BR": -3, "GB": 0, "DE": 1, "FR": 1, "NL": 1, "ES": 1, "IN": 5, "SG": 8,
-    "CN": 8, "JP": 9, "KR": 9,
+    "US": -6,
+    "CA": -5,
+    "BR": -3,
+    "GB": 0,
+    "DE": 1,
+    "FR": 1,
+    "NL": 1,
+    "ES": 1,
+    "IN": 5,
+    "SG": 8,
+    "CN": 8,
+    "JP": 9,
+    "KR": 9,
 }
 COUNTRY_RESIDENTIAL_ASN = {
-    "US": 7922, "CA": 701, "GB": 2856, "DE": 3320, "FR": 12322, "NL": 3320, "ES": 12322, "JP": 4713,
-    "KR": 4766, "IN": 9829, "BR": 28573, "SG": 4134, "CN": 4134,
+    "US": 7922,
+    "CA": 701,
+    "GB": 2856,
+    "DE": 3320,
+    "FR": 12322,
+    "NL": 3320,
+    "ES": 12322,
+    "JP": 4713,
+    "KR": 4766,
+    "IN": 9829,
+    "BR": 28573,
+    "SG": 4134,
+    "CN": 4134,
 }
 COERCION_LANGS = ("zh", "ru", "ar", "fa", "ko", "vi", "id", "tr", "es", "pt", "hi", "th", "uk", "en")
 

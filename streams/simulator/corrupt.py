@@ -26,7 +26,9 @@ def corrupt(event: dict, kind: str, rng: random.Random, ts_ms: int) -> bytes:
     """``event`` broken in the way ``kind`` names, as one line (no newline)."""
     e = dict(event)
     if kind == "missing_field":
-        del e[rng.choice(("event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status"))]
+        del e[
+            rng.choice(("event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status"))
+        ]
     elif kind == "wrong_type":
         e["input_tokens"] = str(e["input_tokens"])
     elif kind == "negative_tokens":

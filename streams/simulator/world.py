@@ -142,7 +142,7 @@ def simulate(
                 n_late += 1
             else:
                 buf.append(line)
-            if len(buf) >= 4096:
+            if len(buf) >= 256:  # orjson output keeps spare capacity: flush often
                 n_lines += len(buf)
                 f.write(b"\n".join(buf) + b"\n")
                 buf.clear()
@@ -158,7 +158,9 @@ def simulate(
         for acct in actor.accounts:
             if acct in first_seen:
                 label = "attack" if actor.attack else "benign"
-                rows.append((acct, label, actor.scenario, format_ts(first_seen[acct]) if actor.attack else ""))
+                rows.append(
+                    (acct, label, actor.scenario, format_ts(first_seen[acct]) if actor.attack else "")
+                )
                 accounts_by[actor.scenario] += 1
     rows.sort()
     write_labels(labels_path, rows)
@@ -173,6 +175,7 @@ def simulate(
         "late_events": n_late,
         "accounts": dict(accounts_by),
         "events": dict(events_by),
+        "attack_scenarios": sorted({a.scenario for a in actors if a.attack}),
         "attack_accounts": sum(1 for r in rows if r[1] == "attack"),
         "benign_accounts": sum(1 for r in rows if r[1] == "benign"),
         "seconds": round(elapsed, 2),

@@ -1,0 +1,222 @@
+"""Score a detector's alerts against a world's ground truth.
+
+Definitions (docs/simulation.md, "Evaluation"):
+
+- An account is *implicated* when it is listed in the ``accounts`` of at least one alert at or above
+  ``min_severity`` (order info < warning < error < critical); ``accounts_total`` beyond the listed
+  1,000 is not used.
+- *Recall* of a scenario: share of its attack accounts implicated.
+- *Precision* overall: attack accounts / labelled accounts among all implicated accounts. Per
+  scenario: the same share, over the accounts implicated by the alerts that implicate at least one
+  account of that scenario (how clean the alerts that catch it are). Accounts missing from the
+  labels are counted apart (``unlabelled``) and left out of precision.
+- *Time to detect*: for each implicated attack account, the earliest ``detected_at`` among its alerts
+  minus its ``attack_start``, in minutes of event time; median and 90th percentile (linear
+  interpolation between ranks).
+- *Pages per day*: alerts at ``error`` or ``critical`` (whatever ``min_severity`` is) divided by the
+  world's length in days: ``world_days`` when given, else the span from the earliest of attack
+  starts and alert ``window_start``/``detected_at`` to the latest ``detected_at`` (at least an hour).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+
+SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2, "critical": 3}
+PAGING = SEVERITY_ORDER["error"]
+MIN_SPAN_DAYS = 1 / 24
+
+
+def _ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Linear interpolation between closest ranks (numpy's default); None for no values."""
+    if not values:
+        return None
+    v = sorted(values)
+    pos = q * (len(v) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def read_labels(path: str | Path) -> dict[str, tuple[str, str, int | None]]:
+    """account_id -> (label, scenario, attack_start in epoch ms or None)."""
+    with open(path, newline="") as f:
+        return {
+            row["account_id"]: (
+                row["label"],
+                row["scenario"],
+                _ms(row["attack_start"]) if row["attack_start"] else None,
+            )
+            for row in csv.DictReader(f)
+        }
+
+
+def read_alerts(path: str | Path) -> list[dict]:
+    """Alert objects (alert.md), one JSON object per non-blank line."""
+    with open(path, "rb") as f:
+        return [orjson.loads(line) for line in f if line.strip()]
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _minutes(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def evaluate(
+    labels_path: str | Path,
+    alerts_path: str | Path,
+    min_severity: str = "error",
+    world_days: float | None = None,
+) -> dict:
+    """Recall, precision, time to detect, benign accounts implicated and pages per day (see module doc)."""
+    labels = read_labels(labels_path)
+    alerts = read_alerts(alerts_path)
+    floor = SEVERITY_ORDER[min_severity]
+    considered = [a for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= floor]
+
+    first_detected: dict[str, int] = {}
+    for alert in considered:
+        at = _ms(alert["detected_at"])
+        for acct in alert.get("accounts", ()):
+            if acct not in first_detected or at < first_detected[acct]:
+                first_detected[acct] = at
+
+    attack_by_scenario: dict[str, list[str]] = defaultdict(list)
+    benign_by_population: dict[str, list[str]] = defaultdict(list)
+    for acct, (label, scenario, _) in labels.items():
+        (attack_by_scenario if label == "attack" else benign_by_population)[scenario].append(acct)
+
+    scenarios = {}
+    all_ttd: list[float] = []
+    for scenario, accts in sorted(attack_by_scenario.items()):
+        ttd = [(first_detected[a] - labels[a][2]) / 60_000 for a in accts if a in first_detected]
+        all_ttd += ttd
+        scenarios[scenario] = {
+            "accounts": len(accts),
+            "detected": len(ttd),
+            "recall": _ratio(len(ttd), len(accts)),
+            "precision": _scenario_precision(considered, labels, scenario),
+            "ttd_median_min": _minutes(percentile(ttd, 0.5)),
+            "ttd_p90_min": _minutes(percentile(ttd, 0.9)),
+        }
+
+    implicated = set(first_detected)
+    attack_hit = sum(1 for a in implicated if a in labels and labels[a][0] == "attack")
+    benign_hit = sum(1 for a in implicated if a in labels and labels[a][0] == "benign")
+    n_attack = sum(len(v) for v in attack_by_scenario.values())
+    n_benign = sum(len(v) for v in benign_by_population.values())
+    pages = sum(1 for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= PAGING)
+    days, days_source = (world_days, "given") if world_days else (_span_days(labels, alerts), "labels+alerts")
+    by_severity: dict[str, int] = defaultdict(int)
+    for a in alerts:
+        by_severity[a.get("severity", "?")] += 1
+
+    return {
+        "min_severity": min_severity,
+        "world_days": round(days, 4),
+        "world_days_source": days_source,
+        "alerts": {
+            "total": len(alerts),
+            "considered": len(considered),
+            "by_severity": dict(sorted(by_severity.items())),
+        },
+        "overall": {
+            "attack_accounts": n_attack,
+            "detected": attack_hit,
+            "recall": _ratio(attack_hit, n_attack),
+            "implicated": len(implicated),
+            "implicated_attack": attack_hit,
+            "implicated_benign": benign_hit,
+            "implicated_unlabelled": len(implicated) - attack_hit - benign_hit,
+            "precision": _ratio(attack_hit, attack_hit + benign_hit),
+            "ttd_median_min": _minutes(percentile(all_ttd, 0.5)),
+            "ttd_p90_min": _minutes(percentile(all_ttd, 0.9)),
+            "pages": pages,
+            "pages_per_day": round(pages / days, 3),
+        },
+        "scenarios": scenarios,
+        "benign": {
+            "accounts": n_benign,
+            "implicated": benign_hit,
+            "implicated_pct": _pct(benign_hit, n_benign),
+            "populations": {
+                pop: {
+                    "accounts": len(accts),
+                    "implicated": (hit := sum(1 for a in accts if a in implicated)),
+                    "implicated_pct": _pct(hit, len(accts)),
+                }
+                for pop, accts in sorted(benign_by_population.items())
+            },
+        },
+    }
+
+
+def _pct(num: int, den: int) -> float | None:
+    return round(100 * num / den, 2) if den else None
+
+
+def _scenario_precision(alerts: list[dict], labels: dict, scenario: str) -> float | None:
+    """Attack share of the labelled accounts implicated by alerts that catch ``scenario``."""
+    union: set[str] = set()
+    for alert in alerts:
+        accts = alert.get("accounts", ())
+        if any(labels.get(a, ("", ""))[1] == scenario and labels[a][0] == "attack" for a in accts):
+            union.update(a for a in accts if a in labels)
+    attack = sum(1 for a in union if labels[a][0] == "attack")
+    return _ratio(attack, len(union))
+
+
+def _span_days(labels: dict, alerts: list[dict]) -> float:
+    starts = [s for _, _, s in labels.values() if s is not None]
+    starts += [_ms(a["window_start"]) for a in alerts if a.get("window_start")]
+    ends = [_ms(a["detected_at"]) for a in alerts]
+    starts += ends
+    if not starts or not ends:
+        return 1.0
+    return max((max(ends) - min(starts)) / 86_400_000, MIN_SPAN_DAYS)
+
+
+def format_table(report: dict) -> str:
+    """The report as a fixed-width table for a terminal."""
+    o = report["overall"]
+    lines = [
+        f"alerts: {report['alerts']['total']} total, {report['alerts']['considered']} at >= "
+        f"{report['min_severity']}; world {report['world_days']} days ({report['world_days_source']})",
+        "",
+        f"{'scenario':<22}{'accounts':>9}{'detected':>9}{'recall':>8}{'precision':>10}"
+        f"{'ttd p50':>9}{'ttd p90':>9}",
+    ]
+    rows = list(report["scenarios"].items()) + [("ALL ATTACKS", {**o, "accounts": o["attack_accounts"]})]
+    for name, s in rows:
+        lines.append(
+            f"{name:<22}{s['accounts']:>9}{s['detected']:>9}{_fmt(s['recall']):>8}{_fmt(s['precision']):>10}"
+            f"{_fmt(s['ttd_median_min']):>9}{_fmt(s['ttd_p90_min']):>9}"
+        )
+    lines += ["", f"{'benign population':<22}{'accounts':>9}{'implicated':>11}{'%':>8}"]
+    b = report["benign"]
+    for name, p in list(b["populations"].items()) + [("ALL BENIGN", b)]:
+        lines.append(f"{name:<22}{p['accounts']:>9}{p['implicated']:>11}{_fmt(p['implicated_pct']):>8}")
+    lines += [
+        "",
+        f"implicated accounts: {o['implicated']} ({o['implicated_attack']} attack, "
+        f"{o['implicated_benign']} benign, {o['implicated_unlabelled']} unlabelled)",
+        f"pages (error+critical): {o['pages']}, {o['pages_per_day']} per simulated day",
+        "ttd in minutes of event time",
+    ]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
