@@ -28,7 +28,6 @@ from models.event import MAX_FUTURE_S, Event
 from models.features import FEATURES, display, end_users, extract
 from models.partitioning import partition_for
 from models.peers import WEAK_VERIFICATION, PeerModel, peer_group
-from models.sketches import HLL_REGISTERS, hll_count
 
 
 @dataclass(frozen=True)
@@ -202,7 +201,6 @@ class AccountProcessor:
     # -- outputs ------------------------------------------------------------------------------
 
     def _minute_row(self, acc: str, st: AccountState, minute: int, verdict, group: str) -> dict:
-        hll = st.hll
         return {
             "account_id": acc,
             "minute": minute * 60,
@@ -213,12 +211,12 @@ class AccountProcessor:
             "rate_limited": st.win_429,
             "saturated": st.win_sat,
             "cot_share": round(st.win_cot / st.win_req, 4) if st.win_req else 0.0,
-            "distinct_ips": round(hll_count(hll, HLL_IP * HLL_REGISTERS)),
-            "distinct_asns": round(hll_count(hll, HLL_ASN * HLL_REGISTERS)),
-            "distinct_tls": round(hll_count(hll, HLL_TLS * HLL_REGISTERS)),
-            "distinct_routers": round(hll_count(hll, HLL_ROUTER * HLL_REGISTERS)),
-            "distinct_prompts": round(hll_count(hll, HLL_PROMPT * HLL_REGISTERS)),
-            "capability_mix": [round(c, 2) for c in st.caps],
+            "distinct_ips": round(st.distinct(HLL_IP)),
+            "distinct_asns": round(st.distinct(HLL_ASN)),
+            "distinct_tls": round(st.distinct(HLL_TLS)),
+            "distinct_routers": round(st.distinct(HLL_ROUTER)),
+            "distinct_prompts": round(st.distinct(HLL_PROMPT)),
+            "capability_mix": st.capability_shares(),
             "score": round(verdict.score, 4),
             "volume_score": round(verdict.volume, 4),
             "harvest_score": round(verdict.harvest, 4),
@@ -259,15 +257,14 @@ class AccountProcessor:
             "value": group,
             "baseline": None,
         })
-        hll = st.hll
         evidence = {
             "requests": round(st.r_day),
             "input_tokens": round(st.in_day),
             "output_tokens": round(st.out_day),
-            "distinct_ips": round(hll_count(hll, HLL_IP * HLL_REGISTERS)),
-            "asns": round(hll_count(hll, HLL_ASN * HLL_REGISTERS)),
-            "routers": round(hll_count(hll, HLL_ROUTER * HLL_REGISTERS)),
-            "templates": round(hll_count(hll, HLL_PROMPT * HLL_REGISTERS)),
+            "distinct_ips": round(st.distinct(HLL_IP)),
+            "asns": round(st.distinct(HLL_ASN)),
+            "routers": round(st.distinct(HLL_ROUTER)),
+            "templates": round(st.distinct(HLL_PROMPT)),
             "rate_limited": round(st.e429_day),
             "sample_event_ids": sorted({st.win_event, st.last_event} - {""}),
         }

@@ -12,7 +12,7 @@ import struct
 from array import array
 
 from models.event import VERIFICATION_LEVELS, Event
-from models.sketches import HLL_REGISTERS, decay, hll_add, simhash_bands, stable_hash
+from models.sketches import HLL_REGISTERS, decay, hll_add, hll_count, simhash_bands, stable_hash
 
 TAU_FAST = 300.0  # 5 minutes: bursts
 TAU_HOUR = 3600.0
@@ -30,7 +30,7 @@ _VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 _FLOATS = (
     "t_last", "created_at", "r_fast", "r_hour", "r_day", "out_hour", "out_day", "in_day",
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
-    "base_mean", "base_var", "base_n", "base_t", "peer_t",
+    "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
     "win_in", "win_out", "win_cot", "win_reasoning",
 )
 _INTS = (
@@ -62,7 +62,7 @@ class AccountState:
     account's currently open event-time minute for the per-minute aggregate.
     """
 
-    __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands")
+    __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands", "_est")
 
     def __init__(self) -> None:
         for name in _FLOATS:
@@ -78,6 +78,7 @@ class AccountState:
         self.hours = array("d", bytes(24 * 8))
         self.hll = bytearray(HLL_SLOTS * HLL_REGISTERS)
         self.bands = array("I", bytes(4 * BAND_SLOTS))
+        self._est = [-1.0] * HLL_SLOTS
 
     # -- per-event update ---------------------------------------------------------------------
 
@@ -96,7 +97,6 @@ class AccountState:
             self.gap_var = 0.95 * (self.gap_var + 0.05 * d * d)
         elif not self.events:
             self.t_last = ts
-        self.events += 1
         self.r_fast += 1.0
         self.r_hour += 1.0
         self.r_day += 1.0
@@ -115,14 +115,21 @@ class AccountState:
         if ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt):
             self.sat_day += 1.0
             self.win_sat += 1
+        # capability mix and hour-of-day profile are only read as shares, so instead of decaying
+        # 32 buckets per event, each event adds a weight that grows with event time
+        x = (ts - self.w_ref) / TAU_DAY
+        if x > 30.0 or not self.events or x < -30.0:
+            self._rebase(ts)
+            x = 0.0
         cap = ev.capability
         if cap is not None:
-            self.caps[cap] += 1.0
+            self.caps[cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-        self.hours[int(ts // 3600) % 24] += 1.0
+        self.hours[int(ts // 3600) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
+        self.events += 1
         if not self.win_req:
             self.win_event = ev.event_id
         self.last_event = ev.event_id
@@ -138,7 +145,6 @@ class AccountState:
         f_fast = math.exp(-dt / TAU_FAST)
         f_hour = math.exp(-dt / TAU_HOUR)
         f_day = math.exp(-dt / TAU_DAY)
-        f_week = math.exp(-dt / TAU_WEEK)
         self.r_fast *= f_fast
         self.r_hour *= f_hour
         self.out_hour *= f_hour
@@ -152,30 +158,53 @@ class AccountState:
         self.distill_day *= f_day
         self.newmodel_day *= f_day
         self.batch_day *= f_day
-        caps = self.caps
-        for i in range(8):
-            caps[i] *= f_day
-        hours = self.hours
-        for i in range(24):
-            hours[i] *= f_week
+
+    def _rebase(self, ts: float) -> None:
+        """Move the weight reference to ``ts`` so the growing weights never overflow."""
+        if self.events:
+            dt = ts - self.w_ref
+            f_day = math.exp(-dt / TAU_DAY)
+            f_week = math.exp(-dt / TAU_WEEK)
+            caps, hours = self.caps, self.hours
+            for i in range(8):
+                caps[i] *= f_day
+            for i in range(24):
+                hours[i] *= f_week
+        self.w_ref = ts
+
+    def distinct(self, slot: int) -> float:
+        """Estimated distinct values in HLL ``slot``, cached until a register changes."""
+        est = self._est[slot]
+        if est < 0.0:
+            est = self._est[slot] = hll_count(self.hll, slot * HLL_REGISTERS)
+        return est
+
+    def capability_shares(self) -> list[float]:
+        total = sum(self.caps)
+        return [c / total for c in self.caps] if total > 0.0 else [0.0] * 8
 
     def _update_identity(self, ev: Event) -> None:
         hll = self.hll
         if ev.client_ip:
-            hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ev.client_ip))
+            if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ev.client_ip)):
+                self._est[HLL_IP] = -1.0
             if not self.ip24 or self.events & 15 == 1:
                 self.ip24 = ip_prefix(ev.client_ip) or ""
         if ev.asn is not None:
-            hll_add(hll, HLL_ASN * HLL_REGISTERS, ev.asn)
+            if hll_add(hll, HLL_ASN * HLL_REGISTERS, ev.asn):
+                self._est[HLL_ASN] = -1.0
             self.asn = str(ev.asn)
         if ev.tls_fingerprint:
-            hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(ev.tls_fingerprint))
+            if hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(ev.tls_fingerprint)):
+                self._est[HLL_TLS] = -1.0
             self.tls = ev.tls_fingerprint
         if ev.router_id:
-            hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(ev.router_id))
+            if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(ev.router_id)):
+                self._est[HLL_ROUTER] = -1.0
             self.router = ev.router_id
         if ev.end_user_id:
-            hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id))
+            if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id)):
+                self._est[HLL_END_USER] = -1.0
         if ev.payment_fingerprint:
             self.payment = ev.payment_fingerprint
         if ev.account_created_at is not None:
@@ -191,7 +220,8 @@ class AccountState:
             if ev.prompt_template_id:
                 self.template = ev.prompt_template_id
             return
-        hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh)
+        if hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh):
+            self._est[HLL_PROMPT] = -1.0
         repeated = False
         bands = self.bands
         for key in simhash_bands(sh):
@@ -207,13 +237,6 @@ class AccountState:
             self.template = ev.prompt_template_id
         elif repeated:
             self.template = f"band:{sh & 0xFFFF:04x}"
-
-    def decayed_to(self, ts: float) -> AccountState:
-        """Bring the counters forward to ``ts`` (used when a window closes without a new event)."""
-        if ts > self.t_last and self.events:
-            self._decay_all(ts - self.t_last)
-            self.t_last = ts
-        return self
 
     def reset_window(self, minute: int) -> None:
         self.win_minute = minute
@@ -236,6 +259,7 @@ class AccountState:
         if not data or data[0] != _VERSION:
             raise ValueError("account state record of an unknown version")
         st = cls.__new__(cls)
+        st._est = [-1.0] * HLL_SLOTS
         values = _HEADER.unpack_from(data, 0)
         nf = len(_FLOATS)
         for name, v in zip(_FLOATS, values[1 : 1 + nf], strict=True):

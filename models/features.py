@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 
 from models.account_state import HLL_END_USER, HLL_IP, HLL_PROMPT, AccountState
-from models.sketches import HLL_REGISTERS, entropy_share, hll_count
+from models.sketches import entropy_share
 
 
 @dataclass(frozen=True)
@@ -70,14 +70,14 @@ def extract(st: AccountState) -> list[float]:
         math.log1p(st.r_fast),
         st.cot_day / r_day,
         st.rep_day / r_day,
-        math.log1p(hll_count(st.hll, HLL_PROMPT * HLL_REGISTERS)),
+        math.log1p(st.distinct(HLL_PROMPT)),
         st.distill_day / r_day,
         math.log((st.out_day + 1.0) / (st.in_day + 1.0)),
         st.sat_day / r_day,
         st.e429_day / r_day,
         entropy_share(st.hours),
         1.0 / (1.0 + sd),
-        math.log1p(hll_count(st.hll, HLL_IP * HLL_REGISTERS)),
+        math.log1p(st.distinct(HLL_IP)),
         st.newmodel_day / r_day,
     ]
 
@@ -94,4 +94,4 @@ def display(index: int, x: float) -> float:
 
 def end_users(st: AccountState) -> float:
     """Distinct forwarded end-user ids: many means the account is a router/aggregator, a hub."""
-    return hll_count(st.hll, HLL_END_USER * HLL_REGISTERS)
+    return st.distinct(HLL_END_USER)

@@ -36,8 +36,9 @@ def _mix64(x: int) -> int:
     return x ^ (x >> 31)
 
 
-def hll_add(regs: bytearray, offset: int, item_hash: int) -> None:
-    """Add a 32- or 64-bit hash to the HLL stored at ``regs[offset:offset+HLL_REGISTERS]``."""
+def hll_add(regs: bytearray, offset: int, item_hash: int) -> bool:
+    """Add a 32- or 64-bit hash to the HLL stored at ``regs[offset:offset+HLL_REGISTERS]``;
+    whether a register changed (so a cached estimate is stale)."""
     h = _mix64(item_hash)
     idx = h & (HLL_REGISTERS - 1)
     rest = h >> 5
@@ -47,6 +48,8 @@ def hll_add(regs: bytearray, offset: int, item_hash: int) -> None:
         rest >>= 1
     if rank > regs[offset + idx]:
         regs[offset + idx] = rank
+        return True
+    return False
 
 
 _INV_POW2 = tuple(2.0**-r for r in range(64))

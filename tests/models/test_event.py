@@ -69,3 +69,8 @@ def test_batch_keeps_good_neighbours_of_a_bad_event():
     events, bad = decode(raw)
     assert [e.event_id for e in events] == ["e1", "e3"]
     assert len(bad) == 1 and "status" in bad[0][1]
+
+
+def test_long_string_with_escaped_quotes_is_still_caught():
+    events, bad = one(user_agent='a"' * 600)
+    assert events == [] and "user_agent is 1200 characters" in bad[0][1]
