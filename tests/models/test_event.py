@@ -73,4 +73,4 @@ def test_batch_keeps_good_neighbours_of_a_bad_event():
 
 def test_long_string_with_escaped_quotes_is_still_caught():
     events, bad = one(user_agent='a"' * 600)
-    assert events == [] and "user_agent is 1200 characters" in bad[0][1]
+    assert events == [] and "user_agent must be a string of at most 1024 characters" in bad[0][1]
