@@ -56,11 +56,13 @@ def replay(
     n = 0
 
     def drain() -> None:
-        for alert in engine.drain_alerts():
+        alerts = engine.drain_alerts()
+        for alert in alerts:
             summary.alerts[alert["severity"]] = summary.alerts.get(alert["severity"], 0) + 1
             alerts_out.write(orjson.dumps(alert) + b"\n")
         rows = engine.drain_rows()
-        if rows_sink is not None and rows:
+        if rows_sink is not None and (rows or alerts):
+            rows.extend(("alert", a) for a in alerts)
             rows_sink(rows)
 
     def reject(path: str, line_no: int, raw: bytes, reason: str) -> None:

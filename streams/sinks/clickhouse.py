@@ -1,0 +1,296 @@
+"""The ClickHouse sink: buffered, batched, bounded, retried and idempotent inserts.
+
+Rows arrive as ``(kind, row)`` pairs from the detection core (``account_minute``,
+``cluster_minute``, ``cluster_member``) and alerts as ``("alert", alert)``. They are buffered per
+table and inserted column-oriented in large batches, because ClickHouse wants few big inserts
+(each insert is a new part on disk) and column-oriented data skips the pivot in the driver.
+
+Idempotency: every batch is sealed once and carries ``insert_deduplication_token`` = a hash of its
+rows, so a retry after an ambiguous failure (timeout after commit) or a re-replay of the same
+stream is dropped by the server, from the table and from its materialized views alike; the
+tables are ReplacingMergeTree on their natural keys as a second line (read them with FINAL).
+
+Back-pressure (after Quix Streams' sinks): :meth:`BufferedSink.add` returns ``False`` once the
+buffer holds ``max_buffered_rows``; the caller pauses its input and flushes. A flush that fails
+after its retries raises :class:`SinkError` and keeps the sealed batches, so the caller does not
+commit its offsets and the next flush retries the very same batches with the same tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Protocol
+
+import orjson
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+log = logging.getLogger(__name__)
+
+ROW_TABLES = {
+    "account_minute": "account_minute",
+    "cluster_minute": "cluster_minute",
+    "cluster_member": "cluster_member",
+    "alert": "alerts",
+}
+DEFAULT_BATCH_ROWS = 50_000
+# Server errors worth retrying: the insert may succeed later unchanged (TOO_MANY_PARTS,
+# MEMORY_LIMIT_EXCEEDED, TIMEOUT_EXCEEDED, SOCKET_TIMEOUT, NETWORK_ERROR, TABLE_IS_READ_ONLY,
+# TOO_MANY_SIMULTANEOUS_QUERIES, UNEXPECTED_END_OF_FILE, KEEPER_EXCEPTION).
+RETRYABLE_CODES = frozenset({252, 241, 159, 209, 210, 242, 202, 32, 999})
+INSERT_SETTINGS = {"deduplicate_blocks_in_dependent_materialized_views": 1, "async_insert": 0}
+
+
+class SinkError(Exception):
+    """A flush failed for good (retries exhausted, or an error retrying cannot fix)."""
+
+
+class Writer(Protocol):
+    """Inserts one sealed batch; raising means the batch may or may not have landed."""
+
+    def insert(self, table: str, rows: list[dict], token: str) -> None: ...
+
+
+def is_retryable(exc: Exception) -> bool:
+    """Connection trouble and transient server states, not bad data or a wrong schema."""
+    if isinstance(exc, OperationalError):
+        return True
+    return isinstance(exc, DatabaseError) and getattr(exc, "code", None) in RETRYABLE_CODES
+
+
+# -- rows to columns -------------------------------------------------------------------------------
+
+
+def _to_datetime64(v: object) -> datetime:
+    if isinstance(v, str):
+        return datetime.fromisoformat(v)
+    return datetime.fromtimestamp(float(v), UTC)
+
+
+def _to_json(v: object) -> str:
+    return v if isinstance(v, str) else orjson.dumps(v).decode()
+
+
+def _converter(ch_type: str, sample: object) -> Callable[[object], object] | None:
+    """How to turn producer values into what the driver expects, decided once per column and batch."""
+    if ch_type.startswith("DateTime64"):
+        return _to_datetime64
+    if ch_type.startswith("DateTime"):
+        return (lambda v: int(_to_datetime64(v).timestamp())) if isinstance(sample, str) else int
+    if ch_type == "String" and isinstance(sample, dict | list):
+        return _to_json
+    if "Int" in ch_type and isinstance(sample, float):
+        return round
+    return None
+
+
+class ClickHouseWriter:
+    """Column-oriented inserts of row dicts into the tables of one database.
+
+    Columns are read from the table once: a field the table lacks is ignored (a migration adds the
+    column, and the sink picks it up on restart); a column the rows lack takes its DEFAULT.
+    """
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._columns: dict[str, list[tuple[str, str]]] = {}
+
+    def columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, type) of the columns an INSERT may name: not MATERIALIZED or ALIAS."""
+        cols = self._columns.get(table)
+        if cols is None:
+            cols = self._columns[table] = [tuple(r) for r in self.client.query(
+                "SELECT name, type FROM system.columns WHERE database = currentDatabase() "
+                "AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') "
+                "ORDER BY position", parameters={"table": table}).result_rows]
+            if not cols:
+                raise SinkError(f"table {table} does not exist in {self.client.database}: run `distillwatch "
+                                "schema apply`")
+        return cols
+
+    def insert(self, table: str, rows: list[dict], token: str) -> None:
+        first = rows[0]
+        present = [(name, ch_type) for name, ch_type in self.columns(table) if name in first]
+        names = [name for name, _ in present]
+        try:  # pivot at C speed; a row lacking a field falls back to None for it
+            columns = list(zip(*map(itemgetter(*names), rows), strict=True)) if len(names) > 1 else None
+        except KeyError:
+            columns = None
+        if columns is None:
+            columns = [[r.get(name) for r in rows] for name in names]
+        data = []
+        for (name, ch_type), col in zip(present, columns, strict=True):
+            convert = _converter(ch_type, first[name])
+            data.append([convert(v) for v in col] if convert else col)
+        types = [ch_type for _, ch_type in present]
+        self.client.insert(table, data, column_names=names, column_type_names=types, column_oriented=True,
+                           settings={**INSERT_SETTINGS, "insert_deduplication_token": token})
+
+
+# -- the buffer ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SinkCounters:
+    rows_written: int = 0
+    batches_written: int = 0
+    retries: int = 0
+    failed_flushes: int = 0
+    unknown_rows: int = 0
+
+
+def batch_token(table: str, rows: list[dict]) -> str:
+    """Deterministic per batch content: the same batch always dedups against itself."""
+    digest = hashlib.sha1(orjson.dumps(rows), usedforsecurity=False).hexdigest()
+    return f"dw:{table}:{len(rows)}:{digest}"
+
+
+class BufferedSink:
+    """Buffers rows per table and writes them in batches (see module docstring).
+
+    Thread-safe: the streaming pipeline adds rows on its event loop and runs :meth:`flush` in an
+    executor thread (inserts block), one flush at a time.
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        *,
+        batch_rows: int = DEFAULT_BATCH_ROWS,
+        max_delay_s: float = 5.0,
+        max_buffered_rows: int = 4 * DEFAULT_BATCH_ROWS,
+        max_retries: int = 5,
+        backoff_s: float = 0.2,
+        max_backoff_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.writer = writer
+        self.batch_rows = batch_rows
+        self.max_delay_s = max_delay_s
+        self.max_buffered_rows = max_buffered_rows
+        self.max_retries = max_retries
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.clock = clock
+        self.sleep = sleep
+        self.counters = SinkCounters()
+        self._open: dict[str, list[dict]] = {}
+        self._sealed: deque[tuple[str, str, list[dict]]] = deque()
+        self._buffered = 0
+        self._oldest: float | None = None
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+
+    @property
+    def buffered(self) -> int:
+        """Rows held (open and sealed), the measure of the memory bound."""
+        return self._buffered
+
+    def add(self, rows: Iterable[tuple[str, dict]]) -> bool:
+        """Buffer rows; ``False`` means the buffer is full: pause input and :meth:`flush`."""
+        with self._lock:
+            for kind, row in rows:
+                table = ROW_TABLES.get(kind)
+                if table is None:
+                    if not self.counters.unknown_rows:
+                        log.warning("ClickHouse sink: no table for rows of kind %r; skipping them", kind)
+                    self.counters.unknown_rows += 1
+                    continue
+                self._open.setdefault(table, []).append(row)
+                self._buffered += 1
+            if self._oldest is None and self._buffered:
+                self._oldest = self.clock()
+            return self._buffered < self.max_buffered_rows
+
+    def ready(self) -> bool:
+        """Whether a flush is due: a full batch, a full buffer, or rows older than ``max_delay_s``."""
+        with self._lock:
+            return bool(
+                self._sealed
+                or self._buffered >= self.max_buffered_rows
+                or any(len(rows) >= self.batch_rows for rows in self._open.values())
+                or (self._oldest is not None and self.clock() - self._oldest >= self.max_delay_s)
+            )
+
+    def write(self, rows: list[tuple[str, dict]]) -> None:
+        """Synchronous path for replay: buffer, and insert whatever fills whole batches."""
+        self.add(rows)
+        with self._lock:
+            full = any(len(r) >= self.batch_rows for r in self._open.values())
+        if full:
+            self.flush(partial=False)
+
+    def flush(self, partial: bool = True) -> int:
+        """Insert sealed and buffered batches (with ``partial``, also the last incomplete ones).
+
+        Returns the rows written; raises :class:`SinkError` when a batch fails for good, leaving it
+        and everything after it buffered for the next flush.
+        """
+        with self._flush_lock:
+            self._seal(partial)
+            written = 0
+            while True:
+                with self._lock:
+                    if not self._sealed:
+                        return written
+                    table, token, rows = self._sealed[0]
+                self._insert(table, token, rows)
+                with self._lock:
+                    self._sealed.popleft()
+                    self._buffered -= len(rows)
+                    self.counters.rows_written += len(rows)
+                    self.counters.batches_written += 1
+                written += len(rows)
+
+    def _seal(self, partial: bool) -> None:
+        with self._lock:
+            for table in sorted(self._open):
+                rows = self._open[table]
+                cut = len(rows) if partial else len(rows) - len(rows) % self.batch_rows
+                for i in range(0, cut, self.batch_rows):
+                    batch = rows[i:min(i + self.batch_rows, cut)]
+                    self._sealed.append((table, batch_token(table, batch), batch))
+                del rows[:cut]
+            if partial or not any(self._open.values()):
+                self._oldest = None
+
+    def _insert(self, table: str, token: str, rows: list[dict]) -> None:
+        for attempt in range(self.max_retries + 1):
+            try:
+                self.writer.insert(table, rows, token)
+                return
+            except Exception as exc:
+                if attempt == self.max_retries or not is_retryable(exc):
+                    self.counters.failed_flushes += 1
+                    raise SinkError(f"insert of {len(rows)} rows into {table} failed: {exc}") from exc
+                self.counters.retries += 1
+                delay = min(self.max_backoff_s, self.backoff_s * 2**attempt)
+                log.warning("ClickHouse insert into %s failed (%s); retry %d in %.1f s",
+                            table, exc, attempt + 1, delay)
+                self.sleep(delay)
+
+
+@contextmanager
+def open_sink(dsn: str, database: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[BufferedSink]:
+    """A sink for replay: pending migrations applied, everything flushed on a clean exit.
+
+    Applying migrations here lets ``replay --clickhouse chdb:///new/dir`` work on an empty
+    directory; it is a no-op on an up-to-date database.
+    """
+    from streams.clickhouse import apply_migrations, connect
+
+    client = connect(dsn, database)
+    apply_migrations(client, database)
+    sink = BufferedSink(ClickHouseWriter(client), batch_rows=batch_rows)
+    yield sink
+    sink.flush()
