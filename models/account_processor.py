@@ -41,6 +41,8 @@ class AccountConfig:
     error_harvest: float = 7.0  # ... and what distillers want (CoT, distillable mix, long outputs) ...
     error_requests_day: float = 100.0  # ... and enough evidence
     critical_requests_day: float = 2000.0
+    dense_requests: int = 3  # a minute with this many requests is always scored ...
+    rescore_s: float = 300.0  # ... sparser ones at most this often per account
     hub_end_users: float = 20.0  # an account forwarding this many end users is a router: no links
     threshold_quantile: float = 0.99
     new_model_s: float = 48 * 3600.0  # a model first seen this recently counts as newly released
@@ -64,6 +66,7 @@ class AccountProcessor:
         self.watermark = -math.inf
         self._sent_wm = -math.inf
         self._open: dict[int, list[str]] = {}
+        self._link_partition: dict[str, int] = {}
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
@@ -151,13 +154,36 @@ class AccountProcessor:
         close_ts = (minute + 1) * 60.0
         self.counters["windows"] += 1
         self.dirty.add(acc)
-        x = extract(st)
         age = close_ts - st.created_at if not math.isnan(st.created_at) else math.nan
         group = peer_group(age, st.verification)
+        # A sparse minute soon after the last score barely moves an account's picture: scoring
+        # it again would be most of the per-event cost for the many low-rate accounts.
+        if st.win_req >= cfg.dense_requests or close_ts - st.score_t >= cfg.rescore_s:
+            self._score(acc, st, close_ts, age, group)
+        self.rows.append(("account_minute", self._minute_row(acc, st, minute, group)))
+        hub = end_users(st) >= cfg.hub_end_users
+        day = int(close_ts // 86400)
+        if day > st.degree_day and not hub:
+            st.degree_day = day
+            self._send(minute, st, ["D"])
+        if st.v_harvest >= cfg.watch_harvest and not hub:
+            young = 1 if math.isnan(age) or age < 7 * 86400.0 else 0
+            self._send(minute, st, ["L", acc, st.win_req, int(st.win_out), round(st.r_day, 3),
+                                    round(st.v_harvest, 3), young, st.v_top, st.last_event])
+
+    def _score(self, acc: str, st: AccountState, close_ts: float, age: float, group: str) -> None:
+        """Score the account against its peers and its own history, learn, and maybe alert."""
+        cfg = self.config
+        x = extract(st)
         self_z, self_base = self_surge(st)
         weak = st.verification in WEAK_VERIFICATION
         risk = risk_factor(age, weak, st.batch_day / max(st.r_day, 1e-9))
         verdict = score(x, self.peers.baseline(group), self_z, self_base, st.r_hour, risk)
+        st.score_t = close_ts
+        st.v_score, st.v_volume, st.v_harvest, st.v_automation = (
+            verdict.score, verdict.volume, verdict.harvest, verdict.automation)
+        st.v_top = next((t.feature for t in verdict.terms
+                         if t.feature >= 0 and FEATURES[t.feature].group == "harvest"), -1)
         learn_self(st, close_ts)
         if verdict.harvest < cfg.watch_harvest and close_ts - st.peer_t >= 3600.0:
             # baselines and the threshold learn only from accounts that do not look like
@@ -167,18 +193,6 @@ class AccountProcessor:
             self.peers.learn(group, x)
             self.threshold.learn(verdict.score)
         threshold = self.threshold.level
-        self.rows.append(("account_minute", self._minute_row(acc, st, minute, verdict, group)))
-        hub = end_users(st) >= cfg.hub_end_users
-        day = int(close_ts // 86400)
-        if day > st.degree_day and not hub:
-            st.degree_day = day
-            self._send(minute, st, ["D"])
-        if verdict.harvest >= cfg.watch_harvest and not hub:
-            top = next((t.feature for t in verdict.terms if t.feature >= 0
-                        and FEATURES[t.feature].group == "harvest"), -1)
-            young = 1 if math.isnan(age) or age < 7 * 86400.0 else 0
-            self._send(minute, st, ["L", acc, st.win_req, int(st.win_out), round(st.r_day, 3),
-                                    round(verdict.harvest, 3), young, top, st.last_event])
         severity = self._severity(st, verdict, threshold)
         if SEVERITY_RANK[severity] > st.severity:
             self._raise(acc, st, severity, verdict, threshold, close_ts, group)
@@ -200,7 +214,7 @@ class AccountProcessor:
 
     # -- outputs ------------------------------------------------------------------------------
 
-    def _minute_row(self, acc: str, st: AccountState, minute: int, verdict, group: str) -> dict:
+    def _minute_row(self, acc: str, st: AccountState, minute: int, group: str) -> dict:
         return {
             "account_id": acc,
             "minute": minute * 60,
@@ -210,17 +224,17 @@ class AccountProcessor:
             "reasoning_tokens": int(st.win_reasoning),
             "rate_limited": st.win_429,
             "saturated": st.win_sat,
-            "cot_share": round(st.win_cot / st.win_req, 4) if st.win_req else 0.0,
+            "cot_share": st.win_cot / st.win_req if st.win_req else 0.0,
             "distinct_ips": round(st.distinct(HLL_IP)),
             "distinct_asns": round(st.distinct(HLL_ASN)),
             "distinct_tls": round(st.distinct(HLL_TLS)),
             "distinct_routers": round(st.distinct(HLL_ROUTER)),
             "distinct_prompts": round(st.distinct(HLL_PROMPT)),
             "capability_mix": st.capability_shares(),
-            "score": round(verdict.score, 4),
-            "volume_score": round(verdict.volume, 4),
-            "harvest_score": round(verdict.harvest, 4),
-            "automation_score": round(verdict.automation, 4),
+            "score": st.v_score,
+            "volume_score": st.v_volume,
+            "harvest_score": st.v_harvest,
+            "automation_score": st.v_automation,
             "peer_group": group,
             "model": st.model,
             "router_id": st.router,
@@ -236,13 +250,17 @@ class AccountProcessor:
 
         Wire form: ``[kind, minute, attribute, value, *body]``."""
         kind, rest = body[0], body[1:]
+        cache = self._link_partition
+        if len(cache) > 1_000_000:  # attribute values churn: keep the memo bounded
+            cache.clear()
         for attr in LINK_ATTRIBUTES:
             value = getattr(st, attr)
             if value:
-                self.links.append((
-                    partition_for(f"{attr}:{value}", self.cluster_partitions),
-                    [kind, minute, attr, value, *rest],
-                ))
+                key = f"{attr}:{value}"
+                target = cache.get(key)
+                if target is None:
+                    target = cache[key] = partition_for(key, self.cluster_partitions)
+                self.links.append((target, [kind, minute, attr, value, *rest]))
 
     def _raise(self, acc: str, st: AccountState, severity: str, verdict, threshold: float,
                close_ts: float, group: str) -> None:

@@ -31,11 +31,12 @@ _FLOATS = (
     "t_last", "created_at", "r_fast", "r_hour", "r_day", "out_hour", "out_day", "in_day",
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
+    "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
     "win_in", "win_out", "win_cot", "win_reasoning",
 )
 _INTS = (
     "verification", "win_minute", "win_req", "win_429", "win_sat", "severity", "alert_seq",
-    "incident_start", "events", "degree_day",
+    "incident_start", "events", "degree_day", "v_top",
 )
 _STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "win_event", "last_event")
 _HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
