@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS cluster_member
     last_seen       DateTime('UTC'),
     requests        UInt64,
     output_tokens   UInt64,
-    signature_score Float64,
+    harvest_score Float64,
     inserted_at     DateTime('UTC') DEFAULT now(),
     INDEX idx_account account_id TYPE bloom_filter(0.01) GRANULARITY 4
 )

@@ -10,7 +10,7 @@ SELECT
     sum(output_tokens) AS output_tokens,
     sum(rate_limited) AS rate_limited,
     max(max_score) AS peak_score,
-    max(max_signature_score) AS peak_signature,
+    max(max_harvest_score) AS peak_harvest,
     uniqMerge(routers) AS routers,
     uniqMerge(asns) AS asns,
     uniqMerge(ip_prefixes) AS ip_prefixes,

@@ -12,7 +12,7 @@ SELECT
     m.distinct_prompts AS distinct_prompts,
     m.score AS score,
     m.volume_score AS volume_score,
-    m.signature_score AS signature_score,
+    m.harvest_score AS harvest_score,
     m.router_id AS router_id,
     m.asn AS asn,
     m.ip_prefix AS ip_prefix,

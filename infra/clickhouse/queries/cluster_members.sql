@@ -8,8 +8,8 @@ SELECT
     cm.last_seen AS last_seen,
     cm.requests AS requests,
     cm.output_tokens AS output_tokens,
-    cm.signature_score AS signature_score
+    cm.harvest_score AS harvest_score
 FROM cluster_member AS cm FINAL
 WHERE cm.cluster_id = {cluster_id:String}
   AND cm.snapshot_at = (SELECT max(snapshot_at) FROM cluster_member WHERE cluster_id = {cluster_id:String})
-ORDER BY cm.requests * cm.signature_score DESC, account_id
+ORDER BY cm.requests * cm.harvest_score DESC, account_id

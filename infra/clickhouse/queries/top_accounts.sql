@@ -7,7 +7,7 @@ SELECT
     account_id,
     max(score) AS peak_score,
     argMax(minute, score) AS peak_minute,
-    max(signature_score) AS peak_signature,
+    max(harvest_score) AS peak_harvest,
     max(volume_score) AS peak_volume,
     sum(requests) AS requests,
     sum(output_tokens) AS output_tokens,
