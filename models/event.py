@@ -201,9 +201,9 @@ def decode(raw: bytes) -> tuple[list[Event], list[tuple[bytes, str]]]:
             return [validate(obj, long_strings)], []
         except BadRecord as exc:
             return [], [(raw[:2048], str(exc))]
-    # Events in a batch are sized one by one only when the batch is large for its length:
-    # an ordinary event is well under 2 KiB, so the good path never re-serialises.
-    size_each = len(raw) > 2048 * max(1, len(obj))
+    # An event inside a batch can only be over the limit if the batch is: small batches skip
+    # the per-event re-serialisation entirely.
+    size_each = len(raw) > MAX_RECORD_BYTES
     good: list[Event] = []
     bad: list[tuple[bytes, str]] = []
     for item in obj:

@@ -41,6 +41,7 @@ class Settings:
     batch_max: int = field(default=2000, metadata={"env": "DW_BATCH_MAX"})
     batch_within_s: float = field(default=0.2, metadata={"env": "DW_BATCH_WITHIN_S"})
     sink_enabled: int = field(default=1, metadata={"env": "DW_SINK"})
+    session_timeout_s: float = field(default=30.0, metadata={"env": "DW_SESSION_TIMEOUT_S"})
     metrics_log_s: float = field(default=30.0, metadata={"env": "DW_METRICS_LOG_S"})
     web_port: int = field(default=6066, metadata={"env": "DW_WEB_PORT"})
     pagerduty_routing_key: str = field(

@@ -74,3 +74,10 @@ def test_batch_keeps_good_neighbours_of_a_bad_event():
 def test_long_string_with_escaped_quotes_is_still_caught():
     events, bad = one(user_agent='a"' * 600)
     assert events == [] and "user_agent must be a string of at most 1024 characters" in bad[0][1]
+
+
+def test_oversized_event_inside_a_batch_is_rejected_alone():
+    big = {**GOOD, "event_id": "big", "pad": ["x" * 1000] * 70}
+    events, bad = decode(orjson.dumps([GOOD, big]))
+    assert [e.event_id for e in events] == ["e1"]
+    assert "over the 64 KiB limit" in bad[0][1]

@@ -1,0 +1,11 @@
+"""Faust agents; importing this package registers them with :data:`streams.app.app`.
+
+The ClickHouse sink agent is registered only where ``DW_SINK`` is on (one process may open an
+embedded chdb directory, and the aggregates topic has one partition, so one worker holds it).
+"""
+
+from streams.agents import accounts, clusters, monitor  # noqa: F401
+from streams.app import settings
+
+if settings.sink_enabled:
+    from streams.agents import sink  # noqa: F401

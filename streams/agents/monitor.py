@@ -1,0 +1,41 @@
+"""Operational counters on the worker's web port (``/metrics``, Prometheus text) and in the log."""
+
+from __future__ import annotations
+
+import logging
+
+from streams.agents.accounts import stage
+from streams.app import app, metrics, settings
+
+log = logging.getLogger(__name__)
+
+
+def consumer_lag() -> float:
+    """Records on the assigned requests partitions not yet applied (highwater - next offset)."""
+    consumer = app.consumer
+    lag = 0
+    for tp in consumer.assignment():
+        if tp.topic == settings.requests_topic:
+            high = consumer.highwater(tp)
+            part = stage.parts.get(tp.partition)
+            if high is not None:
+                lag += max(0, high - (part.offset + 1 if part else 0))
+    return float(lag)
+
+
+def assigned_partitions() -> float:
+    return float(sum(1 for tp in app.consumer.assignment() if tp.topic == settings.requests_topic))
+
+
+metrics.gauges["consumer_lag"] = consumer_lag
+metrics.gauges["assigned_partitions"] = assigned_partitions
+
+
+@app.page("/metrics")
+async def prometheus(web, request):
+    return web.text(metrics.prometheus(), content_type="text/plain; version=0.0.4")
+
+
+@app.timer(settings.metrics_log_s)
+async def log_counters() -> None:
+    log.info("distillwatch: %s", metrics.line())

@@ -1,0 +1,44 @@
+"""The one Faust app. Topics live in :mod:`streams.topics`, tables in :mod:`streams.state`, agents
+in :mod:`streams.agents`; everything depends on this module, never the other way round.
+
+Values are raw bytes everywhere (orjson or struct inside), never Faust's pickle codec. State is
+kept in memory and rebuilt from the changelogs at start-up; no RocksDB is needed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faust
+
+from streams.metrics import Metrics
+from streams.settings import load
+
+settings = load()
+metrics = Metrics()
+DATADIR = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
+DATADIR.mkdir(parents=True, exist_ok=True)
+
+MAX_RECORD_BYTES = 16 * 1024 * 1024  # cluster snapshots are one record each
+
+app = faust.App(
+    settings.app_id,
+    broker=[f"kafka://{h}" for h in settings.kafka_bootstrap_servers.split(",")],
+    store="memory://",
+    autodiscover=False,
+    key_serializer="raw",
+    value_serializer="raw",
+    topic_replication_factor=1,
+    topic_partitions=settings.requests_partitions,
+    table_standby_replicas=0,
+    producer_max_request_size=MAX_RECORD_BYTES,
+    consumer_max_fetch_size=MAX_RECORD_BYTES,
+    broker_commit_interval=1.0,
+    # a killed worker's partitions move on after this long (Faust's default is a minute)
+    broker_session_timeout=settings.session_timeout_s,
+    broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
+    web_host="127.0.0.1",
+    web_bind="127.0.0.1",
+    web_port=settings.web_port,
+    datadir=str(DATADIR),
+)

@@ -1,0 +1,73 @@
+"""``distillwatch alerts tail [--from-beginning] [--max N] [--timeout S] [--json]``: follow the alerts
+topic and print each alert for a person (or as its JSON line with ``--json``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import orjson
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("alerts", help="read the alerts topic")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    tail = verbs.add_parser("tail", help="follow the alerts topic and print each alert")
+    tail.add_argument("--from-beginning", action="store_true", help="start at the oldest alert")
+    tail.add_argument("--max", type=int, help="stop after N alerts")
+    tail.add_argument("--timeout", type=float, help="stop after S seconds without a new alert")
+    tail.add_argument("--json", action="store_true", help="print the alert objects, one per line")
+    tail.set_defaults(func=run)
+
+
+def describe(alert: dict) -> str:
+    """A few lines an on-call person reads: severity, subject, accounts, top reasons, links."""
+    total = alert.get("accounts_total", len(alert.get("accounts", [])))
+    accounts = ", ".join(alert.get("accounts", [])[:5]) + (" …" if total > 5 else "")
+    lines = [
+        f"[{alert['severity'].upper()}] {alert['kind']} {alert['subject']}  "
+        f"score {alert['score']:.1f} (threshold {alert['threshold']:.1f})  at {alert['detected_at']}",
+        f"  accounts ({total}): {accounts}",
+    ]
+    lines += [f"  - {r['summary']}" for r in alert.get("reasons", [])[:3]]
+    lines += [f"  link: {ln['attribute']} = {ln['value']} ({ln['accounts']} accounts)"
+              for ln in alert.get("links", [])]
+    lines.append(f"  alert {alert['alert_id']}  dedup {alert['dedup_key']}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+
+    from streams import settings
+
+    cfg = settings.load()
+    consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap_servers, enable_auto_commit=False)
+    parts = consumer.partitions_for_topic(cfg.alerts_topic) or set()
+    if not parts:
+        print(f"no topic {cfg.alerts_topic} yet (start a worker)", file=sys.stderr)
+        return 1
+    tps = [TopicPartition(cfg.alerts_topic, p) for p in sorted(parts)]
+    consumer.assign(tps)
+    (consumer.seek_to_beginning if args.from_beginning else consumer.seek_to_end)(*tps)
+    seen = 0
+    idle_ms = 0.0
+    try:
+        while args.max is None or seen < args.max:
+            batch = consumer.poll(timeout_ms=500)
+            records = [r for rs in batch.values() for r in rs]
+            if not records:
+                idle_ms += 500
+                if args.timeout is not None and idle_ms >= args.timeout * 1000:
+                    break
+                continue
+            idle_ms = 0.0
+            for record in records:
+                alert = orjson.loads(record.value)
+                print(orjson.dumps(alert).decode() if args.json else describe(alert), flush=True)
+                seen += 1
+                if args.max is not None and seen >= args.max:
+                    break
+    finally:
+        consumer.close()
+    return 0

@@ -1,0 +1,31 @@
+"""Tables: the state that survives a restart, each with a changelog partitioned like its source.
+
+- ``account_state`` (changelog partition = requests partition): key ``a/<account_id>`` holds
+  :func:`models.snapshot.account_record`; key ``p/<partition>`` holds the partition-level record
+  (source offset + :func:`models.snapshot.account_partition_to_bytes`). Both are written once per
+  batch for what changed, accounts first, so a partition record never runs ahead of its accounts.
+- ``cluster_state`` (changelog partition = cluster-links partition): key ``c/<partition>`` holds
+  the whole cluster processor (:func:`models.snapshot.cluster_to_bytes`).
+
+The agents write ``table.data`` and the changelog directly (:func:`changelog_name`), because a
+batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition.
+"""
+
+from __future__ import annotations
+
+from streams.app import MAX_RECORD_BYTES, app, settings
+
+_CONFIG = {"max.message.bytes": str(MAX_RECORD_BYTES)}
+
+account_state = app.Table(
+    "account-state", partitions=settings.requests_partitions,
+    key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
+)
+cluster_state = app.Table(
+    "cluster-state", partitions=settings.cluster_partitions,
+    key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
+)
+
+
+def changelog_name(table) -> str:
+    return table.changelog_topic.get_topic_name()

@@ -1,0 +1,9 @@
+"""Every topic the pipeline uses, by its configured name (see :func:`streams.kafka_admin.pipeline_topics`)."""
+
+from __future__ import annotations
+
+from streams.app import app, settings
+
+requests = app.topic(settings.requests_topic, partitions=settings.requests_partitions)
+links = app.topic(settings.links_topic, partitions=settings.cluster_partitions)
+rows = app.topic(settings.rows_topic, partitions=1)
