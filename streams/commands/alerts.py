@@ -1,5 +1,6 @@
-"""``distillwatch alerts tail [--from-beginning] [--max N] [--timeout S] [--json]``: follow the alerts
-topic and print each alert for a person (or as its JSON line with ``--json``)."""
+"""``distillwatch alerts tail [--from-beginning] [--max N] [--timeout S] [--format text|json|pagerduty]``:
+follow the alerts topic and print each alert for a person, as its JSON line, or as the PagerDuty
+Events v2 payload a pager bridge posts (routing key from ``DW_PAGERDUTY_ROUTING_KEY``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import argparse
 import sys
 
 import orjson
+
+from streams import pagerduty
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     tail.add_argument("--from-beginning", action="store_true", help="start at the oldest alert")
     tail.add_argument("--max", type=int, help="stop after N alerts")
     tail.add_argument("--timeout", type=float, help="stop after S seconds without a new alert")
-    tail.add_argument("--json", action="store_true", help="print the alert objects, one per line")
+    tail.add_argument("--format", choices=("text", "json", "pagerduty"), default="text",
+                      help="text for people (default), the alert JSON, or PagerDuty Events v2 payloads")
     tail.set_defaults(func=run)
 
 
@@ -32,6 +36,7 @@ def describe(alert: dict) -> str:
     lines += [f"  - {r['summary']}" for r in alert.get("reasons", [])[:3]]
     lines += [f"  link: {ln['attribute']} = {ln['value']} ({ln['accounts']} accounts)"
               for ln in alert.get("links", [])]
+    lines += [f"  next: {step}" for step in pagerduty.next_steps(alert)]
     lines.append(f"  alert {alert['alert_id']}  dedup {alert['dedup_key']}")
     return "\n".join(lines)
 
@@ -42,6 +47,14 @@ def run(args: argparse.Namespace) -> int:
     from streams import settings
 
     cfg = settings.load()
+    if args.format == "pagerduty" and not cfg.pagerduty_routing_key:
+        print("set DW_PAGERDUTY_ROUTING_KEY to the PagerDuty integration's routing key", file=sys.stderr)
+        return 2
+    render = {
+        "text": describe,
+        "json": lambda a: orjson.dumps(a).decode(),
+        "pagerduty": lambda a: orjson.dumps(pagerduty.event(a, cfg.pagerduty_routing_key)).decode(),
+    }[args.format]
     consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap_servers, enable_auto_commit=False)
     parts = consumer.partitions_for_topic(cfg.alerts_topic) or set()
     if not parts:
@@ -64,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             idle_ms = 0.0
             for record in records:
                 alert = orjson.loads(record.value)
-                print(orjson.dumps(alert).decode() if args.json else describe(alert), flush=True)
+                print(render(alert), flush=True)
                 seen += 1
                 if args.max is not None and seen >= args.max:
                     break
