@@ -28,6 +28,7 @@ CMS_DEPTH = 3
 MAX_MEMBERS = 5000
 DAY = 86400.0
 SCORE_EVERY_S = 300.0
+SNAPSHOT_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class ClusterState:
 
     __slots__ = ("attr", "value", "members", "t_last", "req_day", "out_day", "member_minutes",
                  "active_minutes", "new_hour", "severity", "alert_seq", "alerted_members", "first_ts",
-                 "scored_ts")
+                 "scored_ts", "snapshot_ts")
 
     def __init__(self, attr: str, value: str, ts: float) -> None:
         self.attr = attr
@@ -92,6 +93,7 @@ class ClusterState:
         self.alert_seq = 0
         self.alerted_members = 0
         self.scored_ts = -math.inf
+        self.snapshot_ts = -math.inf
 
     def decay_to(self, ts: float) -> None:
         dt = ts - self.t_last
@@ -255,6 +257,18 @@ class ClusterProcessor:
             cl.alerted_members = n
             cl.alert_seq += 1
             self._raise(key, cl, active, terms, total, threshold, ts, share)
+            self._snapshot_members(key, cl, active, ts)
+        elif cl.severity and ts - cl.snapshot_ts >= SNAPSHOT_EVERY_S:
+            self._snapshot_members(key, cl, active, ts)
+
+    def _snapshot_members(self, key: str, cl: ClusterState, active: list[tuple[str, list]], ts: float) -> None:
+        """Membership rows for analysts: at every alert, and hourly while an incident is open."""
+        cl.snapshot_ts = ts
+        for acc, m in active[:1000]:
+            self.rows.append(("cluster_member", {
+                "cluster_id": key, "account_id": acc, "snapshot_at": ts, "first_seen": m[0],
+                "last_seen": m[1], "requests": m[2], "output_tokens": m[3], "harvest_score": m[4],
+            }))
 
     def _raise(self, key, cl, active, terms, total, threshold, ts, share) -> None:
         accounts = [a for a, _ in active]
@@ -281,11 +295,6 @@ class ClusterProcessor:
             links=[{"attribute": cl.attr, "value": cl.value, "accounts": len(accounts)}],
             seq=cl.alert_seq,
         ))
-        for acc, m in active[:1000]:
-            self.rows.append(("cluster_member", {
-                "cluster_id": key, "account_id": acc, "snapshot_at": ts, "first_seen": m[0],
-                "last_seen": m[1], "requests": m[2], "output_tokens": m[3], "harvest_score": m[4],
-            }))
 
 
 SEVERITY_RANKS_INV = {v: k for k, v in SEVERITY_RANK.items()}
