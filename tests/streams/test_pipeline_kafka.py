@@ -146,7 +146,7 @@ def _read(bootstrap: str, topic: str, until, timeout: float, quiet: float = 4.0)
     return values
 
 
-def _alert_ids(bootstrap: str, env: dict[str, str], expected: set[str], timeout: float = 120) -> list[str]:
+def _alert_ids(bootstrap: str, env: dict[str, str], expected: set[str], timeout: float = 300) -> list[str]:
     values = _read(bootstrap, env["DW_ALERTS_TOPIC"],
                    lambda vs: expected <= {orjson.loads(v)["alert_id"] for v in vs}, timeout)
     return [orjson.loads(v)["alert_id"] for v in values]
