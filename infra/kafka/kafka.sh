@@ -46,9 +46,10 @@ running_pid() {
 }
 
 java_cmd() {
-  # $1: main class; the rest are its arguments.
+  # $1: main class; the rest are its arguments. Called in a subshell (`( java_cmd … ) &`), the
+  # `exec` makes that subshell the JVM itself, so the pid we record is the broker's.
   local main=$1; shift
-  java ${KAFKA_HEAP:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true \
+  exec java ${KAFKA_HEAP:--Xmx512m} -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j2.configurationFile="$here/log4j2.properties" \
     -cp "$jars/*" "$main" "$@"
 }
@@ -86,11 +87,11 @@ up() {
   fetch
   write_config
   if [ ! -f "$kafka_dir/data/meta.properties" ]; then
-    java_cmd kafka.tools.StorageTool format -t "$(java_cmd kafka.tools.StorageTool random-uuid)" \
-      -c "$kafka_dir/server.properties" >"$kafka_dir/format.log" 2>&1 \
+    ( java_cmd kafka.tools.StorageTool format -t "$( (java_cmd kafka.tools.StorageTool random-uuid) )" \
+      -c "$kafka_dir/server.properties" ) >"$kafka_dir/format.log" 2>&1 \
       || { cat "$kafka_dir/format.log" >&2; die "formatting the log directory $kafka_dir/data failed (above)."; }
   fi
-  java_cmd kafka.Kafka "$kafka_dir/server.properties" >"$log_file" 2>&1 </dev/null &
+  ( java_cmd kafka.Kafka "$kafka_dir/server.properties" ) >"$log_file" 2>&1 </dev/null &
   echo $! > "$pid_file"
   for _ in $(seq 1 120); do
     if port_busy "$port" && grep -q "Kafka Server started\|KafkaRaftServer.*started\|Transition from STARTING to STARTED" "$log_file" 2>/dev/null; then

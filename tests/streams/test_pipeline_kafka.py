@@ -15,16 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -32,11 +26,11 @@ import pytest
 from kafka import KafkaConsumer, TopicPartition
 
 from streams.replay import replay
+from tests.streams import pipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-CLI = str(REPO / ".venv" / "bin" / "distillwatch")
+REPO = pipeline.REPO
 
 
 @pytest.fixture(scope="module")
@@ -52,67 +46,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
     ids = {orjson.loads(line)["alert_id"] for line in out.getvalue().splitlines()}
     assert len(ids) > 20, "the recorded stream should raise alerts to compare"
     return path, ids
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env(bootstrap: str, prefix: str, tmp: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "DW_APP_ID": prefix,
-        "DW_REQUESTS_TOPIC": f"{prefix}.requests",
-        "DW_ALERTS_TOPIC": f"{prefix}.alerts",
-        "DW_DEAD_LETTER_TOPIC": f"{prefix}.dead-letter",
-        "DW_LINKS_TOPIC": f"{prefix}.links",
-        "DW_ROWS_TOPIC": f"{prefix}.aggregates",
-        "DW_REQUESTS_PARTITIONS": "4",
-        "DW_CLUSTER_PARTITIONS": "4",
-        "DW_DATA_DIR": str(tmp),
-        "DW_SINK": "0",  # ClickHouse has its own tests; here Kafka in, Kafka out
-        "DW_IDLE_FLUSH_S": "2",
-        "DW_SESSION_TIMEOUT_S": "8",
-        "DW_METRICS_LOG_S": "5",
-    }
-
-
-def _publish(env: dict[str, str], path: Path, batch: int) -> None:
-    subprocess.run([CLI, "publish", str(path), "--batch", str(batch)], env=env, check=True,
-                   capture_output=True, timeout=120)
-
-
-@contextmanager
-def _worker(env: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen, int]]:
-    """A ``distillwatch worker`` subprocess and its web port; SIGTERM (then SIGKILL) at exit."""
-    port = _free_port()
-    with open(log, "ab") as f:
-        proc = subprocess.Popen([CLI, "worker", "--loglevel", "warning"], env={**env, "DW_WEB_PORT": str(port)},
-                                stdout=f, stderr=subprocess.STDOUT)
-    try:
-        yield proc, port
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _metric(port: int, name: str) -> float:
-    try:
-        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith(f"distillwatch_{name} "):
-            return float(line.split()[1])
-    return 0.0
 
 
 def _read(bootstrap: str, topic: str, until, timeout: float, quiet: float = 4.0) -> list[bytes]:
@@ -159,19 +92,19 @@ def _diff(got: set[str], expected: set[str]) -> str:
 @pytest.mark.parametrize("workers", [1, 2])
 def test_streaming_alerts_equal_replay(kafka_bootstrap, topic_prefix, tmp_path, recorded, workers):
     path, expected = recorded
-    env = _env(kafka_bootstrap, topic_prefix, tmp_path)
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
     if workers == 1:
-        _publish(env, path, batch=50)  # a backlog
+        pipeline.publish(env, path, batch=50)  # a backlog
     with contextlib.ExitStack() as stack:
-        ports = [stack.enter_context(_worker(env, tmp_path / f"w{i}.log"))[1] for i in range(workers)]
+        ports = [stack.enter_context(pipeline.worker(env, tmp_path / f"w{i}.log"))[1] for i in range(workers)]
         if workers > 1:  # live: publish once the workers share the partitions
             deadline = time.monotonic() + 60
-            while any(_metric(p, "assigned_partitions") != 4 / workers for p in ports):
+            while any(pipeline.metric(p, "assigned_partitions") != 4 / workers for p in ports):
                 assert time.monotonic() < deadline, "the workers did not share the partitions"
                 time.sleep(0.5)
-            _publish(env, path, batch=50)
+            pipeline.publish(env, path, batch=50)
         got = _alert_ids(kafka_bootstrap, env, expected)
-        shares = [_metric(port, "events_in") for port in ports]
+        shares = [pipeline.metric(port, "events_in") for port in ports]
     print(f"parity with {workers} worker(s): events per worker {shares}", file=sys.stderr)
     assert set(got) == expected, _diff(set(got), expected)
     assert len(got) == len(set(got)), "an uninterrupted run emits each alert once"
@@ -179,16 +112,16 @@ def test_streaming_alerts_equal_replay(kafka_bootstrap, topic_prefix, tmp_path, 
 
 def test_worker_killed_mid_stream_recovers_exactly(kafka_bootstrap, topic_prefix, tmp_path, recorded):
     path, expected = recorded
-    env = _env(kafka_bootstrap, topic_prefix, tmp_path)
-    _publish(env, path, batch=10)
-    with _worker(env, tmp_path / "w1.log") as (proc, port):
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
+    pipeline.publish(env, path, batch=10)
+    with pipeline.worker(env, tmp_path / "w1.log") as (proc, port):
         deadline = time.monotonic() + 60
-        while _metric(port, "events_in") < 8000 and time.monotonic() < deadline:
+        while pipeline.metric(port, "events_in") < 8000 and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _metric(port, "events_in") < 30000, "the kill should land mid-stream"
+        assert pipeline.metric(port, "events_in") < 30000, "the kill should land mid-stream"
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    with _worker(env, tmp_path / "w2.log"):
+    with pipeline.worker(env, tmp_path / "w2.log"):
         got = _alert_ids(kafka_bootstrap, env, expected)
     assert set(got) == expected, _diff(set(got), expected)
     dupes = sum(n - 1 for n in Counter(got).values())
@@ -203,14 +136,14 @@ def test_bad_records_reach_the_dead_letter_topic(kafka_bootstrap, topic_prefix, 
     summary = replay([str(smoke)], alerts, dead)
     expected_reasons = Counter(orjson.loads(line)["reason"] for line in dead.getvalue().splitlines())
     assert summary.bad > 0
-    env = _env(kafka_bootstrap, topic_prefix, tmp_path)
-    _publish(env, smoke, batch=10)
-    with _worker(env, tmp_path / "w1.log") as (_, port):
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
+    pipeline.publish(env, smoke, batch=10)
+    with pipeline.worker(env, tmp_path / "w1.log") as (_, port):
         values = _read(kafka_bootstrap, env["DW_DEAD_LETTER_TOPIC"], lambda vs: len(vs) >= summary.bad, 60)
         deadline = time.monotonic() + 30
-        while _metric(port, "events_in") < summary.events and time.monotonic() < deadline:
+        while pipeline.metric(port, "events_in") < summary.events and time.monotonic() < deadline:
             time.sleep(0.2)
-        events_in = _metric(port, "events_in")
+        events_in = pipeline.metric(port, "events_in")
     letters = [orjson.loads(v) for v in values]
     assert Counter(d["reason"] for d in letters) == expected_reasons
     assert all(d["source"].startswith(env["DW_REQUESTS_TOPIC"] + ":") and d["record"] for d in letters)

@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from streams.replay import replay
-from tests.streams.test_pipeline_kafka import CLI, _env, _metric, _publish, _worker
+from tests.streams.pipeline import CLI, env, metric, publish, worker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -58,25 +58,25 @@ def test_rows_exactly_once_after_an_outage(kafka_bootstrap, topic_prefix, tmp_pa
     total = sum(len(v) for v in expected.values())
     assert expected["account_minute"] and expected["alert"]
 
-    env = {**_env(kafka_bootstrap, topic_prefix, tmp_path), "DW_SINK": "1"}
+    environment = env(kafka_bootstrap, topic_prefix, tmp_path, DW_SINK="1")
     dsn = f"chdb://{tmp_path / 'clickhouse'}"
     holder = subprocess.Popen([sys.executable, "-c", HOLD, dsn], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     try:
-        _publish(env, stream, batch=50)
-        with _worker(env, tmp_path / "w.log") as (_, port):
+        publish(environment, stream, batch=50)
+        with worker(environment, tmp_path / "w.log") as (_, port):
             deadline = time.monotonic() + 60
-            while _metric(port, "sink_failures") < 2:  # ClickHouse is down: inserts keep failing
+            while metric(port, "sink_failures") < 2:  # ClickHouse is down: inserts keep failing
                 assert time.monotonic() < deadline, "the sink never tried ClickHouse"
                 time.sleep(0.5)
             holder.stdin.close()  # ClickHouse is back
             holder.wait(timeout=30)
             deadline = time.monotonic() + 120
-            while _metric(port, "sink_rows") < total:
-                assert time.monotonic() < deadline, f"sink wrote {_metric(port, 'sink_rows')} of {total} rows"
+            while metric(port, "sink_rows") < total:
+                assert time.monotonic() < deadline, f"sink wrote {metric(port, 'sink_rows')} of {total} rows"
                 time.sleep(0.5)
-            failures = _metric(port, "sink_failures")
+            failures = metric(port, "sink_failures")
     finally:
         if holder.poll() is None:
             holder.kill()

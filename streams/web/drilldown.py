@@ -1,0 +1,82 @@
+"""Drill-down data for one account or one cluster: the saved ClickHouse queries an investigation
+starts with (``infra/clickhouse/queries``), run around the moment of the subject's alert.
+
+Only saved queries are run, never SQL built here, so what the page shows is exactly what
+``distillwatch query NAME`` shows an analyst for the same parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from clickhouse_connect.driver.client import Client
+
+from streams.clickhouse import connect, run_saved_query
+from streams.settings import Settings
+
+TIMELINE_MINUTES = 60  # account_timeline: minutes either side of the alert
+DAYS_BEFORE = 6  # account_days: days before the alert's day
+GROWTH_HOURS = 24  # cluster_growth: hours either side of the alert
+
+
+class Unavailable(Exception):
+    """ClickHouse cannot be read from this worker; the message says where the data is."""
+
+
+def client_for(cfg: Settings, holds_sink: bool) -> Client:
+    """The ClickHouse client this worker may use, or :class:`Unavailable`.
+
+    An embedded (chdb) directory is opened by one process only, the worker whose sink holds the
+    aggregates partition: opening it anywhere else would fail, or worse, take the directory away
+    from the sink. A ClickHouse server can be read from every worker.
+    """
+    dsn = cfg.effective_clickhouse_dsn
+    if dsn.startswith("chdb:") and not holds_sink:
+        raise Unavailable(
+            f"ClickHouse is embedded ({dsn}) and only the worker that writes it may read it: the one "
+            f"running with DW_SINK=1 that holds the {cfg.rows_topic} partition. Open this page on that "
+            "worker's port, or run a ClickHouse server (DW_CLICKHOUSE_DSN=http://…) so every worker can read it.")
+    try:
+        return connect(dsn, cfg.clickhouse_database)
+    except RuntimeError as exc:
+        raise Unavailable(str(exc)) from exc
+
+
+def parse_time(text: str) -> datetime:
+    """An RFC 3339 time (as in alerts, ``Z`` allowed) or ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
+    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+
+
+def _param(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _rows(client: Client, name: str, params: dict[str, object]) -> list[dict]:
+    result = run_saved_query(client, name, params)
+    return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+
+def account(client: Client, account_id: str, at: datetime) -> dict[str, list[dict]]:
+    """Minute by minute around ``at`` (the chart) and day by day in the week before it."""
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "account_timeline": _rows(client, "account_timeline", {
+            "account_id": account_id, "at": _param(at), "minutes": TIMELINE_MINUTES}),
+        "account_days": _rows(client, "account_days", {
+            "account_id": account_id, "start": _param(day - timedelta(days=DAYS_BEFORE)),
+            "end": _param(day + timedelta(days=1))}),
+    }
+
+
+def cluster(client: Client, cluster_id: str, at: datetime, window_start: datetime) -> dict[str, list[dict]]:
+    """Who is in the cluster, what else its members share during the alert's window, and how it
+    grew hour by hour (the chart)."""
+    span = timedelta(hours=GROWTH_HOURS)
+    return {
+        "cluster_members": _rows(client, "cluster_members", {"cluster_id": cluster_id}),
+        "cluster_links": _rows(client, "cluster_links", {
+            "cluster_id": cluster_id, "start": _param(window_start), "end": _param(at + timedelta(minutes=1))}),
+        "cluster_growth": _rows(client, "cluster_growth", {
+            "cluster_id": cluster_id, "start": _param(at - span), "end": _param(at + span)}),
+    }

@@ -1,0 +1,135 @@
+"""The on-call page and its JSON API, registered on the worker's web server.
+
+| path | what |
+|---|---|
+| ``/`` | the page (alerts list, alert detail, drill-down; ``#account=ID`` / ``#cluster=ID`` select one) |
+| ``/static/{name}`` | its script and style sheet |
+| ``/api/alerts`` | recent alerts from the alerts topic, newest first, with next steps (``?limit=N``) |
+| ``/api/account/{id}``, ``/api/cluster/{id}`` | the subject's latest alert, clusters or members, and the
+  saved queries' rows around ``?at=`` (default: the latest alert's time) |
+
+Kafka and ClickHouse calls block, so they run in the default executor, never on the event loop
+that drives the pipeline's agents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+from clickhouse_connect.driver.exceptions import ClickHouseError
+from faust.web import Request, Response, View
+from kafka.errors import KafkaError
+
+from streams.app import app, settings
+from streams.web import alerts as topic
+from streams.web import drilldown
+
+STATIC = Path(__file__).resolve().parent / "static"
+STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
+# the page loads nothing from elsewhere: no CDN, no fonts, no beacons
+HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:", "Cache-Control": "no-store"}
+ALERTS_TTL_S = 2.0  # the page and its drill-down ask at once; one topic read serves both
+
+_cache: tuple[float, list[dict]] = (0.0, [])
+_cache_lock = asyncio.Lock()
+
+
+async def recent_alerts() -> list[dict]:
+    """Recent alerts (newest first), read from the topic at most every ``ALERTS_TTL_S``."""
+    global _cache
+    async with _cache_lock:
+        if time.monotonic() - _cache[0] > ALERTS_TTL_S:
+            found = await asyncio.get_running_loop().run_in_executor(
+                None, topic.read_recent, settings.kafka_bootstrap_servers, settings.alerts_topic)
+            _cache = (time.monotonic(), found)
+        return _cache[1]
+
+
+def _json(web: View, value: object, status: int = 200) -> Response:
+    body = orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
+    return web.bytes(body, content_type="application/json", status=status, headers=HEADERS)
+
+
+def _kafka_error(exc: KafkaError) -> str:
+    return f"cannot read the alerts topic {settings.alerts_topic} at {settings.kafka_bootstrap_servers}: {exc!r}"
+
+
+def _holds_sink() -> bool:
+    """Whether this worker writes ClickHouse now (sink on, aggregates partition assigned)."""
+    return bool(settings.sink_enabled) and any(
+        tp.topic == settings.rows_topic for tp in app.consumer.assignment())
+
+
+@app.page("/")
+async def oncall_page(web: View, request: Request) -> Response:
+    return web.bytes((STATIC / "index.html").read_bytes(), content_type="text/html", headers=HEADERS)
+
+
+@app.page("/static/{name}")
+async def static_file(web: View, request: Request, name: str) -> Response:
+    if name not in STATIC_TYPES:  # a fixed list: no path from the URL reaches the file system
+        return _json(web, {"error": f"no static file {name!r}"}, status=404)
+    return web.bytes((STATIC / name).read_bytes(), content_type=STATIC_TYPES[name], headers=HEADERS)
+
+
+@app.page("/api/alerts")
+async def api_alerts(web: View, request: Request) -> Response:
+    limit = request.query.get("limit", "200")
+    try:
+        found = await recent_alerts()
+    except KafkaError as exc:
+        return _json(web, {"error": _kafka_error(exc)}, status=503)
+    return _json(web, {"topic": settings.alerts_topic, "total": len(found),
+                       "alerts": [topic.with_hints(a) for a in found[:int(limit) if limit.isdigit() else 200]]})
+
+
+@app.page("/api/account/{account_id}")
+async def api_account(web: View, request: Request, account_id: str) -> Response:
+    return await _drilldown(web, request, "account", account_id)
+
+
+@app.page("/api/cluster/{cluster_id:.+}")  # cluster ids hold ':' and '/' (ip24:1.2.3.0/24)
+async def api_cluster(web: View, request: Request, cluster_id: str) -> Response:
+    return await _drilldown(web, request, "cluster", cluster_id)
+
+
+async def _drilldown(web: View, request: Request, kind: str, subject: str) -> Response:
+    """The subject's latest alert (with next steps), its relations among recent alerts, and the
+    saved queries' rows; errors come back as JSON that says where the data can be read."""
+    try:
+        recent = await recent_alerts()
+    except KafkaError as exc:
+        return _json(web, {"kind": kind, "subject": subject, "error": _kafka_error(exc)}, status=503)
+    alert = topic.latest_for(recent, kind, subject)
+    out: dict[str, object] = {"kind": kind, "subject": subject, "alert": alert and topic.with_hints(alert)}
+    if kind == "account":
+        out["clusters"] = topic.clusters_of(recent, subject)
+    try:
+        at = drilldown.parse_time(request.query.get("at") or (alert or {}).get("detected_at", ""))
+    except ValueError:
+        out["error"] = (f"no recent alert about {kind} {subject} on {settings.alerts_topic}; "
+                        "pass ?at=YYYY-MM-DDTHH:MM:SSZ")
+        return _json(web, out, status=404)
+    start = drilldown.parse_time(alert["window_start"]) if alert else at
+    try:
+        out["queries"] = await asyncio.get_running_loop().run_in_executor(
+            None, _queries, _holds_sink(), kind, subject, at, start)
+    except drilldown.Unavailable as exc:
+        out["error"] = str(exc)
+        return _json(web, out, status=503)
+    except ClickHouseError as exc:
+        out["error"] = f"ClickHouse query failed ({settings.effective_clickhouse_dsn}): {exc}"
+        return _json(web, out, status=502)
+    out["at"] = at
+    return _json(web, out)
+
+
+def _queries(holds_sink: bool, kind: str, subject: str, at: datetime, start: datetime) -> dict[str, list[dict]]:
+    client = drilldown.client_for(settings, holds_sink)
+    if kind == "account":
+        return drilldown.account(client, subject, at)
+    return drilldown.cluster(client, subject, at, start)

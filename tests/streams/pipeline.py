@@ -1,0 +1,82 @@
+"""Helpers for tests that run the real pipeline: `distillwatch worker` subprocesses on their own
+topics, `distillwatch publish`, and the worker's /metrics page."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = str(REPO / ".venv" / "bin" / "distillwatch")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(bootstrap: str, prefix: str, tmp: Path, **overrides: str) -> dict[str, str]:
+    """A worker's environment: topics and app id under ``prefix``, data under ``tmp``, no sink,
+    quick idle flush and failover (a test's stream ends; a killed worker must be replaced fast)."""
+    return {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "DW_APP_ID": prefix,
+        "DW_REQUESTS_TOPIC": f"{prefix}.requests",
+        "DW_ALERTS_TOPIC": f"{prefix}.alerts",
+        "DW_DEAD_LETTER_TOPIC": f"{prefix}.dead-letter",
+        "DW_LINKS_TOPIC": f"{prefix}.links",
+        "DW_ROWS_TOPIC": f"{prefix}.aggregates",
+        "DW_REQUESTS_PARTITIONS": "4",
+        "DW_CLUSTER_PARTITIONS": "4",
+        "DW_DATA_DIR": str(tmp),
+        "DW_CLICKHOUSE_DSN": "",
+        "DW_SINK": "0",
+        "DW_IDLE_FLUSH_S": "2",
+        "DW_SESSION_TIMEOUT_S": "8",
+        "DW_METRICS_LOG_S": "5",
+        **overrides,
+    }
+
+
+def publish(environment: dict[str, str], path: Path, batch: int) -> None:
+    subprocess.run([CLI, "publish", str(path), "--batch", str(batch)], env=environment, check=True,
+                   capture_output=True, timeout=120)
+
+
+@contextmanager
+def worker(environment: dict[str, str], log: Path) -> Iterator[tuple[subprocess.Popen, int]]:
+    """A ``distillwatch worker`` subprocess and its web port; SIGTERM (then SIGKILL) at exit."""
+    port = free_port()
+    with open(log, "ab") as f:
+        proc = subprocess.Popen([CLI, "worker", "--loglevel", "warning"],
+                                env={**environment, "DW_WEB_PORT": str(port)}, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def metric(port: int, name: str) -> float:
+    """One counter from the worker's /metrics (0 while the page is not up)."""
+    try:
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith(f"distillwatch_{name} "):
+            return float(line.split()[1])
+    return 0.0
