@@ -1,0 +1,120 @@
+"""Benchmark 1, the detection core: offline replay events/s on the recorded stream, next to the
+decode ceiling (a bare loop that reads and decodes the same file), plus a cProfile of replay.
+
+    python -m bench.core [--profile-lines N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import time
+
+from bench.common import emit, ensure_stream, log, peak_rss_bytes, prefix_file, stream_path
+
+
+def decode_ceiling(path: str) -> dict:
+    """Read every line the way replay does and decode it: nothing else."""
+    from models.event import decode
+    from streams.recorded import read_lines
+
+    events = bad = 0
+    t0 = time.perf_counter()
+    for _, _, raw in read_lines([path]):
+        good, rejected = decode(raw)
+        events += len(good)
+        bad += len(rejected)
+    seconds = time.perf_counter() - t0
+    return {"events": events, "bad": bad, "seconds": round(seconds, 3), "events_per_s": round(events / seconds)}
+
+
+def replay_run(path: str) -> tuple[dict, object]:
+    """``streams.replay.replay`` exactly as ``distillwatch replay FILE --alerts /dev/null`` runs it."""
+    from models.engine import Engine
+    from streams.replay import replay
+
+    engine = Engine(4, 4)
+    with open(os.devnull, "wb") as sink:
+        t0 = time.perf_counter()
+        summary = replay([path], sink, engine=engine)
+        seconds = time.perf_counter() - t0
+    alerts = sum(summary.alerts.values())
+    return ({"events": summary.events, "bad": summary.bad, "late": summary.late, "alerts": alerts,
+             "alerts_by_severity": summary.alerts, "seconds": round(seconds, 3),
+             "events_per_s": round(summary.events / seconds)}, engine)
+
+
+def state_sizes(engine) -> dict:
+    """Serialised state of the real accounts of the stream (what the changelog holds per account)."""
+    sizes = [len(st.to_bytes()) for proc in engine.accounts for st in proc.accounts.values()]
+    sizes.sort()
+    return {"accounts": len(sizes), "to_bytes_mean": round(sum(sizes) / len(sizes), 1),
+            "to_bytes_p50": sizes[len(sizes) // 2], "to_bytes_max": sizes[-1]}
+
+
+def profile(path: str, top: int = 15) -> dict:
+    """cProfile of replay on a prefix of the stream: the top functions by own time."""
+    from models.engine import Engine
+    from streams.replay import replay
+
+    prof = cProfile.Profile()
+    with open(os.devnull, "wb") as sink:
+        prof.enable()
+        summary = replay([path], sink, engine=Engine(4, 4))
+        prof.disable()
+    stats = pstats.Stats(prof)
+    total = stats.total_tt
+    rows = []
+    for (file, line, func), (_cc, ncalls, tottime, cumtime, _callers) in sorted(
+            stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)[:top]:
+        where = file.split("/main/")[-1] if "/main/" in file else os.path.basename(file)
+        rows.append({"function": f"{where}:{line}({func})", "ncalls": ncalls, "tottime_s": round(tottime, 3),
+                     "share": round(tottime / total, 3), "cumtime_s": round(cumtime, 3)})
+    cumulative = []
+    for (file, line, func), (_cc, ncalls, _tottime, cumtime, _callers) in sorted(
+            stats.stats.items(), key=lambda kv: kv[1][3], reverse=True):
+        if "/main/" not in file or func.startswith("<"):
+            continue
+        where = file.split("/main/")[-1]
+        cumulative.append({"function": f"{where}:{line}({func})", "ncalls": ncalls, "cumtime_s": round(cumtime, 3),
+                           "share": round(cumtime / total, 3)})
+        if len(cumulative) >= top:
+            break
+    return {"events": summary.events, "profiled_seconds": round(total, 2), "top_by_own_time": rows,
+            "top_by_cumulative_time": cumulative}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profile-lines", type=int, default=200_000)
+    args = ap.parse_args()
+    info = ensure_stream()
+    path = str(stream_path())
+    log(f"core: stream {info['path']} ({info['lines']:,} lines, {info['bytes'] / 1e6:.0f} MB)")
+    decode_ceiling(str(prefix_file(20_000)))  # warm imports and the page cache of the prefix
+    with open(path, "rb") as f:  # the file once through the page cache, so both runs read from memory
+        while f.read(1 << 24):
+            pass
+    ceiling = decode_ceiling(path)
+    log(f"core: decode ceiling {ceiling['events_per_s']:,} events/s")
+    rep, engine = replay_run(path)
+    log(f"core: replay {rep['events_per_s']:,} events/s")
+    sizes = state_sizes(engine)
+    del engine
+    prof = profile(str(prefix_file(args.profile_lines)))
+    emit({
+        "input": info,
+        "replay": rep,
+        "decode_ceiling": ceiling,
+        "share_of_ceiling": round(rep["events_per_s"] / ceiling["events_per_s"], 3),
+        "real_account_state": sizes,
+        "peak_rss_bytes": peak_rss_bytes(),
+        "profile": {"lines": args.profile_lines, **prof},
+        "cpu_cores_used": 1,
+    })
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""Benchmark 4, memory: resident bytes per tracked account, and changelog bytes per account.
+
+Drives four :class:`~models.account_processor.AccountProcessor` s (a worker holding all four
+requests partitions) directly with synthetic events for ``--accounts`` distinct accounts, and
+reports RSS growth / accounts after a full garbage collection, plus the account-stage events/s
+seen on the way (the throughput-vs-accounts curve of the plot).
+
+    python -m bench.memory --accounts 100000 [--events-per-account 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+
+from bench.common import emit, log, peak_rss_bytes, rss_bytes
+from bench.synthetic import rounds
+
+CHUNK = 1_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, required=True)
+    ap.add_argument("--events-per-account", type=int, default=1)
+    args = ap.parse_args()
+
+    from models.account_processor import AccountProcessor
+    from models.event import validate
+    from models.partitioning import partition_for
+    from models.snapshot import account_record
+
+    n_acc, per = args.accounts, args.events_per_account
+    procs = [AccountProcessor(p, 4) for p in range(4)]
+    part_of = [partition_for(f"acct-bench-{i:08d}", 4) for i in range(n_acc)]
+    gc.collect()
+    base = rss_bytes()
+    busy = 0.0
+    events = 0
+    chunk: list = []
+
+    def run(chunk: list) -> float:
+        t0 = time.perf_counter()
+        for proc, ev in chunk:
+            proc.process(ev)
+        dt = time.perf_counter() - t0
+        for proc in procs:  # what the driver does after each batch: outputs go, dirty set is written
+            proc.alerts.clear()
+            proc.rows.clear()
+            proc.links.clear()
+            proc.dirty.clear()
+        return dt
+
+    for i, _n, _ts, d in rounds(n_acc, per):
+        chunk.append((procs[part_of[i]], validate(d, False)))
+        if len(chunk) >= CHUNK:
+            busy += run(chunk)
+            events += len(chunk)
+            chunk = []
+    busy += run(chunk)
+    events += len(chunk)
+    del chunk, part_of
+    gc.collect()
+    after = rss_bytes()
+    tracked = sum(len(p.accounts) for p in procs)
+    sample = [st for p in procs for st in list(p.accounts.values())[:2500]]
+    state_bytes = [len(st.to_bytes()) for st in sample]
+    record_bytes = [len(account_record(st, 0, 0, -1)) for st in sample]
+    open_windows = sum(len(b) for p in procs for b in p._open.values())
+    result = {
+        "accounts": tracked,
+        "events": events,
+        "events_per_account": per,
+        "rss_base_bytes": base,
+        "rss_after_bytes": after,
+        "resident_bytes_per_account": round((after - base) / tracked, 1),
+        "peak_rss_bytes": peak_rss_bytes(),
+        "account_stage_events_per_s": round(events / busy),
+        "changelog_state_bytes_per_account": round(sum(state_bytes) / len(state_bytes), 1),
+        "changelog_record_bytes_per_account": round(sum(record_bytes) / len(record_bytes), 1),
+        "open_windows": open_windows,
+    }
+    log(f"memory: {tracked:,} accounts, {result['resident_bytes_per_account']:,} B resident each, "
+        f"{result['account_stage_events_per_s']:,} events/s")
+    emit(result)
+
+
+if __name__ == "__main__":
+    main()
