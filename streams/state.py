@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from streams.app import MAX_RECORD_BYTES, app, settings
 
-_CONFIG = {"max.message.bytes": str(MAX_RECORD_BYTES)}
+# Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
+# eager cleaner keep what a restarted worker must read close to one record per key.
+_CONFIG = {
+    "max.message.bytes": str(MAX_RECORD_BYTES),
+    "segment.bytes": str(16 * 1024 * 1024),
+    "min.cleanable.dirty.ratio": "0.1",
+}
 
 account_state = app.Table(
     "account-state", partitions=settings.requests_partitions,

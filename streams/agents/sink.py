@@ -28,12 +28,16 @@ class Sink:
         self._stack = ExitStack()
         self.sink: BufferedSink | None = None
 
-    def write(self, rows: list[tuple[str, dict]]) -> int:
-        """Buffer ``rows`` (emptying the list once they are held) and flush; raises on failure,
-        with every row either still in ``rows`` or in the sink's buffer."""
+    def open(self) -> BufferedSink:
         if self.sink is None:
             self.sink = self._stack.enter_context(
                 open_sink(settings.effective_clickhouse_dsn, settings.clickhouse_database))
+        return self.sink
+
+    def write(self, rows: list[tuple[str, dict]]) -> int:
+        """Buffer ``rows`` (emptying the list once they are held) and flush; raises on failure,
+        with every row either still in ``rows`` or in the sink's buffer."""
+        self.open()
         if rows:
             self.sink.add(rows)
             rows.clear()
@@ -81,6 +85,19 @@ def flush_on_shutdown(sender, **kwargs) -> None:
         except Exception:
             metrics.inc("sink_failures")
             log.exception("ClickHouse sink: rows lost at shutdown")
+
+
+@app.on_partitions_assigned.connect
+async def open_sink_early(sender, assigned, **kwargs) -> None:
+    """Open ClickHouse (and start the embedded engine) as soon as this worker gets the
+    aggregates partition, not in the middle of the first burst of traffic: starting chdb takes
+    seconds of CPU that would otherwise delay the first alerts."""
+    if any(tp.topic == settings.rows_topic for tp in assigned):
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, sink.open)
+        except Exception as exc:  # ClickHouse down: the agent retries with its first batch
+            metrics.inc("sink_failures")
+            log.warning("ClickHouse sink: cannot open yet (%s); retrying with the first batch", exc)
 
 
 @app.on_partitions_revoked.connect
