@@ -38,7 +38,7 @@ _INTS = (
     "verification", "win_minute", "win_req", "win_429", "win_sat", "severity", "alert_seq",
     "incident_start", "events", "degree_day", "v_top",
 )
-_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "win_event", "last_event")
+_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "win_event", "last_event", "last_ip")
 _HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
 _VERSION = 1
 
@@ -185,24 +185,31 @@ class AccountState:
         return [c / total for c in self.caps] if total > 0.0 else [0.0] * 8
 
     def _update_identity(self, ev: Event) -> None:
+        # Most accounts send from the same address, client and route every time: a value equal
+        # to the last one is already in its HyperLogLog, so it is not hashed again.
         hll = self.hll
-        if ev.client_ip:
-            if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ev.client_ip)):
+        ip = ev.client_ip
+        if ip and ip != self.last_ip:
+            self.last_ip = ip
+            if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ip)):
                 self._est[HLL_IP] = -1.0
             if not self.ip24 or self.events & 15 == 1:
-                self.ip24 = ip_prefix(ev.client_ip) or ""
-        if ev.asn is not None:
-            if hll_add(hll, HLL_ASN * HLL_REGISTERS, ev.asn):
+                self.ip24 = ip_prefix(ip) or ""
+        asn = ev.asn
+        if asn is not None and str(asn) != self.asn:
+            if hll_add(hll, HLL_ASN * HLL_REGISTERS, asn):
                 self._est[HLL_ASN] = -1.0
-            self.asn = str(ev.asn)
-        if ev.tls_fingerprint:
-            if hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(ev.tls_fingerprint)):
+            self.asn = str(asn)
+        tls = ev.tls_fingerprint
+        if tls and tls != self.tls:
+            if hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(tls)):
                 self._est[HLL_TLS] = -1.0
-            self.tls = ev.tls_fingerprint
-        if ev.router_id:
-            if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(ev.router_id)):
+            self.tls = tls
+        router = ev.router_id
+        if router and router != self.router:
+            if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(router)):
                 self._est[HLL_ROUTER] = -1.0
-            self.router = ev.router_id
+            self.router = router
         if ev.end_user_id:
             if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id)):
                 self._est[HLL_END_USER] = -1.0

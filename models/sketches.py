@@ -28,24 +28,21 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-def _mix64(x: int) -> int:
-    """splitmix64 finaliser: spreads crc32 bits over 64 bits for the HLL's rank."""
-    x = (x + 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
-    return x ^ (x >> 31)
+_GOLDEN = 0x9E3779B97F4A7C15
+_MASK64 = 0xFFFFFFFFFFFFFFFF
+_RANK_BITS = 59  # 64 bits - 5 index bits
 
 
 def hll_add(regs: bytearray, offset: int, item_hash: int) -> bool:
     """Add a 32- or 64-bit hash to the HLL stored at ``regs[offset:offset+HLL_REGISTERS]``;
-    whether a register changed (so a cached estimate is stale)."""
-    h = _mix64(item_hash)
-    idx = h & (HLL_REGISTERS - 1)
-    rest = h >> 5
-    rank = 1
-    while rest & 1 == 0 and rank < 59:
-        rank += 1
-        rest >>= 1
+    whether a register changed (so a cached estimate is stale).
+
+    One Fibonacci multiplication spreads the hash; its top 5 bits pick the register and the
+    position of the highest set bit of the other 59 gives the rank (``int.bit_length``, in C).
+    """
+    h = ((item_hash ^ (item_hash >> 29)) * _GOLDEN) & _MASK64
+    idx = h >> _RANK_BITS
+    rank = _RANK_BITS + 1 - (h & ((1 << _RANK_BITS) - 1)).bit_length()
     if rank > regs[offset + idx]:
         regs[offset + idx] = rank
         return True
