@@ -12,7 +12,7 @@ import struct
 from array import array
 
 from models.event import VERIFICATION_LEVELS, Event
-from models.sketches import HLL_REGISTERS, decay, hll_add, hll_count, simhash_bands, stable_hash
+from models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
 
 TAU_FAST = 300.0  # 5 minutes: bursts
 TAU_HOUR = 3600.0
@@ -302,4 +302,4 @@ def verification_name(index: int) -> str:
     return VERIFICATION_LEVELS[index] if 0 <= index < len(VERIFICATION_LEVELS) else "unknown"
 
 
-__all__ = ["AccountState", "ip_prefix", "verification_name", "decay"]
+__all__ = ["AccountState", "ip_prefix", "verification_name"]

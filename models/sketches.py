@@ -13,16 +13,6 @@ HLL_REGISTERS = 32  # ~18 % standard error: plenty to tell 1 IP from 30
 _HLL_ALPHA = 0.697  # bias constant for m = 32 (Flajolet et al.)
 
 
-def decay(value: float, dt: float, tau: float) -> float:
-    """``value`` decayed over ``dt`` seconds of event time with time constant ``tau``.
-
-    Out-of-order events (``dt < 0``) do not inflate old counts: they are added undecayed.
-    """
-    if dt <= 0.0:
-        return value
-    return value * math.exp(-dt / tau)
-
-
 def stable_hash(text: str) -> int:
     """A 32-bit hash that is the same in every process (Python's ``hash`` is salted)."""
     return zlib.crc32(text.encode())

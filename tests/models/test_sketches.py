@@ -1,21 +1,14 @@
-import math
 
 import pytest
 
 from models.sketches import (
     HLL_REGISTERS,
-    decay,
     entropy_share,
     hll_add,
     hll_count,
     simhash_bands,
     stable_hash,
 )
-
-
-def test_decay_halves_after_tau_ln2():
-    assert decay(8.0, 3600.0 * math.log(2), 3600.0) == pytest.approx(4.0)
-    assert decay(8.0, -5.0, 3600.0) == 8.0  # out-of-order: no inflation
 
 
 @pytest.mark.parametrize("n", [1, 5, 30, 200, 5000])
