@@ -43,9 +43,9 @@ class Event:
 
     __slots__ = (
         "event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status",
-        "org_id", "account_created_at", "verification", "payment_fingerprint", "endpoint",
-        "reasoning_tokens", "max_tokens", "client_ip", "asn", "ip_type", "tls_fingerprint",
-        "router_id", "end_user_id", "simhash", "prompt_template_id", "prompt_lang", "capability",
+        "account_created_at", "verification", "payment_fingerprint", "endpoint",
+        "reasoning_tokens", "max_tokens", "client_ip", "asn", "tls_fingerprint",
+        "router_id", "end_user_id", "simhash", "prompt_template_id", "capability",
         "cot_elicitation", "finish_reason",
     )
 
@@ -58,7 +58,6 @@ class Event:
         self.output_tokens = d["output_tokens"]
         self.status = d["status"]
         g = d.get
-        self.org_id = g("org_id")
         self.account_created_at = g("account_created_at")
         self.verification = g("verification")
         self.payment_fingerprint = g("payment_fingerprint")
@@ -67,13 +66,11 @@ class Event:
         self.max_tokens = g("max_tokens")
         self.client_ip = g("client_ip")
         self.asn = g("asn")
-        self.ip_type = g("ip_type")
         self.tls_fingerprint = g("tls_fingerprint")
         self.router_id = g("router_id")
         self.end_user_id = g("end_user_id")
         self.simhash = g("prompt_simhash")
         self.prompt_template_id = g("prompt_template_id")
-        self.prompt_lang = g("prompt_lang")
         self.capability = g("capability")
         self.cot_elicitation = g("cot_elicitation") or 0.0
         self.finish_reason = g("finish_reason")
