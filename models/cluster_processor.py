@@ -19,7 +19,7 @@ import math
 from array import array
 from dataclasses import dataclass
 
-from models.alerts import SEVERITY_RANK, AdaptiveThreshold, make_alert
+from models.alerts import MAX_SAMPLE_EVENTS, SEVERITY_RANK, AdaptiveThreshold, make_alert
 from models.features import FEATURES
 from models.sketches import stable_hash
 
@@ -280,7 +280,7 @@ class ClusterProcessor:
         reasons.append({"code": "hub_share", "summary": (
             f"{share:.0%} of the accounts seen on this {cl.attr} look harvest-like (a shared NAT or "
             "popular SDK would be far lower)"), "value": round(share, 4), "baseline": 0.5})
-        samples = sorted({m[7] for _, m in active[:10] if m[7]})
+        samples = sorted({m[7] for _, m in active[:MAX_SAMPLE_EVENTS] if m[7]})
         evidence = {
             "requests": round(cl.req_day),
             "output_tokens": round(cl.out_day),
