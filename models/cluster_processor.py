@@ -19,7 +19,7 @@ import math
 from array import array
 from dataclasses import dataclass
 
-from models.alerts import MAX_SAMPLE_EVENTS, SEVERITY_RANK, AdaptiveThreshold, make_alert
+from models.alerts import MAX_SAMPLE_EVENTS, SEVERITIES, SEVERITY_RANK, AdaptiveThreshold, make_alert
 from models.features import FEATURES
 from models.sketches import stable_hash
 
@@ -287,7 +287,7 @@ class ClusterProcessor:
             "members": len(active),
             "sample_event_ids": samples,
         }
-        severity = SEVERITY_RANKS_INV[cl.severity]
+        severity = SEVERITIES[cl.severity]
         self.alerts.append(make_alert(
             kind="cluster", subject=key, accounts=accounts, accounts_total=len(accounts),
             severity=severity, score=total, threshold=threshold, detected_at=ts,
@@ -297,7 +297,6 @@ class ClusterProcessor:
         ))
 
 
-SEVERITY_RANKS_INV = {v: k for k, v in SEVERITY_RANK.items()}
 
 
 def _short(value: str) -> str:
