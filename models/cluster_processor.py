@@ -130,12 +130,6 @@ class ClusterState:
         keep = sorted(self.members.items(), key=lambda kv: (-kv[1][1], kv[0]))
         self.members = dict(keep[: MAX_MEMBERS * 9 // 10])
 
-    def active(self, since: float) -> list[tuple[str, list]]:
-        """Members seen since ``since``, highest contribution (requests x signature) first."""
-        act = [(a, m) for a, m in self.members.items() if m[1] >= since]
-        act.sort(key=lambda am: (-am[1][2] * am[1][4], am[0]))
-        return act
-
 
 class ClusterProcessor:
     """State and logic of one cluster-topic partition."""
@@ -207,7 +201,7 @@ class ClusterProcessor:
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config
         self.dirty.add(key)
-        active = cl.active(ts - DAY)
+        active = [(a, m) for a, m in cl.members.items() if m[1] >= ts - DAY]
         n = len(active)
         degree = self.degree.estimate(key)
         share = min(1.0, n / max(1.0, degree / 1.5)) if degree else 1.0
@@ -216,19 +210,14 @@ class ClusterProcessor:
         concurrency = cl.member_minutes / max(cl.active_minutes, 1e-9)
         duty = cl.member_minutes / max(1.0, n * 1440.0)
         sync = concurrency / (1.0 + max(0, n - 1) * duty)
+        # (code, contribution, value, baseline); the words are written only if an alert is raised
         terms = [
-            ("members", 1.5 * math.log2(1 + n), n, 1.0,
-             f"{n} linked accounts active in the last day share {cl.attr} {_short(cl.value)}"),
-            ("aggregate_volume", max(0.0, math.log1p(cl.req_day / 100.0)), cl.req_day, 100.0,
-             f"{cl.req_day:,.0f} requests/day in sum across them"),
-            ("harvest_signature", sig / 2.0, sig, 0.0,
-             f"members' mean harvest score {sig:.1f} (ordinary accounts stay near 0)"
-             + _top_feature(active)),
-            ("young_accounts", 2.0 * young, young, 0.0, f"{young:.0%} of them are under 7 days old"),
-            ("synchronised", min(3.0, max(0.0, math.log2(max(sync, 1e-9)))), sync, 1.0,
-             f"active in the same minutes {sync:.1f}x as often as independent accounts would be"),
-            ("new_members", math.log1p(cl.new_hour), cl.new_hour, 0.0,
-             f"{cl.new_hour:.0f} accounts joined in the last hour"),
+            ("members", 1.5 * math.log2(1 + n), n, 1.0),
+            ("aggregate_volume", max(0.0, math.log1p(cl.req_day / 100.0)), cl.req_day, 100.0),
+            ("harvest_signature", sig / 2.0, sig, 0.0),
+            ("young_accounts", 2.0 * young, young, 0.0),
+            ("synchronised", min(3.0, max(0.0, math.log2(max(sync, 1e-9)))), sync, 1.0),
+            ("new_members", math.log1p(cl.new_hour), cl.new_hour, 0.0),
         ]
         total = sum(t[1] for t in terms) * min(1.0, share / cfg.error_share)
         if n <= 2:
@@ -252,13 +241,14 @@ class ClusterProcessor:
         }))
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)
-        if rank > cl.severity or (grew and cl.severity >= SEVERITY_RANK["error"]):
-            cl.severity = max(cl.severity, rank)
-            cl.alerted_members = n
-            cl.alert_seq += 1
-            self._raise(key, cl, active, terms, total, threshold, ts, share)
-            self._snapshot_members(key, cl, active, ts)
-        elif cl.severity and ts - cl.snapshot_ts >= SNAPSHOT_EVERY_S:
+        raise_alert = rank > cl.severity or (grew and cl.severity >= SEVERITY_RANK["error"])
+        if raise_alert or (cl.severity and ts - cl.snapshot_ts >= SNAPSHOT_EVERY_S):
+            active.sort(key=lambda am: (-am[1][2] * am[1][4], am[0]))  # highest contribution first
+            if raise_alert:
+                cl.severity = max(cl.severity, rank)
+                cl.alerted_members = n
+                cl.alert_seq += 1
+                self._raise(key, cl, active, terms, total, threshold, ts, share)
             self._snapshot_members(key, cl, active, ts)
 
     def _snapshot_members(self, key: str, cl: ClusterState, active: list[tuple[str, list]], ts: float) -> None:
@@ -272,10 +262,10 @@ class ClusterProcessor:
 
     def _raise(self, key, cl, active, terms, total, threshold, ts, share) -> None:
         accounts = [a for a, _ in active]
-        terms = sorted(terms, key=lambda t: -t[1])
+        words = _summaries(cl, active, terms)
         reasons = [
-            {"code": code, "summary": summary, "value": round(value, 4), "baseline": base}
-            for code, c, value, base, summary in terms if c > 0
+            {"code": code, "summary": words[code], "value": round(value, 4), "baseline": base}
+            for code, c, value, base in sorted(terms, key=lambda t: -t[1]) if c > 0
         ]
         reasons.append({"code": "hub_share", "summary": (
             f"{share:.0%} of the accounts seen on this {cl.attr} look harvest-like (a shared NAT or "
@@ -297,6 +287,21 @@ class ClusterProcessor:
         ))
 
 
+
+
+def _summaries(cl: ClusterState, active: list[tuple[str, list]], terms: list[tuple]) -> dict[str, str]:
+    """The alert's reasons in words, from exactly the values the score used."""
+    v = {code: value for code, _, value, _ in terms}
+    return {
+        "members": f"{v['members']} linked accounts active in the last day share {cl.attr} {_short(cl.value)}",
+        "aggregate_volume": f"{v['aggregate_volume']:,.0f} requests/day in sum across them",
+        "harvest_signature": f"members' mean harvest score {v['harvest_signature']:.1f} "
+                             "(ordinary accounts stay near 0)" + _top_feature(active),
+        "young_accounts": f"{v['young_accounts']:.0%} of them are under 7 days old",
+        "synchronised": f"active in the same minutes {v['synchronised']:.1f}x as often as independent "
+                        "accounts would be",
+        "new_members": f"{v['new_members']:.0f} accounts joined in the last hour",
+    }
 
 
 def _short(value: str) -> str:
