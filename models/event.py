@@ -8,6 +8,7 @@ goes to the dead letter. Unknown fields are ignored (forward compatibility).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 import orjson
 
@@ -103,6 +104,12 @@ def _check_count(d: dict, key: str) -> None:
         raise BadRecord(f"{key} must be an integer >= 0, got {v}")
 
 
+@lru_cache(maxsize=65536)
+def _parse_created(value: str) -> float:
+    """``account_created_at`` repeats on every event of an account: parse each string once."""
+    return parse_time(value, "account_created_at")
+
+
 def _check_id(v: object, key: str) -> None:
     if type(v) is not str:
         raise BadRecord(f"{key} must be a string, got {type(v).__name__}")
@@ -150,8 +157,11 @@ def validate(d: object, long_strings: bool = True) -> Event:
 
 def _validate_optional_numbers(d: dict) -> None:
     """Convert and range-check the optional fields the detectors read as numbers."""
-    if d.get("account_created_at") is not None:
-        d["account_created_at"] = parse_time(d["account_created_at"], "account_created_at")
+    created = d.get("account_created_at")
+    if created is not None:
+        d["account_created_at"] = (
+            _parse_created(created) if type(created) is str else parse_time(created, "account_created_at")
+        )
     mt = d.get("max_tokens")
     if mt is not None and (type(mt) is not int or mt < 1):
         raise BadRecord(f"max_tokens must be an integer >= 1, got {str(mt)[:20]}")
