@@ -40,6 +40,8 @@ class AccountConfig:
     error_volume: float = 2.5  # a page needs real volume against peers or own history ...
     error_harvest: float = 7.0  # ... and what distillers want (CoT, distillable mix, long outputs) ...
     error_requests_day: float = 100.0  # ... and enough evidence
+    strong_harvest: float = 14.0  # twice the harvest evidence ...
+    strong_volume: float = 1.5  # ... pages with less volume
     critical_requests_day: float = 2000.0
     dense_requests: int = 3  # a minute with this many requests is always scored ...
     rescore_s: float = 300.0  # ... sparser ones at most this often per account
@@ -201,10 +203,10 @@ class AccountProcessor:
         cfg = self.config
         if verdict.score < threshold:
             return "none"
-        paging = (
-            verdict.volume >= cfg.error_volume
-            and verdict.harvest >= cfg.error_harvest
-            and st.r_day >= cfg.error_requests_day
+        paging = st.r_day >= cfg.error_requests_day and (
+            (verdict.volume >= cfg.error_volume and verdict.harvest >= cfg.error_harvest)
+            # an overwhelming harvest signature needs less volume before it pages
+            or (verdict.volume >= cfg.strong_volume and verdict.harvest >= cfg.strong_harvest)
         )
         if not paging:
             return "warning"
