@@ -9,9 +9,9 @@ import io
 
 import pytest
 
-from streams.evaluate import evaluate
 from streams.replay import replay
-from streams.simulator.world import simulate
+from streams.simulation.evaluate import evaluate
+from streams.simulation.world import simulate
 
 SEED = 23  # not the seed the detector was tuned on (7)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.evaluate import SEVERITY_ORDER, evaluate, format_table
+from streams.simulation.evaluate import SEVERITY_ORDER, evaluate, format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:

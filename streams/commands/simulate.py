@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.simulator.world import DEFAULT_START, parse_mix, simulate
+    from streams.simulation.world import DEFAULT_START, parse_mix, simulate
 
     hours = args.days * 24 if args.days is not None else (args.hours if args.hours is not None else 24.0)
     summary = simulate(

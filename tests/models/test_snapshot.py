@@ -28,7 +28,7 @@ from models.snapshot import (
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory):
-    from streams.simulator.world import simulate
+    from streams.simulation.world import simulate
 
     path = tmp_path_factory.mktemp("snap") / "s.jsonl"
     simulate(path, path.with_suffix(".csv"), seed=5, accounts=200, hours=3.0)

@@ -36,7 +36,7 @@ REPO = pipeline.REPO
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
     """A simulated stream with account and cluster alerts, and replay's alert_ids for it."""
-    from streams.simulator.world import simulate
+    from streams.simulation.world import simulate
 
     tmp = tmp_path_factory.mktemp("recorded")
     path = tmp / "stream.jsonl"

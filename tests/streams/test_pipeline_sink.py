@@ -44,7 +44,7 @@ def _query(dsn: str, sql: str) -> list[dict]:
 
 
 def test_rows_exactly_once_after_an_outage(kafka_bootstrap, topic_prefix, tmp_path):
-    from streams.simulator.world import simulate
+    from streams.simulation.world import simulate
 
     stream = tmp_path / "stream.jsonl"
     simulate(stream, tmp_path / "labels.csv", seed=5, accounts=120, hours=2.0)

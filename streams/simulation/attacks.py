@@ -12,10 +12,10 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from streams.simulator import arrivals
-from streams.simulator.actor import Actor, Events, single
-from streams.simulator.benign import CODE_IN, CODE_OUT, CONV_IN, CONV_OUT
-from streams.simulator.catalog import (
+from streams.simulation import arrivals
+from streams.simulation.actor import Actor, Events, single
+from streams.simulation.benign import CODE_IN, CODE_OUT, CONV_IN, CONV_OUT
+from streams.simulation.catalog import (
     COERCION_LANGS,
     MOBILE_ASNS,
     PROXY_ASNS,
@@ -24,8 +24,8 @@ from streams.simulator.catalog import (
     VERIFICATION_STRONG,
     VERIFICATION_WEAK,
 )
-from streams.simulator.context import DAY_MS, WorldContext, identity, ips_in, network_fields
-from streams.simulator.events import Profile, Template, make_event
+from streams.simulation.context import DAY_MS, WorldContext, identity, ips_in, network_fields
+from streams.simulation.events import Profile, Template, make_event
 
 HOUR_MS = 3_600_000
 HARVEST_CAPABILITIES = ("coding", "agentic", "reasoning", "math")

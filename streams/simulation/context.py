@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from streams.simulator.catalog import NETWORKS, PROXY_ASNS, SDK_CLIENTS
-from streams.simulator.events import Template, format_ts
+from streams.simulation.catalog import NETWORKS, PROXY_ASNS, SDK_CLIENTS
+from streams.simulation.events import Template, format_ts
 
 DAY_MS = 86_400_000
 

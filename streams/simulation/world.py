@@ -16,13 +16,13 @@ from pathlib import Path
 
 import orjson
 
-from streams.simulator import benign
-from streams.simulator.actor import Actor
-from streams.simulator.attacks import SCENARIOS
-from streams.simulator.context import WorldContext, derived_rng
-from streams.simulator.corrupt import KINDS, corrupt
-from streams.simulator.events import format_ts
-from streams.simulator.writer import open_stream, write_labels
+from streams.simulation import benign
+from streams.simulation.actor import Actor
+from streams.simulation.attacks import SCENARIOS
+from streams.simulation.context import WorldContext, derived_rng
+from streams.simulation.corrupt import KINDS, corrupt
+from streams.simulation.events import format_ts
+from streams.simulation.writer import open_stream, write_labels
 
 DEFAULT_START = "2026-02-09T00:00:00Z"
 MAX_DELAY_MS = 290_000  # held-back events stay within the default 5-minute lateness

@@ -11,10 +11,10 @@ from __future__ import annotations
 import math
 import random
 
-from streams.simulator import arrivals
-from streams.simulator.actor import Actor, single
-from streams.simulator.calibration import azure_tokens, servegen
-from streams.simulator.catalog import (
+from streams.simulation import arrivals
+from streams.simulation.actor import Actor, single
+from streams.simulation.calibration import azure_tokens, servegen
+from streams.simulation.catalog import (
     BROWSER_CLIENTS,
     CAMPUS_ASNS,
     CHAT_CAPABILITIES,
@@ -25,7 +25,7 @@ from streams.simulator.catalog import (
     COUNTRY_UTC_OFFSET_H,
     MOBILE_ASNS,
 )
-from streams.simulator.context import (
+from streams.simulation.context import (
     DAY_MS,
     WorldContext,
     identity,
@@ -34,7 +34,7 @@ from streams.simulator.context import (
     sdk_client,
     subnet_ips,
 )
-from streams.simulator.events import Profile
+from streams.simulation.events import Profile
 
 ENTERPRISE_SCALE = 0.004  # ServeGen steady clients are whole tenants; one backend account is smaller
 BATCH_SCALE = 0.02

@@ -12,7 +12,7 @@ import math
 import random
 from collections.abc import Callable, Iterator
 
-from streams.simulator.calibration import daily_profile, hourly_profile
+from streams.simulation.calibration import daily_profile, hourly_profile
 
 SLOT_MS = 600_000
 HOUR_MS = 3_600_000

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from streams.cli import main
-from streams.evaluate import evaluate, percentile
+from streams.simulation.evaluate import evaluate, percentile
 
 LABELS = """account_id,label,scenario,attack_start
 acct-a1,attack,hydra,2026-02-09T01:00:00.000Z

@@ -10,9 +10,9 @@ from collections import Counter
 import orjson
 import pytest
 
-from streams.simulator.attacks import SCENARIOS
-from streams.simulator.corrupt import KINDS
-from streams.simulator.world import POPULATIONS, parse_mix, parse_time, simulate
+from streams.simulation.attacks import SCENARIOS
+from streams.simulation.corrupt import KINDS
+from streams.simulation.world import POPULATIONS, parse_mix, parse_time, simulate
 
 TINY = {"accounts": 30, "hours": 2.0}
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from streams.simulator.calibration import Quantiles
-from streams.simulator.catalog import NEW_MODEL, REASONING_MODELS
+from streams.simulation.calibration import Quantiles
+from streams.simulation.catalog import NEW_MODEL, REASONING_MODELS
 
 NO_NEW_MODEL = 1 << 62  # adopt_after_ms for an account that never moves to the new model
 

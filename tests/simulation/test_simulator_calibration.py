@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from streams.simulator import arrivals
-from streams.simulator.calibration import CALIBRATION_PATH, Quantiles, load
-from streams.simulator.derive_calibration import DEFAULT_DATA_DIR, derive, dump
+from streams.simulation import arrivals
+from streams.simulation.calibration import CALIBRATION_PATH, Quantiles, load
+from streams.simulation.derive_calibration import DEFAULT_DATA_DIR, derive, dump
 
 
 @pytest.mark.skipif(not DEFAULT_DATA_DIR.exists(), reason="shared traces not available")
