@@ -52,11 +52,11 @@ def per_day(rng: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(rng.gauss(0.0, sigma)) / 86400.0
 
 
-def _langs(country: str) -> tuple[str, ...]:
+def langs_for(country: str) -> tuple[str, ...]:
     return (COUNTRY_LANG.get(country, "en"),) * 4 + ("en",)
 
 
-def _adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float, max_h: float) -> dict:
+def adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float, max_h: float) -> dict:
     """When and how much an honest account moves to the newly released model (gradually, by days)."""
     return {
         "new_model_share": share,
@@ -64,7 +64,7 @@ def _adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float,
     }
 
 
-def _home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ...]]:
+def home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ...]]:
     u = rng.random()
     asn = rng.choice(MOBILE_ASNS) if u < 0.2 else COUNTRY_RESIDENTIAL_ASN[country]
     if u > 0.95:
@@ -81,14 +81,14 @@ def _chat_profile(
         ips=ips,
         models=("atlas-4o", "atlas-4o", "atlas-4o-mini", "atlas-r1"),
         capabilities=CHAT_CAPABILITIES,
-        langs=_langs(country),
+        langs=langs_for(country),
         input_q=CONV_IN,
         output_q=CONV_OUT,
         max_tokens=(None, None, 1024, 4096),
         cot_share=0.03,
         endpoints=("chat.completions", "responses"),
         stream_share=0.8,
-        **_adoption(ctx, rng, rng.uniform(0.2, 0.6), 1, 72),
+        **adoption(ctx, rng, rng.uniform(0.2, 0.6), 1, 72),
     )
 
 
@@ -113,7 +113,7 @@ def chat_users(ctx: WorldContext, n: int) -> list[Actor]:
         country = rng.choice(COUNTRIES)
         new = rng.random() < 0.12  # honest new signups: young accounts are not evidence by themselves
         verification = rng.choice(("email", "phone", "card", "card", "email"))
-        net, ips = _home_network(rng, country)
+        net, ips = home_network(rng, country)
         client = dict(zip(("tls_fingerprint", "user_agent"), rng.choice(BROWSER_CLIENTS), strict=True))
         static = (
             identity(
@@ -251,7 +251,7 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
             ips=ips_in(rng, asn, rng.randint(1, 6)),
             models=("atlas-r1", "atlas-r1", "atlas-r1", "atlas-4o"),
             capabilities=("math", "reasoning", "reasoning", "coding", "chat"),
-            langs=_langs(country),
+            langs=langs_for(country),
             input_q=CODE_IN,
             output_q=CONV_OUT,
             output_scale=rng.uniform(1.0, 3.0),
@@ -262,7 +262,7 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
             cot_share=rng.uniform(0.1, 0.4),
             cot_range=(0.3, 0.85),
             reasoning_tokens=rng.uniform(2000, 6000),
-            **_adoption(ctx, rng, rng.uniform(0.3, 0.7), 3, 72),
+            **adoption(ctx, rng, rng.uniform(0.3, 0.7), 3, 72),
         )
         shape = arrivals.flat if backend else arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country])
         times = arrivals.times(
@@ -428,7 +428,7 @@ def launch_customers(ctx: WorldContext, n: int) -> list[Actor]:
         profile.template_share = rng.uniform(0.4, 0.9)
         profile.capabilities = (capability,) * 3 + CHAT_CAPABILITIES
         profile.flip_bits = 4
-        profile.langs = _langs(country)
+        profile.langs = langs_for(country)
         profile.end_users = rng.randint(200, 20000) if rng.random() < 0.5 else 0
         profile.system_prompts = (ctx.new_id("sys-", 64),)
         profile.stream_share = 0.9
