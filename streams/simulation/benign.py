@@ -92,7 +92,11 @@ def _chat_profile(
     )
 
 
-def _chat_times(ctx: WorldContext, rng: random.Random, rate: float, country: str):
+def chat_times(
+    ctx: WorldContext, rng: random.Random, rate: float, country: str, active: tuple[float, float] = (0.55, 0.85)
+):
+    """A person's arrivals: diurnal at local time, bursty, idle windows from the ``active`` band of
+    ServeGen's active-window share."""
     return arrivals.times(
         rng,
         ctx.start_ms,
@@ -101,7 +105,7 @@ def _chat_times(ctx: WorldContext, rng: random.Random, rate: float, country: str
         cv=CV.sample(rng),
         shape=arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country]),
         log_sd=LOG_SD.sample(rng, 0.1, 0.9),
-        active_share=ACTIVE.sample(rng, 0.55, 0.85),
+        active_share=ACTIVE.sample(rng, *active),
     )
 
 
@@ -129,7 +133,7 @@ def chat_users(ctx: WorldContext, n: int) -> list[Actor]:
         )
         profile = _chat_profile(ctx, rng, static, ips, country)
         actors.append(
-            single("chat_user", False, profile, rng, _chat_times(ctx, rng, per_day(rng, 25, 1.0), country))
+            single("chat_user", False, profile, rng, chat_times(ctx, rng, per_day(rng, 25, 1.0), country))
         )
     return actors
 
@@ -167,7 +171,7 @@ def nat_orgs(ctx: WorldContext, n: int) -> list[Actor]:
             )
             profile = _chat_profile(ctx, rng, static, nat_ips, country)
             profile.capabilities = CHAT_CAPABILITIES + ("coding", "coding", "math")
-            times = _chat_times(ctx, rng, per_day(rng, 30, 0.9), country)
+            times = chat_times(ctx, rng, per_day(rng, 30, 0.9), country)
             actors.append(single("nat_org", False, profile, rng, times))
         org_index += 1
     return actors
@@ -298,25 +302,34 @@ def _backend_profile(ctx: WorldContext, rng: random.Random, templates, static: d
     )
 
 
+def business_identity(
+    ctx: WorldContext, rng: random.Random, min_days: float, max_days: float
+) -> tuple[int, str, dict]:
+    """(cloud ASN, country, static fields) of a business-verified API account with its own org and
+    card, created ``min_days``..``max_days`` before the world starts."""
+    asn = rng.choice(CLOUD_ASNS)
+    country = rng.choice(COUNTRIES)
+    static = (
+        identity(
+            ctx,
+            org_id=ctx.new_id("org-", 32),
+            created=ctx.created_at(rng, min_days, max_days),
+            verification="business",
+            payment=ctx.new_id("pay-"),
+            country=country,
+        )
+        | network_fields(asn)
+        | sdk_client(rng)
+    )
+    return asn, country, static
+
+
 def enterprise_backends(ctx: WorldContext, n: int) -> list[Actor]:
     """One prompt template at high volume around the clock: template-heavy and machine-like."""
     actors = []
     for i in range(n):
         rng = ctx.rng(f"enterprise_backend:{i}")
-        asn = rng.choice(CLOUD_ASNS)
-        country = rng.choice(COUNTRIES)
-        static = (
-            identity(
-                ctx,
-                org_id=ctx.new_id("org-", 32),
-                created=ctx.created_at(rng, 60, 1500),
-                verification="business",
-                payment=ctx.new_id("pay-"),
-                country=country,
-            )
-            | network_fields(asn)
-            | sdk_client(rng)
-        )
+        asn, country, static = business_identity(ctx, rng, 60, 1500)
         capability = rng.choice(("writing", "other", "coding", "chat", "agentic"))
         templates = tuple(
             ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.3, 0.95)))

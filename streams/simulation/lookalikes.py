@@ -22,6 +22,8 @@ from streams.simulation.benign import (
     LOG_SD,
     STEADY_RATE,
     adoption,
+    business_identity,
+    chat_times,
     home_network,
     langs_for,
     per_day,
@@ -46,19 +48,6 @@ from streams.simulation.events import Profile, format_ts, make_event
 HOUR_MS = 3_600_000
 CI_PERIOD_MS = 600_000  # the fleet's cron: every ten minutes
 BUSINESS_SCALE = 0.005  # a ServeGen steady client is a whole tenant; one business API account is smaller
-
-
-def _diurnal_times(ctx: WorldContext, rng: random.Random, rate: float, country: str, active: tuple):
-    return arrivals.times(
-        rng,
-        ctx.start_ms,
-        ctx.end_ms,
-        rate,
-        cv=CV.sample(rng),
-        shape=arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country]),
-        log_sd=LOG_SD.sample(rng, 0.1, 0.9),
-        active_share=ACTIVE.sample(rng, *active),
-    )
 
 
 def coding_agent_users(ctx: WorldContext, n: int) -> list[Actor]:
@@ -108,7 +97,7 @@ def coding_agent_users(ctx: WorldContext, n: int) -> list[Actor]:
             stream_share=0.9,
             **adoption(ctx, rng, rng.uniform(0.2, 0.6), 1, 48),
         )
-        times = _diurnal_times(ctx, rng, per_day(rng, 120, 0.9), country, (0.3, 0.7))
+        times = chat_times(ctx, rng, per_day(rng, 120, 0.9), country, (0.3, 0.7))
         actors.append(single("coding_agent_users", False, profile, rng, times))
     return actors
 
@@ -245,20 +234,7 @@ def tutoring_app(ctx: WorldContext, n: int) -> list[Actor]:
     actors = []
     for i in range(n):
         rng = ctx.rng(f"tutoring_app:{i}")
-        asn = rng.choice(CLOUD_ASNS)
-        country = rng.choice(COUNTRIES)
-        static = (
-            identity(
-                ctx,
-                org_id=ctx.new_id("org-", 32),
-                created=ctx.created_at(rng, 300, 2000),
-                verification="business",
-                payment=ctx.new_id("pay-"),
-                country=country,
-            )
-            | network_fields(asn)
-            | sdk_client(rng)
-        )
+        asn, country, static = business_identity(ctx, rng, 300, 2000)
         capability = rng.choice(("math", "reasoning"))
         profile = Profile(
             account_id=ctx.account_id(),
@@ -302,20 +278,7 @@ def reasoning_business(ctx: WorldContext, n: int) -> list[Actor]:
     actors = []
     for i in range(n):
         rng = ctx.rng(f"reasoning_business:{i}")
-        asn = rng.choice(CLOUD_ASNS)
-        country = rng.choice(COUNTRIES)
-        static = (
-            identity(
-                ctx,
-                org_id=ctx.new_id("org-", 32),
-                created=ctx.created_at(rng, 60, 1500),
-                verification="business",
-                payment=ctx.new_id("pay-"),
-                country=country,
-            )
-            | network_fields(asn)
-            | sdk_client(rng)
-        )
+        asn, country, static = business_identity(ctx, rng, 60, 1500)
         capabilities = tuple(rng.sample(("math", "reasoning", "coding", "agentic"), rng.randint(1, 3)))
         profile = Profile(
             account_id=ctx.account_id(),
