@@ -15,7 +15,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument(
-        "--accounts", type=int, default=300, help="benign accounts; attack campaigns scale with it"
+        "--accounts",
+        type=int,
+        default=300,
+        help="benign accounts of the core mix; look-alike populations and attack campaigns scale with it",
     )
     span = p.add_mutually_exclusive_group()
     span.add_argument("--days", type=float, help="length of the world in days")

@@ -66,7 +66,7 @@ class Tradecraft:
         )
 
 
-def _identity(ctx: WorldContext, rng: random.Random, tc: Tradecraft, payment: str, created_ms: int) -> dict:
+def campaign_identity(ctx: WorldContext, rng: random.Random, tc: Tradecraft, payment: str, created_ms: int) -> dict:
     created_days = (ctx.start_ms - created_ms) / DAY_MS
     aged = (
         ctx.created_at(rng, 60, 500) if tc.aged_accounts else ctx.created_at(rng, created_days, created_days)
@@ -88,7 +88,7 @@ def _network(rng: random.Random, tc: Tradecraft) -> tuple[dict, tuple[str, ...]]
     )
 
 
-def _templates(
+def templates_for(
     ctx: WorldContext, rng: random.Random, n: int, capabilities: tuple[str, ...]
 ) -> tuple[Template, ...]:
     return tuple(
@@ -96,7 +96,7 @@ def _templates(
     )
 
 
-def _harvest_profile(
+def harvest_profile(
     ctx: WorldContext,
     rng: random.Random,
     tc: Tradecraft,
@@ -130,7 +130,7 @@ def _harvest_profile(
     )
 
 
-def _campaign_start(ctx: WorldContext, rng: random.Random, lo: float, hi: float) -> int:
+def campaign_start(ctx: WorldContext, rng: random.Random, lo: float, hi: float) -> int:
     return ctx.start_ms + int(rng.uniform(lo, hi) * (ctx.end_ms - ctx.start_ms))
 
 
@@ -140,12 +140,12 @@ def bulk_harvest(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
     actors = []
     for _ in range(max(1, round(scale * rng.choice((1, 1, 2))))):
         tc = Tradecraft.draw(rng)
-        start = _campaign_start(ctx, rng, 0.05, 0.35)
+        start = campaign_start(ctx, rng, 0.05, 0.35)
         net, ips = _network(rng, tc)
         capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 2)))
-        static = _identity(ctx, rng, tc, ctx.new_id("pay-"), start - int(rng.uniform(0.1, 20) * DAY_MS)) | net
-        profile = _harvest_profile(
-            ctx, rng, tc, static, ips, _templates(ctx, rng, rng.randint(3, 20), capabilities), capabilities
+        static = campaign_identity(ctx, rng, tc, ctx.new_id("pay-"), start - int(rng.uniform(0.1, 20) * DAY_MS)) | net
+        profile = harvest_profile(
+            ctx, rng, tc, static, ips, templates_for(ctx, rng, rng.randint(3, 20), capabilities), capabilities
         )
         profile.p429 = rng.uniform(0.005, 0.05)
         times = arrivals.times(rng, start, ctx.end_ms, rng.uniform(0.05, 0.2), cv=rng.uniform(0.3, 1.2))
@@ -181,10 +181,10 @@ def hydra(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
     rng = ctx.rng("hydra")
     tc = Tradecraft.draw(rng)
     n = max(20, round(n_benign * rng.uniform(0.15, 0.3) * scale))
-    start = _campaign_start(ctx, rng, 0.0, 0.3)
+    start = campaign_start(ctx, rng, 0.0, 0.3)
     via_router = rng.uniform(0.5, 1.0)
     capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 3)))
-    templates = _templates(ctx, rng, rng.randint(5, 30), capabilities)
+    templates = templates_for(ctx, rng, rng.randint(5, 30), capabilities)
     payments = _payment_groups(ctx, rng, n, 5, 40)
     batch_created = [start - int(rng.uniform(0.2, 10) * DAY_MS) for _ in range(rng.randint(2, 6))]
     router = ctx.reseller
@@ -195,8 +195,8 @@ def hydra(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
             net, ips = network_fields(router.asn) | {"router_id": router.router_id}, router.ips
         else:
             net, ips = _network(rng, tc)
-        static = _identity(ctx, rng, tc, payments[k], created) | net
-        profile = _harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
+        static = campaign_identity(ctx, rng, tc, payments[k], created) | net
+        profile = harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
         profile.end_users = rng.choice((0, 0, 20))
         profiles.append(profile)
     rng.shuffle(profiles)
@@ -211,8 +211,8 @@ def cot_coercion(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
     rng = ctx.rng("cot_coercion")
     tc = Tradecraft.draw(rng)
     n = max(3, round(rng.randint(5, 20) * scale))
-    start = _campaign_start(ctx, rng, 0.05, 0.4)
-    templates = _templates(ctx, rng, rng.randint(3, 10), ("reasoning", "math"))
+    start = campaign_start(ctx, rng, 0.05, 0.4)
+    templates = templates_for(ctx, rng, rng.randint(3, 10), ("reasoning", "math"))
     payments = _payment_groups(ctx, rng, n, 2, 6)
     cot_share = rng.uniform(0.6, 0.95)
     actors = []
@@ -220,9 +220,9 @@ def cot_coercion(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
         net, ips = _network(rng, tc)
         account_start = start + rng.randint(0, 6 * HOUR_MS)
         static = (
-            _identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(0.5, 30) * DAY_MS)) | net
+            campaign_identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(0.5, 30) * DAY_MS)) | net
         )
-        profile = _harvest_profile(ctx, rng, tc, static, ips, templates, ("reasoning", "math"))
+        profile = harvest_profile(ctx, rng, tc, static, ips, templates, ("reasoning", "math"))
         profile.langs = tuple(rng.sample(COERCION_LANGS, rng.randint(3, 8)))
         profile.models = ("atlas-r1", "atlas-r1", "atlas-4o")
         profile.cot_share = cot_share
@@ -295,15 +295,15 @@ def rate_limit_sharding(ctx: WorldContext, scale: float, n_benign: int) -> list[
     rng = ctx.rng("rate_limit_sharding")
     tc = Tradecraft.draw(rng)
     n = max(4, round(rng.randint(8, 30) * scale))
-    start = _campaign_start(ctx, rng, 0.1, 0.5)
+    start = campaign_start(ctx, rng, 0.1, 0.5)
     capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 2)))
-    templates = _templates(ctx, rng, rng.randint(3, 12), capabilities)
+    templates = templates_for(ctx, rng, rng.randint(3, 12), capabilities)
     payments = _payment_groups(ctx, rng, n, 2, 8)
     profiles = []
     for k in range(n):
         net, ips = _network(rng, tc)
-        static = _identity(ctx, rng, tc, payments[k], start - int(rng.uniform(0.1, 5) * DAY_MS)) | net
-        profiles.append(_harvest_profile(ctx, rng, tc, static, ips, templates, capabilities))
+        static = campaign_identity(ctx, rng, tc, payments[k], start - int(rng.uniform(0.1, 5) * DAY_MS)) | net
+        profiles.append(harvest_profile(ctx, rng, tc, static, ips, templates, capabilities))
     limit = rng.randint(2, 5)
     initial = rng.randint(2, 3)
     demand = initial * limit / 60 * rng.uniform(1.2, 2.0)
@@ -319,15 +319,15 @@ def release_chasing(ctx: WorldContext, scale: float, n_benign: int) -> list[Acto
     n = max(2, round(rng.randint(3, 12) * scale))
     start = max(ctx.start_ms, ctx.release_ms - int(rng.uniform(2, 10) * HOUR_MS))
     capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 3)))
-    templates = _templates(ctx, rng, rng.randint(3, 15), capabilities)
+    templates = templates_for(ctx, rng, rng.randint(3, 15), capabilities)
     payments = _payment_groups(ctx, rng, n, 1, 5)
     move = ctx.release_ms + int(rng.uniform(0.5, 20) * HOUR_MS)
     share = rng.uniform(0.5, 0.9)
     profiles = []
     for k in range(n):
         net, ips = _network(rng, tc)
-        static = _identity(ctx, rng, tc, payments[k], start - int(rng.uniform(1, 30) * DAY_MS)) | net
-        profile = _harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
+        static = campaign_identity(ctx, rng, tc, payments[k], start - int(rng.uniform(1, 30) * DAY_MS)) | net
+        profile = harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
         profile.new_model_share = share
         profile.adopt_after_ms = move + rng.randint(0, HOUR_MS)
         profile.output_q = CODE_OUT if "coding" in capabilities else CONV_OUT
@@ -348,15 +348,15 @@ def slow_and_low(ctx: WorldContext, scale: float, n_benign: int) -> list[Actor]:
     tc = Tradecraft.draw(rng)
     n = max(12, round(n_benign * rng.uniform(0.08, 0.15) * scale))
     capabilities = tuple(rng.sample(HARVEST_CAPABILITIES, rng.randint(1, 3)))
-    templates = _templates(ctx, rng, rng.randint(3, 8), capabilities)
+    templates = templates_for(ctx, rng, rng.randint(3, 8), capabilities)
     payments = _payment_groups(ctx, rng, n, 3, 10)
     shape = arrivals.diurnal(rng.choice((8, 8, 0, -5))) if rng.random() < 0.5 else arrivals.flat
     actors = []
     for k in range(n):
         net, ips = _network(rng, tc)
-        account_start = _campaign_start(ctx, rng, 0.0, 0.2)
-        static = _identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(1, 40) * DAY_MS)) | net
-        profile = _harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
+        account_start = campaign_start(ctx, rng, 0.0, 0.2)
+        static = campaign_identity(ctx, rng, tc, payments[k], account_start - int(rng.uniform(1, 40) * DAY_MS)) | net
+        profile = harvest_profile(ctx, rng, tc, static, ips, templates, capabilities)
         profile.template_share = rng.uniform(0.6, 0.95)
         times = arrivals.times(
             rng, account_start, ctx.end_ms, rng.uniform(5, 30) / 86400, cv=rng.uniform(0.5, 1.5), shape=shape

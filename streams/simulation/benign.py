@@ -52,11 +52,11 @@ def per_day(rng: random.Random, median: float, sigma: float) -> float:
     return median * math.exp(rng.gauss(0.0, sigma)) / 86400.0
 
 
-def _langs(country: str) -> tuple[str, ...]:
+def langs_for(country: str) -> tuple[str, ...]:
     return (COUNTRY_LANG.get(country, "en"),) * 4 + ("en",)
 
 
-def _adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float, max_h: float) -> dict:
+def adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float, max_h: float) -> dict:
     """When and how much an honest account moves to the newly released model (gradually, by days)."""
     return {
         "new_model_share": share,
@@ -64,7 +64,7 @@ def _adoption(ctx: WorldContext, rng: random.Random, share: float, min_h: float,
     }
 
 
-def _home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ...]]:
+def home_network(rng: random.Random, country: str) -> tuple[dict, tuple[str, ...]]:
     u = rng.random()
     asn = rng.choice(MOBILE_ASNS) if u < 0.2 else COUNTRY_RESIDENTIAL_ASN[country]
     if u > 0.95:
@@ -81,18 +81,22 @@ def _chat_profile(
         ips=ips,
         models=("atlas-4o", "atlas-4o", "atlas-4o-mini", "atlas-r1"),
         capabilities=CHAT_CAPABILITIES,
-        langs=_langs(country),
+        langs=langs_for(country),
         input_q=CONV_IN,
         output_q=CONV_OUT,
         max_tokens=(None, None, 1024, 4096),
         cot_share=0.03,
         endpoints=("chat.completions", "responses"),
         stream_share=0.8,
-        **_adoption(ctx, rng, rng.uniform(0.2, 0.6), 1, 72),
+        **adoption(ctx, rng, rng.uniform(0.2, 0.6), 1, 72),
     )
 
 
-def _chat_times(ctx: WorldContext, rng: random.Random, rate: float, country: str):
+def chat_times(
+    ctx: WorldContext, rng: random.Random, rate: float, country: str, active: tuple[float, float] = (0.55, 0.85)
+):
+    """A person's arrivals: diurnal at local time, bursty, idle windows from the ``active`` band of
+    ServeGen's active-window share."""
     return arrivals.times(
         rng,
         ctx.start_ms,
@@ -101,7 +105,7 @@ def _chat_times(ctx: WorldContext, rng: random.Random, rate: float, country: str
         cv=CV.sample(rng),
         shape=arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country]),
         log_sd=LOG_SD.sample(rng, 0.1, 0.9),
-        active_share=ACTIVE.sample(rng, 0.55, 0.85),
+        active_share=ACTIVE.sample(rng, *active),
     )
 
 
@@ -113,7 +117,7 @@ def chat_users(ctx: WorldContext, n: int) -> list[Actor]:
         country = rng.choice(COUNTRIES)
         new = rng.random() < 0.12  # honest new signups: young accounts are not evidence by themselves
         verification = rng.choice(("email", "phone", "card", "card", "email"))
-        net, ips = _home_network(rng, country)
+        net, ips = home_network(rng, country)
         client = dict(zip(("tls_fingerprint", "user_agent"), rng.choice(BROWSER_CLIENTS), strict=True))
         static = (
             identity(
@@ -129,7 +133,7 @@ def chat_users(ctx: WorldContext, n: int) -> list[Actor]:
         )
         profile = _chat_profile(ctx, rng, static, ips, country)
         actors.append(
-            single("chat_user", False, profile, rng, _chat_times(ctx, rng, per_day(rng, 25, 1.0), country))
+            single("chat_user", False, profile, rng, chat_times(ctx, rng, per_day(rng, 25, 1.0), country))
         )
     return actors
 
@@ -167,7 +171,7 @@ def nat_orgs(ctx: WorldContext, n: int) -> list[Actor]:
             )
             profile = _chat_profile(ctx, rng, static, nat_ips, country)
             profile.capabilities = CHAT_CAPABILITIES + ("coding", "coding", "math")
-            times = _chat_times(ctx, rng, per_day(rng, 30, 0.9), country)
+            times = chat_times(ctx, rng, per_day(rng, 30, 0.9), country)
             actors.append(single("nat_org", False, profile, rng, times))
         org_index += 1
     return actors
@@ -251,7 +255,7 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
             ips=ips_in(rng, asn, rng.randint(1, 6)),
             models=("atlas-r1", "atlas-r1", "atlas-r1", "atlas-4o"),
             capabilities=("math", "reasoning", "reasoning", "coding", "chat"),
-            langs=_langs(country),
+            langs=langs_for(country),
             input_q=CODE_IN,
             output_q=CONV_OUT,
             output_scale=rng.uniform(1.0, 3.0),
@@ -262,7 +266,7 @@ def reasoning_heavy(ctx: WorldContext, n: int) -> list[Actor]:
             cot_share=rng.uniform(0.1, 0.4),
             cot_range=(0.3, 0.85),
             reasoning_tokens=rng.uniform(2000, 6000),
-            **_adoption(ctx, rng, rng.uniform(0.3, 0.7), 3, 72),
+            **adoption(ctx, rng, rng.uniform(0.3, 0.7), 3, 72),
         )
         shape = arrivals.flat if backend else arrivals.diurnal(COUNTRY_UTC_OFFSET_H[country])
         times = arrivals.times(
@@ -298,25 +302,34 @@ def _backend_profile(ctx: WorldContext, rng: random.Random, templates, static: d
     )
 
 
+def business_identity(
+    ctx: WorldContext, rng: random.Random, min_days: float, max_days: float
+) -> tuple[int, str, dict]:
+    """(cloud ASN, country, static fields) of a business-verified API account with its own org and
+    card, created ``min_days``..``max_days`` before the world starts."""
+    asn = rng.choice(CLOUD_ASNS)
+    country = rng.choice(COUNTRIES)
+    static = (
+        identity(
+            ctx,
+            org_id=ctx.new_id("org-", 32),
+            created=ctx.created_at(rng, min_days, max_days),
+            verification="business",
+            payment=ctx.new_id("pay-"),
+            country=country,
+        )
+        | network_fields(asn)
+        | sdk_client(rng)
+    )
+    return asn, country, static
+
+
 def enterprise_backends(ctx: WorldContext, n: int) -> list[Actor]:
     """One prompt template at high volume around the clock: template-heavy and machine-like."""
     actors = []
     for i in range(n):
         rng = ctx.rng(f"enterprise_backend:{i}")
-        asn = rng.choice(CLOUD_ASNS)
-        country = rng.choice(COUNTRIES)
-        static = (
-            identity(
-                ctx,
-                org_id=ctx.new_id("org-", 32),
-                created=ctx.created_at(rng, 60, 1500),
-                verification="business",
-                payment=ctx.new_id("pay-"),
-                country=country,
-            )
-            | network_fields(asn)
-            | sdk_client(rng)
-        )
+        asn, country, static = business_identity(ctx, rng, 60, 1500)
         capability = rng.choice(("writing", "other", "coding", "chat", "agentic"))
         templates = tuple(
             ctx.template(rng, capability, int(CONV_IN.sample(rng, 0.3, 0.95)))
@@ -428,7 +441,7 @@ def launch_customers(ctx: WorldContext, n: int) -> list[Actor]:
         profile.template_share = rng.uniform(0.4, 0.9)
         profile.capabilities = (capability,) * 3 + CHAT_CAPABILITIES
         profile.flip_bits = 4
-        profile.langs = _langs(country)
+        profile.langs = langs_for(country)
         profile.end_users = rng.randint(200, 20000) if rng.random() < 0.5 else 0
         profile.system_prompts = (ctx.new_id("sys-", 64),)
         profile.stream_share = 0.9

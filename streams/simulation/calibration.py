@@ -39,6 +39,10 @@ class Quantiles:
         lo = self.points[i]
         return lo + (self.points[i + 1] - lo) * (pos - i)
 
+    def mean(self) -> float:
+        """The mean of the piecewise-linear distribution (trapezoids between points)."""
+        return (sum(self.points) - (self.points[0] + self.points[-1]) / 2) / self._last
+
     def sample(self, rng: random.Random, lo: float = 0.0, hi: float = 1.0) -> float:
         """A draw restricted to the probability band [lo, hi] (e.g. the upper half of clients)."""
         return self.at(lo + (hi - lo) * rng.random())

@@ -2,10 +2,10 @@
 
 Definitions (docs/simulation.md, "Evaluation"):
 
-- An account is *implicated* when it is listed in the ``accounts`` of at least one alert at or above
-  ``min_severity`` (order info < warning < error < critical); ``accounts_total`` beyond the listed
-  1,000 is not used.
-- *Recall* of a scenario: share of its attack accounts implicated.
+- An account is *named* (implicated) when it is listed in the ``accounts`` or ``accounts_added`` of
+  at least one alert at or above ``min_severity`` (order info < warning < error < critical) whose
+  ``action`` is not ``resolve``; ``accounts_total`` beyond the listed 1,000 is not used.
+- *Recall* of a scenario: share of its attack accounts named (recall by named accounts).
 - *Precision* overall: attack accounts / labelled accounts among all implicated accounts. Per
   scenario: the same share, over the accounts implicated by the alerts that implicate at least one
   account of that scenario (how clean the alerts that catch it are). Accounts missing from the
@@ -13,19 +13,30 @@ Definitions (docs/simulation.md, "Evaluation"):
 - *Time to detect*: for each implicated attack account, the earliest ``detected_at`` among its alerts
   minus its ``attack_start``, in minutes of event time; median and 90th percentile (linear
   interpolation between ranks).
-- *Pages per day*: alerts at ``error`` or ``critical`` (whatever ``min_severity`` is) divided by the
-  world's length in days: ``world_days`` when given, else the span from the earliest of attack
-  starts and alert ``window_start``/``detected_at`` to the latest ``detected_at`` (at least an hour).
+- *Pages per day*: alerts at ``error`` or ``critical`` (whatever ``min_severity`` is) that are not a
+  ``resolve``, divided by the world's length in days: ``world_days`` when given, else the span from
+  the earliest of attack starts and alert ``window_start``/``detected_at`` to the latest
+  ``detected_at`` (at least an hour).
+- *Campaigns*: every attack scenario is one campaign, except the scenarios in ``independent``
+  (each account its own operation). *Active campaigns*: those with an account in the labels.
+- *Incidents*: distinct ``dedup_key`` of the pages. An incident belongs to a campaign when more
+  than half of the labelled accounts named in its pages are that campaign's; *incidents per
+  campaign* (max and mean) count over the campaigns that have at least one.
+- *False pages*: pages whose named, labelled accounts are mostly benign, each charged to the benign
+  population holding most of them; per simulated week = count / (world days / 7).
 """
 
 from __future__ import annotations
 
 import csv
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
 
 import orjson
+
+from streams.simulation.world import INDEPENDENT_SCENARIOS
 
 SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2, "critical": 3}
 PAGING = SEVERITY_ORDER["error"]
@@ -66,6 +77,71 @@ def read_alerts(path: str | Path) -> list[dict]:
         return [orjson.loads(line) for line in f if line.strip()]
 
 
+def named(alert: dict) -> list[str]:
+    """The accounts an alert names: its ``accounts`` and, in an update, its ``accounts_added``."""
+    return [*alert.get("accounts", ()), *alert.get("accounts_added", ())]
+
+
+def is_page(alert: dict) -> bool:
+    """An alert that pages a person: ``error`` or ``critical``, and not a ``resolve``."""
+    return SEVERITY_ORDER.get(alert.get("severity"), -1) >= PAGING and alert.get("action") != "resolve"
+
+
+Labels = dict[str, tuple[str, str, int | None]]
+
+
+def campaign_of(labels: Labels, independent: Iterable[str]) -> Callable[[str], str | None]:
+    """account -> its campaign id (the scenario, or ``scenario:account`` when independent)."""
+    alone = frozenset(independent)
+
+    def of(acct: str) -> str | None:
+        label, scenario, _ = labels.get(acct, ("", "", None))
+        if label != "attack":
+            return None
+        return f"{scenario}:{acct}" if scenario in alone else scenario
+
+    return of
+
+
+def _majority(keys: list[str]) -> str | None:
+    """The key held by more than half of ``keys``, if any."""
+    counts: dict[str, int] = defaultdict(int)
+    for k in keys:
+        counts[k] += 1
+    best = max(counts, key=lambda k: (counts[k], k), default=None)
+    return best if best is not None and 2 * counts[best] > len(keys) else None
+
+
+def _incidents(pages: list[dict], labels: Labels, of: Callable[[str], str | None]) -> dict[str, str | None]:
+    """Paging dedup_key -> the campaign that owns the incident (None: no campaign holds most)."""
+    members: dict[str, set[str]] = defaultdict(set)
+    for alert in pages:
+        members[alert.get("dedup_key") or alert.get("alert_id", "")].update(named(alert))
+    owners = {}
+    for key, accts in members.items():
+        labelled = [a for a in accts if a in labels]
+        owners[key] = _majority([of(a) or "" for a in labelled]) or None
+    return owners
+
+
+def _false_pages(pages: list[dict], labels: Labels) -> dict[str, int]:
+    """Benign population -> pages whose labelled, named accounts are mostly benign, charged to it."""
+    out: dict[str, int] = defaultdict(int)
+    for alert in pages:
+        labelled = [labels[a] for a in named(alert) if a in labels]
+        if _majority([label for label, _, _ in labelled]) == "benign":
+            out[max(_population_counts(labelled).items(), key=lambda kv: (kv[1], kv[0]))[0]] += 1
+    return out
+
+
+def _population_counts(labelled: list[tuple[str, str, int | None]]) -> dict[str, int]:
+    counts: dict[str, int] = defaultdict(int)
+    for label, population, _ in labelled:
+        if label == "benign":
+            counts[population] += 1
+    return counts
+
+
 def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
@@ -79,17 +155,32 @@ def evaluate(
     alerts_path: str | Path,
     min_severity: str = "error",
     world_days: float | None = None,
+    independent: Iterable[str] = INDEPENDENT_SCENARIOS,
 ) -> dict:
-    """Recall, precision, time to detect, benign accounts implicated and pages per day (see module doc)."""
+    """Recall, precision, time to detect, incidents per campaign, false pages, benign accounts
+    implicated and pages per day (see module doc)."""
     labels = read_labels(labels_path)
     alerts = read_alerts(alerts_path)
     floor = SEVERITY_ORDER[min_severity]
-    considered = [a for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= floor]
+    considered = [
+        a for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= floor and a.get("action") != "resolve"
+    ]
+    pages = [a for a in alerts if is_page(a)]
+    of = campaign_of(labels, independent)
+    owners = _incidents(pages, labels, of)
+    incidents_of: dict[str, int] = defaultdict(int)
+    for owner in owners.values():
+        if owner:
+            incidents_of[owner] += 1
+    campaigns_by_scenario: dict[str, set[str]] = defaultdict(set)
+    for acct, (label, scenario, _) in labels.items():
+        if label == "attack":
+            campaigns_by_scenario[scenario].add(of(acct) or "")
 
     first_detected: dict[str, int] = {}
     for alert in considered:
         at = _ms(alert["detected_at"])
-        for acct in alert.get("accounts", ()):
+        for acct in named(alert):
             if acct not in first_detected or at < first_detected[acct]:
                 first_detected[acct] = at
 
@@ -110,6 +201,7 @@ def evaluate(
             "precision": _scenario_precision(considered, labels, scenario),
             "ttd_median_min": _minutes(percentile(ttd, 0.5)),
             "ttd_p90_min": _minutes(percentile(ttd, 0.9)),
+            **_campaign_counts(campaigns_by_scenario[scenario], incidents_of),
         }
 
     implicated = set(first_detected)
@@ -117,12 +209,13 @@ def evaluate(
     benign_hit = sum(1 for a in implicated if a in labels and labels[a][0] == "benign")
     n_attack = sum(len(v) for v in attack_by_scenario.values())
     n_benign = sum(len(v) for v in benign_by_population.values())
-    pages = sum(1 for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= PAGING)
     days, days_source = (world_days, "given") if world_days else (_span_days(labels, alerts), "labels+alerts")
     by_severity: dict[str, int] = defaultdict(int)
     for a in alerts:
         by_severity[a.get("severity", "?")] += 1
 
+    false_pages = _false_pages(pages, labels)
+    weeks = days / 7
     return {
         "min_severity": min_severity,
         "world_days": round(days, 4),
@@ -143,23 +236,42 @@ def evaluate(
             "precision": _ratio(attack_hit, attack_hit + benign_hit),
             "ttd_median_min": _minutes(percentile(all_ttd, 0.5)),
             "ttd_p90_min": _minutes(percentile(all_ttd, 0.9)),
-            "pages": pages,
-            "pages_per_day": round(pages / days, 3),
+            "pages": len(pages),
+            "pages_per_day": round(len(pages) / days, 3),
+            "incidents": len(owners),
+            "incidents_per_day": round(len(owners) / days, 3),
+            "active_campaigns": sum(len(c) for c in campaigns_by_scenario.values()),
+            **_campaign_counts({c for cs in campaigns_by_scenario.values() for c in cs}, incidents_of),
         },
         "scenarios": scenarios,
         "benign": {
             "accounts": n_benign,
             "implicated": benign_hit,
             "implicated_pct": _pct(benign_hit, n_benign),
+            "false_pages": sum(false_pages.values()),
+            "false_pages_per_week": round(sum(false_pages.values()) / weeks, 3),
             "populations": {
                 pop: {
                     "accounts": len(accts),
                     "implicated": (hit := sum(1 for a in accts if a in implicated)),
                     "implicated_pct": _pct(hit, len(accts)),
+                    "false_pages": false_pages.get(pop, 0),
+                    "false_pages_per_week": round(false_pages.get(pop, 0) / weeks, 3),
                 }
                 for pop, accts in sorted(benign_by_population.items())
             },
         },
+    }
+
+
+def _campaign_counts(campaigns: set[str], incidents_of: dict[str, int]) -> dict:
+    """Campaigns, how many paged, and paging incidents per paged campaign (max and mean)."""
+    paged = [incidents_of[c] for c in campaigns if incidents_of.get(c)]
+    return {
+        "campaigns": len(campaigns),
+        "campaigns_paged": len(paged),
+        "incidents_per_campaign_max": max(paged, default=None),
+        "incidents_per_campaign_mean": round(sum(paged) / len(paged), 3) if paged else None,
     }
 
 
@@ -171,7 +283,7 @@ def _scenario_precision(alerts: list[dict], labels: dict, scenario: str) -> floa
     """Attack share of the labelled accounts implicated by alerts that catch ``scenario``."""
     union: set[str] = set()
     for alert in alerts:
-        accts = alert.get("accounts", ())
+        accts = named(alert)
         if any(labels.get(a, ("", ""))[1] == scenario and labels[a][0] == "attack" for a in accts):
             union.update(a for a in accts if a in labels)
     attack = sum(1 for a in union if labels[a][0] == "attack")
@@ -196,24 +308,33 @@ def format_table(report: dict) -> str:
         f"{report['min_severity']}; world {report['world_days']} days ({report['world_days_source']})",
         "",
         f"{'scenario':<22}{'accounts':>9}{'detected':>9}{'recall':>8}{'precision':>10}"
-        f"{'ttd p50':>9}{'ttd p90':>9}",
+        f"{'ttd p50':>9}{'ttd p90':>9}{'campaigns':>10}{'paged':>6}{'inc/camp':>9}",
     ]
     rows = list(report["scenarios"].items()) + [("ALL ATTACKS", {**o, "accounts": o["attack_accounts"]})]
     for name, s in rows:
         lines.append(
             f"{name:<22}{s['accounts']:>9}{s['detected']:>9}{_fmt(s['recall']):>8}{_fmt(s['precision']):>10}"
-            f"{_fmt(s['ttd_median_min']):>9}{_fmt(s['ttd_p90_min']):>9}"
+            f"{_fmt(s['ttd_median_min']):>9}{_fmt(s['ttd_p90_min']):>9}{s['campaigns']:>10}"
+            f"{s['campaigns_paged']:>6}{_fmt(s['incidents_per_campaign_max']):>9}"
         )
-    lines += ["", f"{'benign population':<22}{'accounts':>9}{'implicated':>11}{'%':>8}"]
-    b = report["benign"]
-    for name, p in list(b["populations"].items()) + [("ALL BENIGN", b)]:
-        lines.append(f"{name:<22}{p['accounts']:>9}{p['implicated']:>11}{_fmt(p['implicated_pct']):>8}")
     lines += [
         "",
-        f"implicated accounts: {o['implicated']} ({o['implicated_attack']} attack, "
+        f"{'benign population':<22}{'accounts':>9}{'implicated':>11}{'%':>8}{'false pages':>12}{'/week':>8}",
+    ]
+    b = report["benign"]
+    for name, p in list(b["populations"].items()) + [("ALL BENIGN", b)]:
+        lines.append(
+            f"{name:<22}{p['accounts']:>9}{p['implicated']:>11}{_fmt(p['implicated_pct']):>8}"
+            f"{p['false_pages']:>12}{_fmt(p['false_pages_per_week']):>8}"
+        )
+    lines += [
+        "",
+        f"named accounts: {o['implicated']} ({o['implicated_attack']} attack, "
         f"{o['implicated_benign']} benign, {o['implicated_unlabelled']} unlabelled)",
-        f"pages (error+critical): {o['pages']}, {o['pages_per_day']} per simulated day",
-        "ttd in minutes of event time",
+        f"pages (error+critical, not resolve): {o['pages']}, {o['pages_per_day']} per simulated day, "
+        f"in {o['incidents']} incidents ({o['incidents_per_day']} per day); "
+        f"{o['active_campaigns']} active campaigns",
+        "ttd in minutes of event time; inc/camp: most paging incidents of one paged campaign",
     ]
     return "\n".join(lines)
 

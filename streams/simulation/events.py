@@ -35,9 +35,13 @@ def format_ts(ms: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Template:
-    """A prompt template: the gateway's cluster id, the skeleton's SimHash, typical prompt length."""
+    """A prompt template: the gateway's cluster id, the skeleton's SimHash, typical prompt length.
 
-    template_id: str
+    ``template_id`` is None for prompts paraphrased enough that the gateway's template clustering
+    does not match them, although their SimHashes stay within a few bits of the skeleton.
+    """
+
+    template_id: str | None
     simhash: int
     input_tokens: int
     capability: str

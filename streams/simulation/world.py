@@ -16,12 +16,12 @@ from pathlib import Path
 
 import orjson
 
-from streams.simulation import benign
+from streams.simulation import attacks, benign, stealth
 from streams.simulation.actor import Actor
-from streams.simulation.attacks import SCENARIOS
 from streams.simulation.context import WorldContext, derived_rng
 from streams.simulation.corrupt import KINDS, corrupt
 from streams.simulation.events import format_ts
+from streams.simulation.lookalikes import LOOKALIKES
 from streams.simulation.writer import open_stream, write_labels
 
 DEFAULT_START = "2026-02-09T00:00:00Z"
@@ -35,6 +35,9 @@ POPULATIONS = {  # benign population -> (default share of --accounts, builder)
     "batch_job": (0.06, benign.batch_jobs),
     "launch_customer": (0.03, benign.launch_customers),
 }
+SCENARIOS = attacks.SCENARIOS | stealth.SCENARIOS  # attack scenario -> builder(ctx, scale, accounts)
+# scenarios whose accounts are each an operation of their own; every other scenario is one campaign
+INDEPENDENT_SCENARIOS = frozenset({"bulk_harvest", "lone_harvester", "lone_harvester_fast"})
 
 
 def parse_mix(text: str | None) -> dict[str, float]:
@@ -44,7 +47,7 @@ def parse_mix(text: str | None) -> dict[str, float]:
     for part in filter(None, (text or "").split(",")):
         name, _, value = part.partition("=")
         name = name.strip()
-        if name not in POPULATIONS and name not in SCENARIOS:
+        if name not in POPULATIONS and name not in LOOKALIKES and name not in SCENARIOS:
             raise ValueError(f"unknown population or scenario in --mix: {name!r}")
         mix[name] = float(value)
     return mix
@@ -66,7 +69,12 @@ def _allocate(total: int, weights: dict[str, float]) -> dict[str, int]:
 
 
 def build(ctx: WorldContext, accounts: int, mix: dict[str, float]) -> list[Actor]:
-    """Every actor of the world: ``accounts`` benign accounts plus the attack campaigns."""
+    """Every actor of the world: ``accounts`` benign accounts of the core mix, the attack campaigns,
+    then the look-alike populations on top (their shares are of ``accounts`` too).
+
+    Built in this order so that a world of the core mix and the first attack scenarios keeps the
+    accounts, ids and draws it had before the later populations existed.
+    """
     weights = {name: mix.get(name, share) for name, (share, _) in POPULATIONS.items()}
     actors: list[Actor] = []
     for name, count in _allocate(accounts, weights).items():
@@ -75,6 +83,10 @@ def build(ctx: WorldContext, accounts: int, mix: dict[str, float]) -> list[Actor
         scale = mix.get(name, 1.0)
         if scale > 0:
             actors += scenario(ctx, scale, accounts)
+    for name, (share, builder) in LOOKALIKES.items():
+        weight = mix.get(name, share)
+        if weight > 0:
+            actors += builder(ctx, max(1, round(accounts * weight)))
     return actors
 
 

@@ -116,3 +116,70 @@ def test_command_prints_a_table_and_writes_json(files, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "hydra" in printed and "ALL BENIGN" in printed
     assert orjson.loads(out.read_bytes())["overall"]["recall"] == 0.75
+
+
+CAMPAIGN_LABELS = """account_id,label,scenario,attack_start
+acct-h1,attack,hydra,2026-02-09T00:00:00.000Z
+acct-h2,attack,hydra,2026-02-09T00:00:00.000Z
+acct-h3,attack,hydra,2026-02-09T00:00:00.000Z
+acct-l1,attack,lone_harvester,2026-02-09T00:00:00.000Z
+acct-l2,attack,lone_harvester,2026-02-09T00:00:00.000Z
+acct-t1,benign,tutoring_app,
+acct-c1,benign,ci_fleet,
+acct-c2,benign,ci_fleet,
+"""
+
+
+def _page(key, detected_at, accounts, added=(), severity="error", action=None):
+    alert = {"dedup_key": key, "severity": severity, "accounts": accounts, "detected_at": detected_at}
+    if added:
+        alert["accounts_added"] = list(added)
+    if action:
+        alert["action"] = action
+    return alert
+
+
+CAMPAIGN_ALERTS = [
+    _page("campaign:1", "2026-02-09T01:00:00Z", ["acct-h1", "acct-h2"]),
+    _page("campaign:1", "2026-02-09T02:00:00Z", ["acct-h1", "acct-h2"], added=["acct-h3"]),  # an update
+    _page("tls:x", "2026-02-09T03:00:00Z", ["acct-h1", "acct-h3", "acct-t1"]),  # a second incident
+    _page("campaign:1", "2026-02-09T05:00:00Z", ["acct-h1", "acct-h2", "acct-h3"], action="resolve"),
+    _page("acct-l1", "2026-02-09T00:30:00Z", ["acct-l1"]),
+    _page("acct-t1", "2026-02-09T04:00:00Z", ["acct-t1"]),  # a false page
+    _page("acct-t1", "2026-02-09T06:00:00Z", ["acct-t1"], severity="critical"),  # its escalation
+    _page("ci", "2026-02-09T07:00:00Z", ["acct-c1", "acct-c2", "acct-l2"], severity="warning"),
+]
+
+
+@pytest.fixture
+def campaign_files(tmp_path):
+    labels, alerts = tmp_path / "labels.csv", tmp_path / "alerts.jsonl"
+    labels.write_text(CAMPAIGN_LABELS)
+    alerts.write_bytes(b"".join(orjson.dumps(a) + b"\n" for a in CAMPAIGN_ALERTS))
+    return labels, alerts
+
+
+def test_accounts_added_are_named_and_resolves_do_not_page(campaign_files):
+    report = evaluate(*campaign_files, world_days=1.0)
+    hydra = report["scenarios"]["hydra"]
+    assert (hydra["detected"], hydra["recall"], hydra["ttd_p90_min"]) == (3, 1.0, 108.0)  # h3 by the update
+    o = report["overall"]
+    assert (o["pages"], o["incidents"]) == (6, 4)  # the resolve and the warning are not pages
+
+
+def test_incidents_per_campaign_count_independent_accounts_apart(campaign_files):
+    report = evaluate(*campaign_files, world_days=1.0)
+    hydra, lone = report["scenarios"]["hydra"], report["scenarios"]["lone_harvester"]
+    assert (hydra["campaigns"], hydra["campaigns_paged"], hydra["incidents_per_campaign_max"]) == (1, 1, 2)
+    assert (lone["campaigns"], lone["campaigns_paged"], lone["incidents_per_campaign_max"]) == (2, 1, 1)
+    o = report["overall"]
+    assert (o["active_campaigns"], o["campaigns_paged"], o["incidents_per_campaign_mean"]) == (3, 2, 1.5)
+    assert evaluate(*campaign_files, independent=())["scenarios"]["lone_harvester"]["campaigns"] == 1
+
+
+def test_false_pages_per_week_are_charged_to_the_benign_population(campaign_files):
+    b = evaluate(*campaign_files, world_days=1.0)["benign"]
+    assert (b["false_pages"], b["false_pages_per_week"]) == (2, 14.0)
+    assert b["populations"]["tutoring_app"]["false_pages"] == 2
+    assert b["populations"]["ci_fleet"]["false_pages"] == 0  # its alert is only a warning
+    assert evaluate(*campaign_files, world_days=14.0)["benign"]["false_pages_per_week"] == 1.0

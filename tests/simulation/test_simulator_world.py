@@ -10,9 +10,9 @@ from collections import Counter
 import orjson
 import pytest
 
-from streams.simulation.attacks import SCENARIOS
 from streams.simulation.corrupt import KINDS
-from streams.simulation.world import POPULATIONS, parse_mix, parse_time, simulate
+from streams.simulation.lookalikes import LOOKALIKES
+from streams.simulation.world import POPULATIONS, SCENARIOS, parse_mix, parse_time, simulate
 
 TINY = {"accounts": 30, "hours": 2.0}
 
@@ -44,7 +44,7 @@ def test_every_population_and_scenario_is_present(small_world):
     with open(labels_path, newline="") as f:
         rows = list(csv.DictReader(f))
     scenarios = {(r["label"], r["scenario"]) for r in rows}
-    assert {("benign", p) for p in POPULATIONS} <= scenarios
+    assert {("benign", p) for p in POPULATIONS | LOOKALIKES} <= scenarios
     assert {("attack", s) for s in SCENARIOS} <= scenarios
     assert summary["benign_accounts"] == sum(1 for r in rows if r["label"] == "benign")
 
