@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from streams.clickhouse import apply_migrations, close_embedded, connect
+from streams.clickhouse.client import close_embedded, connect
+from streams.clickhouse.schema import apply_migrations
 
 
 @dataclass(frozen=True)
