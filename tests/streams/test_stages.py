@@ -5,7 +5,6 @@ from the changelog."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ import pytest
 from models.idle import is_flushed
 from streams.metrics import Metrics
 from streams.publisher import route
-from streams.replay import replay
 from streams.settings import Settings
 from streams.stages.accounts import AccountStage
 from streams.stages.clusters import ClusterStage
@@ -106,19 +104,8 @@ class Pipeline:
 
 
 @pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[TestingSource, set[str]]:
-    """A simulated stream with account and cluster alerts, and replay's alert ids for it."""
-    from streams.simulation.world import simulate
-
-    tmp = tmp_path_factory.mktemp("recorded")
-    path = tmp / "stream.jsonl"
-    simulate(path, tmp / "labels.csv", seed=3, accounts=300, hours=4.0, bad_fraction=0.001)
-    out = io.BytesIO()
-    replay([str(path)], out, partitions=SETTINGS.requests_partitions,
-           cluster_partitions=SETTINGS.cluster_partitions)
-    alerts = [orjson.loads(line) for line in out.getvalue().splitlines()]
-    assert {a["kind"] for a in alerts} == {"account", "cluster"}, "both stages should raise alerts"
-    return TestingSource(path, SETTINGS.requests_partitions), {a["alert_id"] for a in alerts}
+def source(recorded: tuple[Path, set[str]]) -> TestingSource:
+    return TestingSource(recorded[0], SETTINGS.requests_partitions)
 
 
 def run_whole(source: TestingSource, batch: int = 500) -> Pipeline:
@@ -129,8 +116,8 @@ def run_whole(source: TestingSource, batch: int = 500) -> Pipeline:
     return pipe
 
 
-def test_stage_run_over_a_recorded_stream_gives_replays_alert_ids(recorded):
-    source, expected = recorded
+def test_stage_run_over_a_recorded_stream_gives_replays_alert_ids(source, recorded):
+    expected = recorded[1]
     pipe = run_whole(source)
     assert set(pipe.alert_ids) == expected
     assert len(pipe.alert_ids) == len(expected), "an uninterrupted run emits each alert once"
@@ -139,9 +126,9 @@ def test_stage_run_over_a_recorded_stream_gives_replays_alert_ids(recorded):
     assert pipe.metrics.counters["idle_flushes"] == 4
 
 
-def test_redelivered_offsets_are_skipped_after_a_restart(recorded):
+def test_redelivered_offsets_are_skipped_after_a_restart(source, recorded):
     """Committed offsets lag the state: a restarted stage is handed records its state already holds."""
-    source, expected = recorded
+    expected = recorded[1]
     pipe = Pipeline()
     pipe.run(source.batches(500))
     restarted = Pipeline(pipe.account_data, pipe.cluster_data, pipe.clock)
@@ -155,13 +142,12 @@ def test_redelivered_offsets_are_skipped_after_a_restart(recorded):
     assert len(restarted.alert_ids) == len(expected)
 
 
-def test_a_torn_batch_resumes_exactly(recorded):
+def test_a_torn_batch_resumes_exactly(source):
     """A crash while one batch's state is written: its account records landed, its partition
     records did not. The restarted stage skips those accounts' events (their state already holds
     them), so every account's state comes out as in an uninterrupted run and nothing is emitted
     twice. (The documented gap: the skipped events' effect on the
     partition's peer model is lost, so later scores may differ; this test pins what is exact.)"""
-    source, _ = recorded
     size, torn_at = 500, 20
     pipe = Pipeline()
     pipe.run(_first(source.batches(size), torn_at))
@@ -186,8 +172,7 @@ def _first(batches: Iterator[list[Record]], n: int) -> Iterator[list[Record]]:
         yield batch
 
 
-def test_an_idle_partition_flushes_and_wakes(recorded):
-    source, _ = recorded
+def test_an_idle_partition_flushes_and_wakes(source):
     pipe = Pipeline()
     pipe.flush_idle(source.highwaters)
     half = source.records[: len(source.records) // 2]
@@ -217,10 +202,9 @@ def test_an_idle_partition_flushes_and_wakes(recorded):
         assert cluster.watermark <= cluster.source_wm[1]
 
 
-def test_duplicate_link_messages_are_dropped(recorded):
+def test_duplicate_link_messages_are_dropped(source):
     """The same link records twice (a restarted account stage sending again) leave the cluster
     state exactly as once, and a restarted cluster stage drops them from its restored positions."""
-    source, _ = recorded
     pipe = run_whole(source)
     links = pipe.links[: len(pipe.links) // 3]
     messages = sum(len(orjson.loads(v)[1]) for _, v in links)
