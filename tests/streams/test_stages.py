@@ -5,6 +5,8 @@ from the changelog."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -221,3 +223,10 @@ def test_duplicate_link_messages_are_dropped(source):
     restarted.apply_links(links)
     assert restarted.metrics.counters["links_redelivered_skipped"] == messages
     assert restarted.alert_ids == []
+
+
+def test_the_stage_drivers_do_not_import_faust():
+    code = ("import sys, streams.stages.accounts, streams.stages.clusters; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faust' or m == 'streams.app'))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
