@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export KAFKA_PORT ?= 19092
 
-.PHONY: demo test lint bench kafka-up kafka-down data clean
+.PHONY: demo test test-fast lint bench kafka-up kafka-down data clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
@@ -19,6 +19,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	bash infra/test.sh
+
+# every test that needs no broker (not marked `kafka`): the quick loop while editing
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not kafka"
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams models tests bench

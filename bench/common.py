@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import sys
 import time
@@ -11,7 +10,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / ".run" / "bench"  # scratch: cached streams, chdb directories, worker data dirs
-PYTHON = sys.executable
 
 # The recorded stream every benchmark derives its input from (issue 6: "at a stated size and seed").
 # 3,200 benign accounts over one simulated day give ~1.06 M events (plus the attack campaigns).
@@ -79,8 +77,3 @@ def emit(result: dict) -> None:
 def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
-
-def env_with_repo() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    return env

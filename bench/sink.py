@@ -55,8 +55,9 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=50_000)
     args = ap.parse_args()
 
-    from streams.clickhouse import apply_migrations, connect
-    from streams.sinks.clickhouse import ROW_TABLES, BufferedSink, ClickHouseWriter
+    from streams.clickhouse.client import connect
+    from streams.clickhouse.schema import apply_migrations
+    from streams.clickhouse.sink import ROW_TABLES, BufferedSink, ClickHouseWriter
 
     ensure_stream()
     t0 = time.perf_counter()
@@ -95,7 +96,7 @@ def main() -> None:
     rows = [row for chunk in chunks for kind, row in chunk if kind == "account_minute"]
     ref_writer = ClickHouseWriter(ref)
     names = [name for name, _ in ref_writer.columns("account_minute") if name in rows[0]]
-    from streams.sinks.clickhouse import _converter
+    from streams.clickhouse.sink import _converter
 
     types = dict(ref_writer.columns("account_minute"))
     batches = []

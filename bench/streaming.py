@@ -184,7 +184,7 @@ def group_caught_up(bootstrap: str, group: str, topic: str) -> bool:
         admin.close()
 
 
-async def _read_topic(bootstrap: str, topic: str, want: int | None, decode_events: bool, idle_s: float = 3.0):
+async def _read_topic(bootstrap: str, topic: str, decode_events: bool, idle_s: float = 3.0):
     """Every record of ``topic`` from the beginning (a plain aiokafka consumer, no group):
     ``(records, events, seconds from first fetch to the last record)``."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -229,7 +229,7 @@ async def _read_topic(bootstrap: str, topic: str, want: int | None, decode_event
 
 def transport_ceiling(bootstrap: str, topic: str) -> dict:
     """A plain aiokafka consumer that only fetches and decodes the topic: the transport ceiling."""
-    _, events, seconds = asyncio.run(_read_topic(bootstrap, topic, None, True))
+    _, events, seconds = asyncio.run(_read_topic(bootstrap, topic, True))
     return {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds)}
 
 
@@ -315,8 +315,8 @@ def latency(rate: float, seconds: float, batch: int, sink: bool = True) -> dict:
         log(f"{sc.name}: published {pub['summary']}")
         wait_events([entry], lines, timeout=60)
         time.sleep(3.0)
-        alerts, _, _ = asyncio.run(_read_topic(sc.bootstrap, sc.env["DW_ALERTS_TOPIC"], None, False))
-        requests, _, _ = asyncio.run(_read_topic(sc.bootstrap, sc.requests, None, False))
+        alerts, _, _ = asyncio.run(_read_topic(sc.bootstrap, sc.env["DW_ALERTS_TOPIC"], False))
+        requests, _, _ = asyncio.run(_read_topic(sc.bootstrap, sc.requests, False))
     finally:
         sc.stop_all()
     sent: dict[str, int] = {}  # event_id -> CreateTime (ms) of the record that carried it
@@ -408,7 +408,7 @@ def recovery(accounts: int) -> dict:
 
 
 def _topic_size(bootstrap: str, topic: str) -> tuple[int, int]:
-    records, _, _ = asyncio.run(_read_topic(bootstrap, topic, None, False))
+    records, _, _ = asyncio.run(_read_topic(bootstrap, topic, False))
     return len(records), sum(len(v) for *_, v in records)
 
 

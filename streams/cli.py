@@ -25,20 +25,14 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser, one sub-parser per command module that is present."""
+    """The full argument parser, one sub-parser per command module."""
     parser = argparse.ArgumentParser(
         prog="distillwatch",
         description="Detect distillation harvesting and access-limit evasion in LLM API request logs.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # command not built yet
-            raise
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -16,7 +16,7 @@ import orjson
 
 from streams import topics
 from streams.app import app, metrics, settings
-from streams.sinks.clickhouse import BufferedSink, open_sink
+from streams.clickhouse.sink import BufferedSink, open_sink
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``distillwatch query NAME|SQL``: run a saved investigation query (infra/clickhouse/queries) or SQL."""
+"""``distillwatch query NAME|SQL``: run a saved investigation query (streams/clickhouse/queries) or SQL."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.clickhouse import connect, run_saved_query, saved_queries
+    from streams.clickhouse.client import connect
+    from streams.clickhouse.saved_queries import run_saved_query, saved_queries
 
     queries = saved_queries()
     if args.list or not args.query:

@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         sink = None
         if args.clickhouse:
-            from streams.sinks.clickhouse import open_sink
+            from streams.clickhouse.sink import open_sink
 
             sink = stack.enter_context(open_sink(args.clickhouse, cfg.clickhouse_database))
         try:

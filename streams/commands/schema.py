@@ -1,4 +1,4 @@
-"""``distillwatch schema apply|status``: the versioned ClickHouse schema under infra/clickhouse/migrations."""
+"""``distillwatch schema apply|status``: the versioned ClickHouse schema under streams/clickhouse/migrations."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.clickhouse import apply_migrations, connect, migration_status
+    from streams.clickhouse.client import connect
+    from streams.clickhouse.schema import apply_migrations, migration_status
 
     cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)
     database = cfg.clickhouse_database

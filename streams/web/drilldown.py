@@ -1,5 +1,5 @@
 """Drill-down data for one account or one cluster: the saved ClickHouse queries an investigation
-starts with (``infra/clickhouse/queries``), run around the moment of the subject's alert.
+starts with (``streams/clickhouse/queries``), run around the moment of the subject's alert.
 
 Only saved queries are run, never SQL built here, so what the page shows is exactly what
 ``distillwatch query NAME`` shows an analyst for the same parameters.
@@ -11,7 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from clickhouse_connect.driver.client import Client
 
-from streams.clickhouse import connect, run_saved_query
+from models.event import parse_time as event_time
+from streams.clickhouse.client import connect
+from streams.clickhouse.saved_queries import run_saved_query
 from streams.settings import Settings
 
 TIMELINE_MINUTES = 60  # account_timeline: minutes either side of the alert
@@ -42,10 +44,12 @@ def client_for(cfg: Settings, holds_sink: bool) -> Client:
         raise Unavailable(str(exc)) from exc
 
 
-def parse_time(text: str) -> datetime:
-    """An RFC 3339 time (as in alerts, ``Z`` allowed) or ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
-    t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
+def parse_time(text: str, name: str = "at") -> datetime:
+    """An RFC 3339 time (as in alerts, ``Z`` allowed) as a UTC datetime; ``ValueError`` says what is wrong.
+
+    The parsing is the request-event contract's own (:func:`models.event.parse_time`), so the page
+    accepts exactly the times the pipeline does."""
+    return datetime.fromtimestamp(event_time(text, name), UTC)
 
 
 def _param(t: datetime) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from pathlib import Path
+from importlib.resources import files
 
 import orjson
 from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -28,7 +28,7 @@ from streams.app import app, settings
 from streams.web import alerts as topic
 from streams.web import drilldown
 
-STATIC = Path(__file__).resolve().parent / "static"
+STATIC = files(__package__) / "static"  # package data: found in a wheel as in a checkout
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
 # the page loads nothing from elsewhere: no CDN, no fonts, no beacons
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:", "Cache-Control": "no-store"}
@@ -114,7 +114,7 @@ async def _drilldown(web: View, request: Request, kind: str, subject: str) -> Re
         out["error"] = (f"no recent alert about {kind} {subject} on {settings.alerts_topic}; "
                         "pass ?at=YYYY-MM-DDTHH:MM:SSZ")
         return _json(web, out, status=404)
-    start = drilldown.parse_time(alert["window_start"]) if alert else at
+    start = drilldown.parse_time(alert["window_start"], "window_start") if alert else at
     try:
         out["queries"] = await asyncio.get_running_loop().run_in_executor(
             None, _queries, _holds_sink(), kind, subject, at, start)

@@ -19,7 +19,6 @@ import signal
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import orjson
 import pytest
@@ -31,21 +30,6 @@ from tests.streams import pipeline
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 REPO = pipeline.REPO
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
-    """A simulated stream with account and cluster alerts, and replay's alert_ids for it."""
-    from streams.simulation.world import simulate
-
-    tmp = tmp_path_factory.mktemp("recorded")
-    path = tmp / "stream.jsonl"
-    simulate(path, tmp / "labels.csv", seed=3, accounts=300, hours=4.0, bad_fraction=0.001)
-    out = io.BytesIO()
-    replay([str(path)], out)
-    ids = {orjson.loads(line)["alert_id"] for line in out.getvalue().splitlines()}
-    assert len(ids) > 20, "the recorded stream should raise alerts to compare"
-    return path, ids
 
 
 def _read(bootstrap: str, topic: str, until, timeout: float, quiet: float = 4.0) -> list[bytes]:

@@ -1,4 +1,4 @@
-"""Every saved query (infra/clickhouse/queries) against the embedded engine on a small fixture.
+"""Every saved query (streams/clickhouse/queries) against the embedded engine on a small fixture.
 
 The fixture is written twice through the sink, as a re-replayed stream would be: every answer
 below, the roll-up's sums included, must count it once.
@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from streams.clickhouse import run_saved_query, saved_queries
-from streams.sinks.clickhouse import BufferedSink, ClickHouseWriter
+from streams.clickhouse.saved_queries import run_saved_query, saved_queries
+from streams.clickhouse.sink import BufferedSink, ClickHouseWriter
 
 T0 = 1_770_681_600  # 2026-02-10 00:00:00 UTC
 MIN = 60

@@ -13,8 +13,8 @@ import orjson
 import pytest
 
 from streams.cli import main
+from streams.clickhouse.sink import open_sink
 from streams.replay import replay
-from streams.sinks.clickhouse import open_sink
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DAY = ["--param", "start=2026-02-09 00:00:00", "--param", "end=2026-02-10 00:00:00"]

@@ -10,10 +10,10 @@ rows, so a retry after an ambiguous failure (timeout after commit) or a re-repla
 stream is dropped by the server, from the table and from its materialized views alike; the
 tables are ReplacingMergeTree on their natural keys as a second line (read them with FINAL).
 
-Back-pressure (after Quix Streams' sinks): :meth:`BufferedSink.add` returns ``False`` once the
-buffer holds ``max_buffered_rows``; the caller pauses its input and flushes. A flush that fails
-after its retries raises :class:`SinkError` and keeps the sealed batches, so the caller does not
-commit its offsets and the next flush retries the very same batches with the same tokens.
+Failure (after Quix Streams' sinks): a flush that fails after its retries raises
+:class:`SinkError` and keeps the sealed batches, so the caller does not commit its offsets and the
+next flush retries the very same batches with the same tokens. Memory stays bounded because the
+caller flushes every batch it takes (the sink agent) or every full batch (replay).
 """
 
 from __future__ import annotations
@@ -33,6 +33,9 @@ from typing import Protocol
 import orjson
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from streams.clickhouse.client import connect
+from streams.clickhouse.schema import apply_migrations
 
 log = logging.getLogger(__name__)
 
@@ -166,28 +169,21 @@ class BufferedSink:
         writer: Writer,
         *,
         batch_rows: int = DEFAULT_BATCH_ROWS,
-        max_delay_s: float = 5.0,
-        max_buffered_rows: int = 4 * DEFAULT_BATCH_ROWS,
         max_retries: int = 5,
         backoff_s: float = 0.2,
         max_backoff_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.writer = writer
         self.batch_rows = batch_rows
-        self.max_delay_s = max_delay_s
-        self.max_buffered_rows = max_buffered_rows
         self.max_retries = max_retries
         self.backoff_s = backoff_s
         self.max_backoff_s = max_backoff_s
-        self.clock = clock
         self.sleep = sleep
         self.counters = SinkCounters()
         self._open: dict[str, list[dict]] = {}
         self._sealed: deque[tuple[str, str, list[dict]]] = deque()
         self._buffered = 0
-        self._oldest: float | None = None
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
 
@@ -196,8 +192,8 @@ class BufferedSink:
         """Rows held (open and sealed), the measure of the memory bound."""
         return self._buffered
 
-    def add(self, rows: Iterable[tuple[str, dict]]) -> bool:
-        """Buffer rows; ``False`` means the buffer is full: pause input and :meth:`flush`."""
+    def add(self, rows: Iterable[tuple[str, dict]]) -> None:
+        """Buffer rows for the next :meth:`flush`; rows of a kind with no table are counted and dropped."""
         with self._lock:
             for kind, row in rows:
                 table = ROW_TABLES.get(kind)
@@ -208,19 +204,6 @@ class BufferedSink:
                     continue
                 self._open.setdefault(table, []).append(row)
                 self._buffered += 1
-            if self._oldest is None and self._buffered:
-                self._oldest = self.clock()
-            return self._buffered < self.max_buffered_rows
-
-    def ready(self) -> bool:
-        """Whether a flush is due: a full batch, a full buffer, or rows older than ``max_delay_s``."""
-        with self._lock:
-            return bool(
-                self._sealed
-                or self._buffered >= self.max_buffered_rows
-                or any(len(rows) >= self.batch_rows for rows in self._open.values())
-                or (self._oldest is not None and self.clock() - self._oldest >= self.max_delay_s)
-            )
 
     def write(self, rows: list[tuple[str, dict]]) -> None:
         """Synchronous path for replay: buffer, and insert whatever fills whole batches."""
@@ -261,8 +244,6 @@ class BufferedSink:
                     batch = rows[i:min(i + self.batch_rows, cut)]
                     self._sealed.append((table, batch_token(table, batch), batch))
                 del rows[:cut]
-            if partial or not any(self._open.values()):
-                self._oldest = None
 
     def _insert(self, table: str, token: str, rows: list[dict]) -> None:
         for attempt in range(self.max_retries + 1):
@@ -287,8 +268,6 @@ def open_sink(dsn: str, database: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> 
     Applying migrations here lets ``replay --clickhouse chdb:///new/dir`` work on an empty
     directory; it is a no-op on an up-to-date database.
     """
-    from streams.clickhouse import apply_migrations, connect
-
     client = connect(dsn, database)
     apply_migrations(client, database)
     sink = BufferedSink(ClickHouseWriter(client), batch_rows=batch_rows)

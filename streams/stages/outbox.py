@@ -9,13 +9,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
+
+from streams import codecs
+from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 Record = tuple[str, bytes | None, bytes, int | None]
 
 
+class Producing(Protocol):
+    """What a processor hands the stage after a batch: alerts raised and ClickHouse rows."""
+
+    alerts: list[dict]
+    rows: list[tuple[str, dict]]
+
+
 class Outbox:
+    """The records of one batch, in delivery order: outputs first, then state."""
+
     def __init__(self) -> None:
         self.outputs: list[Record] = []
         self.state: list[Record] = []
@@ -25,6 +38,11 @@ class Outbox:
 
     def add_state(self, topic: str, key: bytes, value: bytes, partition: int) -> None:
         self.state.append((topic, key, value, partition))
+
+    def add_rows(self, topic: str, rows: list[tuple[str, dict]]) -> None:
+        """Aggregate rows for the ClickHouse sink, a bounded number per record."""
+        for record in codecs.rows_records(rows):
+            self.add(topic, None, record)
 
     async def deliver(self, app) -> None:
         """Outputs, then state, each in order (per-partition order is kept) and acknowledged.
@@ -41,3 +59,18 @@ class Outbox:
             log.exception("delivery failed; stopping the worker so that it restarts from its changelog")
             await app.crash(exc)
             raise
+
+
+def take_alerts_and_rows(proc: Producing, out: Outbox, alerts_topic: str, rows: list[tuple[str, dict]],
+                         metrics: Metrics) -> None:
+    """Move a processor's alerts and rows out of it: each alert to ``alerts_topic`` (key
+    ``dedup_key``), into ``rows`` as an ``alerts`` row and counted by severity; its rows into ``rows``.
+
+    One helper for both stages, so an account alert and a cluster alert travel exactly alike."""
+    for alert in proc.alerts:
+        out.add(alerts_topic, *codecs.alert_record(alert))
+        rows.append(("alert", alert))
+        metrics.inc(f"alerts.{alert['severity']}")
+    proc.alerts.clear()
+    rows.extend(proc.rows)
+    proc.rows.clear()

@@ -1,1 +1,0 @@
-"""Where the pipeline's rows go: :mod:`streams.sinks.clickhouse` (imported on demand, it is heavy)."""

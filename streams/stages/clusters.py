@@ -1,0 +1,86 @@
+"""The cluster stage's driver: cluster-links records → one ClusterProcessor per partition →
+cluster alerts and rows; the whole processor is one ``cluster_state`` record per partition,
+written per batch.
+
+Each link message carries its position in its source partition's output; the last position
+applied per source is part of the snapshot, so messages a restarted account stage sends again
+are dropped and the cluster state stays exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, MutableMapping
+
+import orjson
+
+from models.cluster_processor import ClusterProcessor
+from models.idle import rewind
+from models.snapshot import cluster_to_bytes, restore_cluster_processor
+from streams.metrics import Metrics
+from streams.settings import Settings
+from streams.stages.outbox import Outbox, take_alerts_and_rows
+
+
+class ClusterPartition:
+    __slots__ = ("proc", "last")
+
+    def __init__(self, proc: ClusterProcessor, last: list[list[int]]) -> None:
+        self.proc = proc
+        self.last = last  # per source partition: position [offset, k] of the last message applied
+
+
+class ClusterStage:
+    """Link records in (:meth:`apply`), a batch's alerts, rows and state out (:meth:`finish`).
+
+    ``data`` is the table's mapping (key ``c/<partition>``, see :mod:`streams.state`)."""
+
+    def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics) -> None:
+        self.settings = s
+        self.data = data
+        self.changelog = changelog
+        self.metrics = metrics
+        self.parts: dict[int, ClusterPartition] = {}
+        self.touched: set[int] = set()
+
+    def partition(self, c: int) -> ClusterPartition:
+        part = self.parts.get(c)
+        if part is None:
+            sources = self.settings.requests_partitions
+            proc, last = restore_cluster_processor(c, sources, self.data.get(b"c/%d" % c))
+            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1]] * sources)
+        return part
+
+    def apply(self, c: int, raw: bytes) -> None:
+        """One link record: ``[source, [[offset, k, msg], ...]]``."""
+        part = self.partition(c)
+        source, messages = orjson.loads(raw)
+        last = part.last[source]
+        proc = part.proc
+        for offset, k, msg in messages:
+            if [offset, k] <= last:
+                self.metrics.inc("links_redelivered_skipped")
+                continue
+            last = [offset, k]
+            if msg[0] == "R":
+                rewind(proc, source, msg[2])
+            else:
+                proc.receive(msg)
+        part.last[source] = last
+        self.touched.add(c)
+
+    def finish(self, out: Outbox) -> None:
+        """End of a batch: every touched partition's alerts and rows, then its snapshot."""
+        rows: list[tuple[str, dict]] = []
+        for c in sorted(self.touched):
+            part = self.parts[c]
+            take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, rows, self.metrics)
+            part.proc.dirty.clear()  # the snapshot below holds every cluster
+            key = b"c/%d" % c
+            value = self.data[key] = cluster_to_bytes(part.proc, part.last)
+            out.add_state(self.changelog, key, value, c)
+        self.touched.clear()
+        out.add_rows(self.settings.rows_topic, rows)
+
+    def revoke(self, partitions: Iterable[int]) -> None:
+        for c in partitions:
+            self.parts.pop(c, None)
