@@ -1,223 +1,359 @@
-"""Request events (request-event.md v1): decoding and validation.
+"""Request events (request-event.md v1.1): decoding and validation in one pass.
 
-Decoding is the first thing every record meets, so the good path is a single ``orjson.loads``
-plus a handful of type checks; a bad record gets one precise reason a producer can act on and
-goes to the dead letter. Unknown fields are ignored (forward compatibility).
+Decoding is the first thing every record meets, so the contract lives in one typed
+``msgspec`` Struct whose field constraints are the spec's Limits: the good path validates while
+it parses, in C, and the decoded struct *is* the :class:`Event` the detectors read (no dict,
+no copy). Only a record that fails is looked at again, to turn msgspec's message into one
+precise reason in the spec's words for the dead letter. Sizes are checked on the raw bytes
+before anything is parsed, so a hostile record costs at most a small multiple of its bytes.
+Unknown fields are ignored (forward compatibility): they count towards the size limits only.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import re
+import string
 from datetime import datetime
 from functools import lru_cache
+from typing import Annotated, Literal
 
-import orjson
+import msgspec
 
-MAX_RECORD_BYTES = 64 * 1024
+MAX_RECORD_BYTES = 64 * 1024  # one event object
+MAX_BATCH_BYTES = 1024 * 1024  # one batch record (a JSON array of events)
+MAX_BATCH_EVENTS = 10_000
 MAX_STRING_CHARS = 1024
 MAX_ID_CHARS = 128
-MAX_FUTURE_S = 86400.0  # a ts more than a day ahead of the newest event time seen is bad
+MAX_TOKENS = 10_000_000
+MAX_LATENCY_MS = 86_400_000
+MAX_N = 128
+MAX_ASN = 2**32 - 1
+TIME_FLOOR = 1_577_836_800.0  # 2020-01-01T00:00:00Z: a ts before it is bad
+# 2100-01-01T00:00:00Z: no stream can be that far ahead; catches year 9999 and epoch
+# milliseconds sent as seconds. The stream-relative "more than a day ahead" check is the processor's.
+TIME_CEILING = 4_102_444_800.0
+MAX_FUTURE_S = 86400.0  # a ts more than a day ahead of the stream's event time is bad
 
 VERIFICATION_LEVELS = ("none", "email", "phone", "card", "business", "edu", "startup", "research")
+IP_TYPES = ("residential", "datacenter", "mobile", "vpn", "proxy", "tor", "unknown")
 CAPABILITIES = ("coding", "agentic", "math", "reasoning", "vision", "writing", "chat", "other")
 _CAPABILITY_INDEX = {c: i for i, c in enumerate(CAPABILITIES)}
-
 _REQUIRED = ("event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status")
-_OPTIONAL_STR = (
-    "org_id", "api_key_id", "verification", "payment_fingerprint", "billing_country", "endpoint",
-    "client_ip", "ip_country", "ip_type", "user_agent", "tls_fingerprint", "router_id",
-    "end_user_id", "prompt_simhash", "prompt_template_id", "system_prompt_hash", "prompt_lang",
-    "capability", "finish_reason",
-)
-_OPTIONAL_COUNT = ("reasoning_tokens", "cached_input_tokens", "latency_ms")
+
+_Meta = msgspec.Meta
+Id = Annotated[str, _Meta(min_length=1, max_length=MAX_ID_CHARS)]
+Text = Annotated[str, _Meta(max_length=MAX_STRING_CHARS)]
+Tokens = Annotated[int, _Meta(ge=0, le=MAX_TOKENS)]
+# Shapes msgspec checks by length only; the characters are checked in Event.__post_init__,
+# because a regex constraint per field costs more than the rest of the decoding put together.
+Country = Annotated[str, _Meta(min_length=2, max_length=2)]
+SimHash = Annotated[str, _Meta(min_length=16, max_length=16)]
+_COUNTRY_SHAPE = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
+_HEX_DIGITS = string.hexdigits
+Time = Annotated[datetime, _Meta(tz=True)] | float
+
+# What each field must be, in the spec's words: the reason a producer reads when msgspec
+# rejects that field. tests/models/test_event.py breaks every row once.
+_RULES = {
+    "event_id": f"a string of 1-{MAX_ID_CHARS} characters",
+    "account_id": f"a string of 1-{MAX_ID_CHARS} characters",
+    "ts": "an RFC 3339 time with an offset (e.g. 2026-02-13T08:15:02.123Z) or epoch seconds",
+    "account_created_at": "an RFC 3339 time with an offset (e.g. 2026-02-13T08:15:02.123Z) or epoch seconds",
+    "input_tokens": f"an integer 0-{MAX_TOKENS:,}",
+    "output_tokens": f"an integer 0-{MAX_TOKENS:,}",
+    "reasoning_tokens": f"an integer 0-{MAX_TOKENS:,}",
+    "cached_input_tokens": f"an integer 0-{MAX_TOKENS:,}",
+    "max_tokens": f"an integer 1-{MAX_TOKENS:,}",
+    "status": "an integer 100-599",
+    "verification": "one of " + ", ".join(VERIFICATION_LEVELS),
+    "ip_type": "one of " + ", ".join(IP_TYPES),
+    "capability": "one of " + ", ".join(CAPABILITIES),
+    "billing_country": "two upper-case letters (ISO 3166-1 alpha-2)",
+    "ip_country": "two upper-case letters (ISO 3166-1 alpha-2)",
+    "temperature": "a number 0-2",
+    "cot_elicitation": "a number 0-1",
+    "n": f"an integer 1-{MAX_N}",
+    "logprobs": "a boolean (true or false)",
+    "stream": "a boolean (true or false)",
+    "refusal": "a boolean (true or false)",
+    "latency_ms": f"an integer 0-{MAX_LATENCY_MS:,}",
+    "asn": f"an integer 0-{MAX_ASN:,}",
+    "prompt_simhash": "exactly 16 hex digits",
+    "client_ip": "an IPv4 or IPv6 address",
+}
+_TEXT_RULE = f"a string of at most {MAX_STRING_CHARS:,} characters"
 
 
 class BadRecord(ValueError):
     """A record that breaks request-event.md; ``str(exc)`` is the reason for the dead letter."""
 
 
-class Event:
-    """One validated request, with the fields the detectors use already converted.
+class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
+    """One validated request, decoded straight from JSON with the contract's constraints.
 
-    ``ts`` and ``account_created_at`` are epoch seconds; ``simhash`` is the 64-bit int of
-    ``prompt_simhash`` (or ``None``); ``capability`` is an index into :data:`CAPABILITIES`.
+    After decoding, ``ts`` and ``account_created_at`` are epoch seconds (float); ``simhash`` is
+    the 64-bit int of ``prompt_simhash`` (or ``None``); ``capability`` is an index into
+    :data:`CAPABILITIES` (or ``None``); ``reasoning_tokens`` and ``cot_elicitation`` are 0 when
+    absent. The fields the detectors never read are declared so that they are validated.
     """
 
-    __slots__ = (
-        "event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status",
-        "account_created_at", "verification", "payment_fingerprint", "endpoint",
-        "reasoning_tokens", "max_tokens", "client_ip", "asn", "tls_fingerprint",
-        "router_id", "end_user_id", "simhash", "prompt_template_id", "capability",
-        "cot_elicitation", "finish_reason",
-    )
+    event_id: Id
+    ts: Time
+    account_id: Id
+    model: Text
+    input_tokens: Tokens
+    output_tokens: Tokens
+    status: Annotated[int, _Meta(ge=100, le=599)]
+    org_id: Text | None = None
+    api_key_id: Text | None = None
+    account_created_at: Time | None = None
+    verification: Literal[VERIFICATION_LEVELS] | None = None
+    payment_fingerprint: Text | None = None
+    billing_country: Country | None = None
+    endpoint: Text | None = None
+    reasoning_tokens: Tokens | None = None
+    cached_input_tokens: Tokens | None = None
+    max_tokens: Annotated[int, _Meta(ge=1, le=MAX_TOKENS)] | None = None
+    temperature: Annotated[float, _Meta(ge=0, le=2)] | None = None
+    n: Annotated[int, _Meta(ge=1, le=MAX_N)] | None = None
+    logprobs: bool | None = None
+    stream: bool | None = None
+    latency_ms: Annotated[int, _Meta(ge=0, le=MAX_LATENCY_MS)] | None = None
+    client_ip: Text | None = None
+    asn: Annotated[int, _Meta(ge=0, le=MAX_ASN)] | None = None
+    ip_country: Country | None = None
+    ip_type: Literal[IP_TYPES] | None = None
+    user_agent: Text | None = None
+    tls_fingerprint: Text | None = None
+    router_id: Text | None = None
+    end_user_id: Text | None = None
+    simhash: SimHash | None = None
+    prompt_template_id: Text | None = None
+    system_prompt_hash: Text | None = None
+    prompt_lang: Text | None = None
+    capability: Literal[CAPABILITIES] | None = None
+    cot_elicitation: Annotated[float, _Meta(ge=0, le=1)] | None = None
+    refusal: bool | None = None
+    finish_reason: Text | None = None
 
-    def __init__(self, d: dict) -> None:
-        self.event_id = d["event_id"]
-        self.ts = d["ts"]
-        self.account_id = d["account_id"]
-        self.model = d["model"]
-        self.input_tokens = d["input_tokens"]
-        self.output_tokens = d["output_tokens"]
-        self.status = d["status"]
-        g = d.get
-        self.account_created_at = g("account_created_at")
-        self.verification = g("verification")
-        self.payment_fingerprint = g("payment_fingerprint")
-        self.endpoint = g("endpoint")
-        self.reasoning_tokens = g("reasoning_tokens") or 0
-        self.max_tokens = g("max_tokens")
-        self.client_ip = g("client_ip")
-        self.asn = g("asn")
-        self.tls_fingerprint = g("tls_fingerprint")
-        self.router_id = g("router_id")
-        self.end_user_id = g("end_user_id")
-        self.simhash = g("prompt_simhash")
-        self.prompt_template_id = g("prompt_template_id")
-        self.capability = g("capability")
-        self.cot_elicitation = g("cot_elicitation") or 0.0
-        self.finish_reason = g("finish_reason")
+    def __post_init__(self) -> None:
+        """The rules msgspec cannot state as constraints, and the conversions the detectors want.
+
+        Runs for every event, so it is written flat: each check is one comparison on the good path.
+        """
+        ts = self.ts
+        self.ts = t = ts.timestamp() if type(ts) is datetime else ts
+        if not TIME_FLOOR <= t < TIME_CEILING:
+            raise _time_error(ts, "ts")
+        created = self.account_created_at
+        if created is not None:
+            self.account_created_at = t = created.timestamp() if type(created) is datetime else created
+            if not 0.0 <= t < TIME_CEILING:
+                raise _time_error(created, "account_created_at")
+        sh = self.simhash
+        if sh is not None:
+            if sh.strip(_HEX_DIGITS):  # int(s, 16) alone would take a sign, 0x, underscores, spaces
+                raise _bad("prompt_simhash", sh)
+            self.simhash = int(sh, 16)
+        if self.client_ip is not None and not _is_ip(self.client_ip):
+            raise _bad("client_ip", self.client_ip)
+        if self.billing_country is not None and self.billing_country not in _COUNTRY_SHAPE:
+            raise _bad("billing_country", self.billing_country)
+        if self.ip_country is not None and self.ip_country not in _COUNTRY_SHAPE:
+            raise _bad("ip_country", self.ip_country)
+        if self.capability is not None:
+            self.capability = _CAPABILITY_INDEX[self.capability]
+        if self.reasoning_tokens is None:
+            self.reasoning_tokens = 0
+        if self.cot_elicitation is None:
+            self.cot_elicitation = 0.0
+
+
+def _bad(field: str, value: object) -> BadRecord:
+    return BadRecord(f"{field} must be {_RULES.get(field, _TEXT_RULE)}, got {_show(value)}")
+
+
+@lru_cache(maxsize=65536)
+def _is_ip(s: str) -> bool:
+    """An account keeps its address for many events: parse each distinct string once."""
+    try:
+        ipaddress.ip_address(s)
+    except ValueError:
+        return False
+    return "%" not in s  # an IPv6 zone id (fe80::1%eth0) names a local interface, not a source
+
+
+# The spec bounds ts below by 2020-01-01; an account may well be older than that.
+_FLOORS = {"ts": (TIME_FLOOR, "2020-01-01"), "account_created_at": (0.0, "1970-01-01")}
+
+
+def _time_error(value: datetime | float, field: str) -> BadRecord:
+    """Why a decoded time is out of ``[floor, 2100-01-01)``."""
+    t = value.timestamp() if type(value) is datetime else value
+    floor, floor_date = _FLOORS.get(field, _FLOORS["ts"])
+    if not math.isfinite(t):
+        return BadRecord(f"{field} must be {_RULES['ts']}, got {_show(t)}")
+    if t < floor:
+        return BadRecord(f"{field} {_show_time(value)} is before {floor_date}")
+    return BadRecord(f"{field} {_show_time(value)} is after 2100-01-01 (epoch milliseconds given as seconds?)")
+
+
+def _show_time(value: datetime | float) -> str:
+    return value.isoformat() if type(value) is datetime else f"{value:.15g}"
+
+
+def _show(v: object) -> str:
+    """A rejected value as the producer wrote it, cut short."""
+    if v is None:
+        return "null"
+    if v is True or v is False:
+        return "true" if v else "false"
+    if type(v) is str:
+        return f"a string of {len(v):,} characters" if len(v) > 40 else _encode_json(v).decode()
+    if type(v) is float:
+        return f"{v!r}" if math.isfinite(v) else "an infinite number"
+    if type(v) is int:
+        s = str(v)
+        return s if len(s) <= 40 else f"an integer of {len(s)} digits"
+    return {dict: "an object", list: "an array"}.get(type(v), type(v).__name__)
+
+
+_AT = re.compile(r"(?P<what>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?", re.S)
+_QUOTED = re.compile(r"`([^`]*)`")
+
+
+def _reason(message: str, doc: object) -> str:
+    """One line in the spec's words from a msgspec error; ``doc`` is the record as plain JSON."""
+    m = _AT.fullmatch(message)
+    what, field = m["what"], m["path"]
+    if field:
+        rule = _RULES.get(field, _TEXT_RULE)
+        if what == "Number out of range":  # 1e400 and the like: infinite as a double
+            return f"{field} must be {rule}, got an infinite number"
+        value = doc.get(field) if type(doc) is dict else None
+        if value is None and field in _REQUIRED:
+            return f"required field {field} is missing (null)"
+        return f"{field} must be {rule}, got {_show(value)}"
+    if what.startswith("Object missing required field"):
+        return f"required field {_QUOTED.search(what)[1]} is missing"
+    if what.startswith("Expected `object`"):
+        return f"a request event must be a JSON object, got {_QUOTED.findall(what)[-1]}"
+    return what  # already a reason: raised by Event.__post_init__
+
+
+_decode_event = msgspec.json.Decoder(Event).decode
+_decode_events = msgspec.json.Decoder(Annotated[list[Event], _Meta(max_length=MAX_BATCH_EVENTS)]).decode
+_split_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_decode_plain = msgspec.json.Decoder().decode
+_encode_json = msgspec.json.encode
+
+
+def _plain(raw: bytes | msgspec.Raw) -> object:
+    """The record as untyped JSON, to quote the offending value; ``None`` if even that fails."""
+    try:
+        return _decode_plain(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _one(raw: bytes | msgspec.Raw) -> Event | str:
+    """One event object: the :class:`Event`, or the reason it is bad. Never raises."""
+    try:
+        return _decode_event(raw)
+    except msgspec.ValidationError as exc:
+        return _reason(str(exc), _plain(raw))
+    except msgspec.DecodeError as exc:
+        return f"not valid UTF-8 JSON: {exc}"
+    except UnicodeDecodeError:
+        return "not valid UTF-8"
+    except RecursionError:
+        return "not valid UTF-8 JSON: nested too deeply to parse"
+
+
+def _utf8(raw: bytes) -> bool:
+    """msgspec does not check the bytes of fields it skips: the whole record must be UTF-8."""
+    if raw.isascii():
+        return True
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def validate(d: object, _long_strings: bool = True) -> Event:
+    """Check one already-parsed object (e.g. from a test or a simulator) against the contract.
+
+    ``_long_strings`` is accepted for callers of the previous signature and has no effect: the
+    typed conversion checks every length itself.
+    """
+    try:
+        return msgspec.convert(d, Event)
+    except msgspec.ValidationError as exc:
+        raise BadRecord(_reason(str(exc), d)) from None
 
 
 def parse_time(value: object, field: str) -> float:
     """Epoch seconds from an RFC 3339 string (any offset, ``Z`` allowed) or a number."""
-    if isinstance(value, bool):
-        raise BadRecord(f"{field} must be an RFC 3339 string or epoch seconds, got a boolean")
-    if isinstance(value, (int, float)):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise BadRecord(f"{field} is not a finite number")
-        return float(value)
-    if not isinstance(value, str):
-        raise BadRecord(f"{field} must be an RFC 3339 string or epoch seconds, got {type(value).__name__}")
     try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRecord(f"{field} {value[:40]!r} is not an RFC 3339 time (e.g. 2026-02-13T08:15:02.123Z)") from None
-    if dt.tzinfo is None:
-        raise BadRecord(f"{field} {value[:40]!r} has no UTC offset (add Z or +00:00)")
-    return dt.timestamp()
+        t = msgspec.convert(value, Time)
+    except msgspec.ValidationError:
+        raise BadRecord(f"{field} must be {_RULES['ts']}, got {_show(value)}") from None
+    epoch = t.timestamp() if type(t) is datetime else t
+    if not _FLOORS.get(field, _FLOORS["ts"])[0] <= epoch < TIME_CEILING:
+        raise _time_error(t, field)
+    return epoch
 
 
-def _check_count(d: dict, key: str) -> None:
-    v = d[key]
-    if type(v) is not int:  # bool is an int subclass: reject it too
-        raise BadRecord(f"{key} must be an integer >= 0, got {type(v).__name__} {str(v)[:20]}")
-    if v < 0:
-        raise BadRecord(f"{key} must be an integer >= 0, got {v}")
-
-
-@lru_cache(maxsize=65536)
-def _parse_created(value: str) -> float:
-    """``account_created_at`` repeats on every event of an account: parse each string once."""
-    return parse_time(value, "account_created_at")
-
-
-def _check_id(v: object, key: str) -> None:
-    if type(v) is not str:
-        raise BadRecord(f"{key} must be a string, got {type(v).__name__}")
-    if not 0 < len(v) <= MAX_ID_CHARS:
-        raise BadRecord(f"{key} must be 1-{MAX_ID_CHARS} characters, got {len(v)}")
-
-
-def validate(d: object, long_strings: bool = True) -> Event:
-    """Check one decoded object against the contract and build its :class:`Event`.
-
-    ``long_strings=False`` is the caller's promise that the raw record holds no string over
-    1,024 characters (see :func:`decode`), which skips the per-field length checks.
-    """
-    if type(d) is not dict:
-        raise BadRecord(f"a request event must be a JSON object, got {type(d).__name__}")
-    g = d.get
-    for key in _REQUIRED:
-        if g(key) is None:
-            raise BadRecord(f"required field {key} is missing")
-    _check_id(d["event_id"], "event_id")
-    _check_id(d["account_id"], "account_id")
-    model = d["model"]
-    if type(model) is not str or (long_strings and len(model) > MAX_STRING_CHARS):
-        raise BadRecord(f"model must be a string of at most {MAX_STRING_CHARS} characters")
-    _check_count(d, "input_tokens")
-    _check_count(d, "output_tokens")
-    status = d["status"]
-    if type(status) is not int or not 100 <= status <= 599:
-        raise BadRecord(f"status must be an integer 100-599, got {str(status)[:20]}")
-    for key in _OPTIONAL_STR:
-        v = g(key)
-        if v is not None and (type(v) is not str or (long_strings and len(v) > MAX_STRING_CHARS)):
-            raise BadRecord(f"{key} must be a string of at most {MAX_STRING_CHARS} characters")
-    for key in _OPTIONAL_COUNT:
-        if g(key) is not None:
-            _check_count(d, key)
-    if long_strings:
-        for key, v in d.items():
-            if type(v) is str and len(v) > MAX_STRING_CHARS:
-                raise BadRecord(f"{key[:40]} is {len(v)} characters, over the {MAX_STRING_CHARS} limit")
-    d["ts"] = parse_time(d["ts"], "ts")
-    _validate_optional_numbers(d)
-    return Event(d)
-
-
-def _validate_optional_numbers(d: dict) -> None:
-    """Convert and range-check the optional fields the detectors read as numbers."""
-    created = d.get("account_created_at")
-    if created is not None:
-        d["account_created_at"] = (
-            _parse_created(created) if type(created) is str else parse_time(created, "account_created_at")
-        )
-    mt = d.get("max_tokens")
-    if mt is not None and (type(mt) is not int or mt < 1):
-        raise BadRecord(f"max_tokens must be an integer >= 1, got {str(mt)[:20]}")
-    asn = d.get("asn")
-    if asn is not None and type(asn) is not int:
-        raise BadRecord(f"asn must be an integer, got {type(asn).__name__}")
-    cot = d.get("cot_elicitation")
-    if cot is not None:
-        if isinstance(cot, bool) or not isinstance(cot, (int, float)) or not 0 <= cot <= 1:
-            raise BadRecord(f"cot_elicitation must be a number 0-1, got {str(cot)[:20]}")
-        d["cot_elicitation"] = float(cot)
-    sh = d.get("prompt_simhash")
-    if sh is not None:
-        if len(sh) != 16:
-            raise BadRecord(f"prompt_simhash must be 16 hex digits, got {len(sh)} characters")
-        try:
-            d["prompt_simhash"] = int(sh, 16)
-        except ValueError:
-            raise BadRecord("prompt_simhash must be 16 hex digits") from None
-    cap = d.get("capability")
-    d["capability"] = _CAPABILITY_INDEX.get(cap, 7) if cap is not None else None
-
-
-def decode(raw: bytes) -> tuple[list[Event], list[tuple[bytes, str]]]:
+def decode(raw: bytes | None) -> tuple[list[Event], list[tuple[bytes, str]]]:
     """Decode one Kafka record or file line: a JSON object or a JSON array of them (a batch).
 
     Returns the good events and ``(raw_item, reason)`` for each bad one, so one bad event in a
-    batch does not take its neighbours with it.
+    batch does not take its neighbours with it. Never raises on any input.
     """
-    is_batch = raw[:1] == b"[" or raw.lstrip()[:1] == b"["
-    if len(raw) > MAX_RECORD_BYTES and not is_batch:
-        return [], [(raw[:2048], f"record is {len(raw)} bytes, over the 64 KiB limit")]
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        return [], [(raw[:2048], f"not valid UTF-8 JSON: {exc}")]
-    # one C-speed scan of the raw bytes: without 1,025 characters free of an unescaped quote,
-    # no string in the record can be over the limit, and the per-field checks are skipped
-    long_strings = len(raw) > MAX_STRING_CHARS and (
-        b'\\"' in raw or max(map(len, raw.split(b'"'))) > MAX_STRING_CHARS
-    )
-    if not isinstance(obj, list):
+    if not raw:
+        return [], [(b"", "empty record (a tombstone?): a request event must be a JSON object")]
+    first = raw[0]
+    if first == 123 or (first != 91 and raw.lstrip()[:1] != b"["):  # 123 is "{", 91 is "[" (a batch)
+        if len(raw) > MAX_RECORD_BYTES:
+            return [], [(raw[:2048], f"record is {len(raw):,} bytes, over the 64 KiB limit")]
+        ev = _one(raw) if _utf8(raw) else "not valid UTF-8"
+        return ([ev], []) if type(ev) is Event else ([], [(raw[:2048], ev)])
+    if len(raw) > MAX_BATCH_BYTES:
+        return [], [(raw[:2048], f"batch record is {len(raw):,} bytes, over the 1 MiB limit")]
+    if len(raw) <= MAX_RECORD_BYTES and _utf8(raw):
+        # no event in it can be over 64 KiB: try the whole batch in one typed pass first
         try:
-            return [validate(obj, long_strings)], []
-        except BadRecord as exc:
-            return [], [(raw[:2048], str(exc))]
-    # An event inside a batch can only be over the limit if the batch is: small batches skip
-    # the per-event re-serialisation entirely.
-    size_each = len(raw) > MAX_RECORD_BYTES
+            events = _decode_events(raw)
+            if events:
+                return events, []
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            pass  # some element is bad, or the array is too long: find out which, below
+    return _decode_each(raw)
+
+
+def _decode_each(raw: bytes) -> tuple[list[Event], list[tuple[bytes, str]]]:
+    """A batch element by element, so a bad event is dead-lettered alone."""
+    try:
+        items = _split_batch(raw)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+        return [], [(raw[:2048], f"not valid UTF-8 JSON: {exc}")]
+    if len(items) > MAX_BATCH_EVENTS:
+        return [], [(raw[:2048], f"batch of {len(items):,} events, over the {MAX_BATCH_EVENTS:,} limit")]
+    if not items:
+        return [], [(raw[:2048], "empty batch: a batch must hold at least one event")]
     good: list[Event] = []
     bad: list[tuple[bytes, str]] = []
-    for item in obj:
-        try:
-            if size_each and len(orjson.dumps(item)) > MAX_RECORD_BYTES:
-                raise BadRecord("event in batch is over the 64 KiB limit")
-            good.append(validate(item, long_strings))
-        except BadRecord as exc:
-            bad.append((orjson.dumps(item)[:2048], str(exc)))
+    utf8 = _utf8(raw)  # one check for the whole batch; per element only when it fails
+    for item in items:
+        if len(item) > MAX_RECORD_BYTES:
+            ev = f"event in batch is {len(item):,} bytes, over the 64 KiB limit"
+        else:
+            ev = _one(item) if utf8 or _utf8(bytes(item)) else "not valid UTF-8"
+        if type(ev) is Event:
+            good.append(ev)
+        else:
+            bad.append((bytes(memoryview(item)[:2048]), ev))
     return good, bad
