@@ -3,11 +3,13 @@ webhook and Slack (whichever are configured, docs/paging.md), at least once.
 
 A Kafka consumer group: run several and they share the partitions. Records of one partition are
 delivered one after the other (the record key is the ``dedup_key``, so an incident's alerts keep
-their order) and the group's offsets are committed only after every destination accepted each
-alert or it went to the delivery dead-letter topic (``DW_NOTIFY_DEAD_LETTER_TOPIC``). A crash
-therefore re-delivers, never loses. kafka-python, not aiokafka: delivery is sequential by design
-and blocking HTTP in a plain loop is the simplest correct commit-after-delivery; the project's
-other non-Faust clients (``alerts tail``, the web page) use it too.
+their order) and the group's offset is committed, alert by alert, only after every destination
+accepted the alert or it went to the delivery dead-letter topic (``DW_NOTIFY_DEAD_LETTER_TOPIC``).
+A crash therefore re-delivers at most the alert in flight, and never loses one.
+
+kafka-python, not aiokafka: delivery is sequential by design, and blocking HTTP in a plain loop is
+the simplest correct commit-after-delivery; the project's other non-Faust clients (``alerts
+tail``, the web page) use it too.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, KafkaProducer
-    from kafka.errors import CommitFailedError, KafkaError, NoBrokersAvailable
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import CommitFailedError, KafkaError
+    from kafka.structs import OffsetAndMetadata
     from prometheus_client import start_http_server
 
     from streams import settings
@@ -45,7 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from streams.alerting.destinations import configured
     from streams.kafka_admin import ensure_topics
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in ("distillwatch", "streams"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)  # an unreachable broker is our one line below
     cfg = settings.load()
     for name in ("pagerduty_min_severity", "slack_min_severity"):
         if getattr(cfg, name) not in CHOICES:
@@ -57,16 +64,18 @@ def run(args: argparse.Namespace) -> int:
               "or DW_SLACK_WEBHOOK_URL", file=sys.stderr)
         return 2
     bootstrap = cfg.kafka_bootstrap_servers
-    try:
+    try:  # fail fast: a probe with the delivery timeout, not the client's 30 s bootstrap wait
+        KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=int(cfg.notify_timeout_s * 1000)).close()
         ensure_topics(bootstrap, [(cfg.alerts_topic, cfg.requests_partitions), (cfg.notify_dead_letter_topic, 1)])
         producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
         consumer = KafkaConsumer(
             cfg.alerts_topic, bootstrap_servers=bootstrap, group_id=cfg.notify_group, enable_auto_commit=False,
             auto_offset_reset="latest" if args.from_latest else "earliest", max_poll_records=50,
             session_timeout_ms=int(cfg.session_timeout_s * 1000))
-    except NoBrokersAvailable:
+    except KafkaError:
         print(f"Kafka is unreachable at {bootstrap} (set KAFKA_BOOTSTRAP_SERVERS)", file=sys.stderr)
         return 1
+    logging.getLogger("kafka").setLevel(logging.WARNING)
 
     def dead_letter(alert: dict, destination: str, error: str, attempts: int) -> None:
         record = {"alert": alert, "destination": destination, "error": error, "attempts": attempts,
@@ -84,19 +93,17 @@ def run(args: argparse.Namespace) -> int:
              "; ".join(d.describe() for d in destinations))
     try:
         while not stopping:
-            batch = consumer.poll(timeout_ms=1000)
-            for records in batch.values():
+            for tp, records in consumer.poll(timeout_ms=1000).items():
                 for record in records:
                     alert = _decode(record.value)
                     if alert is None:
                         dead_letter({"raw": record.value.decode(errors="replace")}, "-", "not an alert object", 0)
                     else:
                         deliverer.deliver(alert)
-            if batch:
-                try:
-                    consumer.commit()
-                except CommitFailedError:
-                    log.warning("partitions moved to another notify during delivery; they will re-deliver")
+                    try:  # per alert: a crash re-delivers at most the alert in flight
+                        consumer.commit({tp: OffsetAndMetadata(record.offset + 1, "", -1)})
+                    except CommitFailedError:
+                        log.warning("partition %s moved to another notify during delivery; it re-delivers", tp)
             deliverer.tick()
     except KafkaError as exc:
         print(f"notify stopped: Kafka error {exc}", file=sys.stderr)
