@@ -7,7 +7,6 @@ a resolve ends the group."""
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 from models.alerts import rfc3339
 from streams.alerting.destinations import AlertmanagerDestination
 from tests.alerting.conftest import Recorder, alert
+from tests.streams.pipeline import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "infra" / "alertmanager" / "alertmanager.yml"
@@ -31,12 +31,6 @@ def alertmanager_binary() -> str:
                           timeout=600)
     assert done.returncode == 0, f"infra/alertmanager/install.sh failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout.strip().splitlines()[-1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _test_config(recorder: Recorder) -> str:
@@ -54,7 +48,7 @@ def _test_config(recorder: Recorder) -> str:
 def alertmanager(alertmanager_binary, recorder, tmp_path) -> Iterator[str]:
     config = tmp_path / "alertmanager.yml"
     config.write_text(_test_config(recorder))
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     proc = subprocess.Popen(
         [alertmanager_binary, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
          f"--web.listen-address={url.removeprefix('http://')}", "--cluster.listen-address=", "--log.level=warn"],
