@@ -32,18 +32,19 @@ class Recorder:
         self.requests: list[Received] = []
         self.script: dict[str, list[int]] = {}
         self.delay_s = 0.0
-        self.lock = threading.Lock()
+        self.arrived = threading.Condition()  # notified on every request
         recorder = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 time.sleep(recorder.delay_s)
-                with recorder.lock:
+                with recorder.arrived:
                     queued = recorder.script.get(self.path) or []
                     status = queued.pop(0) if queued else 200
                     if status < 300:
                         recorder.requests.append(Received(self.path, dict(self.headers), body))
+                    recorder.arrived.notify_all()
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
@@ -60,17 +61,15 @@ class Recorder:
         return f"http://127.0.0.1:{self.server.server_port}{path}"
 
     def received(self, path: str | None = None) -> list[Received]:
-        with self.lock:
+        with self.arrived:
             return [r for r in self.requests if path is None or r.path == path]
 
     def wait_for(self, what: str, check: Callable[[], object], timeout: float = 30.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = check()
-            if found:
-                return found
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}; received {[r.path for r in self.received()]}")
+        """``check()`` once it is truthy, re-evaluated as requests arrive."""
+        with self.arrived:
+            found = self.arrived.wait_for(check, timeout)
+        assert found, f"timed out waiting for {what}; received {[r.path for r in self.received()]}"
+        return found
 
 
 @pytest.fixture

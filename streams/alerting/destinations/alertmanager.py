@@ -15,7 +15,9 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from typing import ClassVar
 
 import orjson
 
@@ -57,22 +59,25 @@ def _epoch(ts: str) -> float:
     return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
 
 
+@dataclass
 class AlertmanagerDestination(Destination):
     """Posts to the Alertmanager at ``url`` (e.g. ``http://127.0.0.1:9093``)."""
 
-    name = "alertmanager"
+    name: ClassVar[str] = "alertmanager"
+    url: str
+    _: KW_ONLY
+    web_url: str = ""
+    runbook_url: str = ""
+    resend_s: float = 60.0
+    max_open: int = 10_000
+    timeout_s: float = 10.0
+    clock: Callable[[], float] = time.time
+    open: OrderedDict[str, dict[tuple[str, str], dict]] = field(  # dedup_key -> (kind, subject) -> alert
+        default_factory=OrderedDict, init=False, repr=False)
 
-    def __init__(self, url: str, *, web_url: str = "", runbook_url: str = "", resend_s: float = 60.0,
-                 max_open: int = 10_000, timeout_s: float = 10.0, clock: Callable[[], float] = time.time) -> None:
-        self.url = url.rstrip("/") + "/api/v2/alerts"
-        self.web_url = web_url
-        self.runbook_url = runbook_url
-        self.resend_s = resend_s
-        self.max_open = max_open
-        self.timeout_s = timeout_s
-        self.clock = clock
-        self.open: OrderedDict[str, dict[tuple[str, str], dict]] = OrderedDict()  # dedup_key -> member -> alert
-        self._last_resend = clock()
+    def __post_init__(self) -> None:
+        self._endpoint = self.url.rstrip("/") + "/api/v2/alerts"
+        self._last_resend = self.clock()
 
     def send(self, alert: dict) -> None:
         now = self.clock()
@@ -119,7 +124,7 @@ class AlertmanagerDestination(Destination):
 
     def _post(self, batch: list[dict]) -> None:
         body = orjson.dumps([{k: v for k, v in a.items() if not k.startswith("_")} for a in batch])
-        post(self.url, body, timeout_s=self.timeout_s)
+        post(self._endpoint, body, timeout_s=self.timeout_s)
 
     def describe(self) -> str:
         return f"alertmanager {mask_url(self.url)} (re-sent every {self.resend_s:g} s)"

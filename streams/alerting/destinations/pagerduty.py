@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
+from typing import ClassVar
+
 import orjson
 
 from streams.alerting import pagerduty
@@ -12,19 +15,18 @@ from streams.alerting.links import drilldown_url
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 
 
+@dataclass
 class PagerDutyDestination(Destination):
     """Posts Events v2 to ``url`` with the integration's ``routing_key`` (a secret)."""
 
-    name = "pagerduty"
-
-    def __init__(self, routing_key: str, *, url: str = EVENTS_URL, web_url: str = "", runbook_url: str = "",
-                 min_severity: str = "error", timeout_s: float = 10.0) -> None:
-        self.routing_key = routing_key
-        self.url = url
-        self.web_url = web_url
-        self.runbook_url = runbook_url
-        self.min_severity = min_severity
-        self.timeout_s = timeout_s
+    name: ClassVar[str] = "pagerduty"
+    routing_key: str = field(repr=False)
+    _: KW_ONLY
+    url: str = EVENTS_URL
+    web_url: str = ""
+    runbook_url: str = ""
+    min_severity: str = "error"
+    timeout_s: float = 10.0
 
     def send(self, alert: dict) -> None:
         client_url = drilldown_url(alert, self.web_url) if self.web_url else ""

@@ -6,6 +6,9 @@ Slack cannot deduplicate: a copy sent again after a crash posts again. The webho
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass, field
+from typing import ClassVar
+
 import orjson
 
 from streams.alerting.destination import Destination, post
@@ -45,18 +48,17 @@ def message(alert: dict, web_url: str = "", runbook_url: str = "") -> dict:
     return {"text": summary(alert), "blocks": blocks}
 
 
+@dataclass
 class SlackDestination(Destination):
     """Posts :func:`message` to an incoming-webhook ``url`` (a secret: it is the credential)."""
 
-    name = "slack"
-
-    def __init__(self, url: str, *, web_url: str = "", runbook_url: str = "", min_severity: str = "warning",
-                 timeout_s: float = 10.0) -> None:
-        self.url = url
-        self.web_url = web_url
-        self.runbook_url = runbook_url
-        self.min_severity = min_severity
-        self.timeout_s = timeout_s
+    name: ClassVar[str] = "slack"
+    url: str = field(repr=False)
+    _: KW_ONLY
+    web_url: str = ""
+    runbook_url: str = ""
+    min_severity: str = "warning"
+    timeout_s: float = 10.0
 
     def send(self, alert: dict) -> None:
         post(self.url, orjson.dumps(message(alert, self.web_url, self.runbook_url)), timeout_s=self.timeout_s)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import KW_ONLY, dataclass, field
+from typing import ClassVar
 
 import orjson
 
@@ -26,15 +28,15 @@ def signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+@dataclass
 class WebhookDestination(Destination):
     """POSTs each alert to ``url``; signed when ``secret`` is set."""
 
-    name = "webhook"
-
-    def __init__(self, url: str, *, secret: str = "", timeout_s: float = 10.0) -> None:
-        self.url = url
-        self.secret = secret
-        self.timeout_s = timeout_s
+    name: ClassVar[str] = "webhook"
+    url: str
+    _: KW_ONLY
+    secret: str = field(default="", repr=False)
+    timeout_s: float = 10.0
 
     def send(self, alert: dict) -> None:
         body = orjson.dumps(alert)
