@@ -132,3 +132,12 @@ def test_alertmanager_forgets_the_oldest_incidents_beyond_its_bound(recorder):
     for i in range(5):
         dest.send(alert(subject=f"acct-{i}"))
     assert list(dest.open) == [f"distillwatch/account/acct-{i}" for i in (2, 3, 4)]
+
+
+def test_config_output_masks_the_delivery_secrets():
+    from streams.settings import Settings
+
+    rows = Settings(slack_webhook_url="https://hooks.slack.com/services/T0/B0/SECRETTOKEN", webhook_secret="s3cret!",
+                    pagerduty_routing_key="R0UTINGKEY").describe()
+    shown = " ".join(value for _, _, value in rows)
+    assert "SECRETTOKEN" not in shown and "s3cret" not in shown and "R0UTINGKEY" not in shown
