@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "streams.commands.worker",
     "streams.commands.publish",
     "streams.commands.alerts",
+    "streams.commands.notify",
     "streams.commands.query",
     "streams.commands.schema",
 )

@@ -64,6 +64,29 @@ class Settings:
         rows.append(("effective_clickhouse_dsn", "-", self.effective_clickhouse_dsn))
         return rows
 
+    # alert delivery (`distillwatch notify`, docs/paging.md)
+    notify_group: str = field(default="distillwatch-notify", metadata={"env": "DW_NOTIFY_GROUP"})
+    notify_dead_letter_topic: str = field(
+        default="dw.alerts.undelivered", metadata={"env": "DW_NOTIFY_DEAD_LETTER_TOPIC"}
+    )
+    notify_metrics_port: int = field(default=6067, metadata={"env": "DW_NOTIFY_METRICS_PORT"})
+    notify_max_attempts: int = field(default=6, metadata={"env": "DW_NOTIFY_MAX_ATTEMPTS"})
+    notify_backoff_s: float = field(default=0.5, metadata={"env": "DW_NOTIFY_BACKOFF_S"})
+    notify_timeout_s: float = field(default=10.0, metadata={"env": "DW_NOTIFY_TIMEOUT_S"})
+    web_url: str = field(default="http://127.0.0.1:6066/", metadata={"env": "DW_WEB_URL"})
+    runbook_url: str = field(default="", metadata={"env": "DW_RUNBOOK_URL"})
+    alertmanager_url: str = field(default="", metadata={"env": "DW_ALERTMANAGER_URL"})
+    alertmanager_resend_s: float = field(default=60.0, metadata={"env": "DW_ALERTMANAGER_RESEND_S"})
+    alertmanager_max_open: int = field(default=10_000, metadata={"env": "DW_ALERTMANAGER_MAX_OPEN"})
+    pagerduty_url: str = field(
+        default="https://events.pagerduty.com/v2/enqueue", metadata={"env": "DW_PAGERDUTY_URL"}
+    )
+    pagerduty_min_severity: str = field(default="error", metadata={"env": "DW_PAGERDUTY_MIN_SEVERITY"})
+    webhook_url: str = field(default="", metadata={"env": "DW_WEBHOOK_URL"})
+    webhook_secret: str = field(default="", metadata={"env": "DW_WEBHOOK_SECRET", "secret": True})
+    slack_webhook_url: str = field(default="", metadata={"env": "DW_SLACK_WEBHOOK_URL", "secret": True})
+    slack_min_severity: str = field(default="warning", metadata={"env": "DW_SLACK_MIN_SEVERITY"})
+
 
 def _coerce(raw: str, typ: type, env: str) -> object:
     try:

@@ -1,6 +1,8 @@
-"""``distillwatch alerts tail [--from-beginning] [--max N] [--timeout S] [--format text|json|pagerduty]``:
-follow the alerts topic and print each alert for a person, as its JSON line, or as the PagerDuty
-Events v2 payload a pager bridge posts (routing key from ``DW_PAGERDUTY_ROUTING_KEY``)."""
+"""``distillwatch alerts tail [--from-beginning] [--max N] [--timeout S] [--format text|json|pagerduty]
+[--min-severity S]``: follow the alerts topic and print each alert for a person, as its JSON line,
+or as the PagerDuty Events v2 event (``trigger`` or ``resolve``; routing key from
+``DW_PAGERDUTY_ROUTING_KEY``). Triggers below ``--min-severity`` (default ``error``: what pages)
+are left out; resolves always print. ``distillwatch notify`` delivers them instead of printing."""
 
 from __future__ import annotations
 
@@ -9,7 +11,10 @@ import sys
 
 import orjson
 
-from streams import pagerduty
+from streams.alerting import pagerduty
+from streams.alerting.links import drilldown_url
+from streams.alerting.severity import CHOICES, wanted
+from streams.alerting.text import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,24 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     tail.add_argument("--timeout", type=float, help="stop after S seconds without a new alert")
     tail.add_argument("--format", choices=("text", "json", "pagerduty"), default="text",
                       help="text for people (default), the alert JSON, or PagerDuty Events v2 payloads")
+    tail.add_argument("--min-severity", choices=CHOICES, default="error",
+                      help="leave out triggers below this severity (default error: what pages); resolves print")
     tail.set_defaults(func=run)
-
-
-def describe(alert: dict) -> str:
-    """A few lines an on-call person reads: severity, subject, accounts, top reasons, links."""
-    total = alert.get("accounts_total", len(alert.get("accounts", [])))
-    accounts = ", ".join(alert.get("accounts", [])[:5]) + (" …" if total > 5 else "")
-    lines = [
-        f"[{alert['severity'].upper()}] {alert['kind']} {alert['subject']}  "
-        f"score {alert['score']:.1f} (threshold {alert['threshold']:.1f})  at {alert['detected_at']}",
-        f"  accounts ({total}): {accounts}",
-    ]
-    lines += [f"  - {r['summary']}" for r in alert.get("reasons", [])[:3]]
-    lines += [f"  link: {ln['attribute']} = {ln['value']} ({ln['accounts']} accounts)"
-              for ln in alert.get("links", [])]
-    lines += [f"  next: {step}" for step in pagerduty.next_steps(alert)]
-    lines.append(f"  alert {alert['alert_id']}  dedup {alert['dedup_key']}")
-    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -53,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     render = {
         "text": describe,
         "json": lambda a: orjson.dumps(a).decode(),
-        "pagerduty": lambda a: orjson.dumps(pagerduty.event(a, cfg.pagerduty_routing_key)).decode(),
+        "pagerduty": lambda a: orjson.dumps(
+            pagerduty.event(a, cfg.pagerduty_routing_key, drilldown_url(a, cfg.web_url))).decode(),
     }[args.format]
     consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap_servers, enable_auto_commit=False)
     parts = consumer.partitions_for_topic(cfg.alerts_topic) or set()
@@ -77,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
             idle_ms = 0.0
             for record in records:
                 alert = orjson.loads(record.value)
+                if not wanted(alert, args.min_severity):
+                    continue
                 print(render(alert), flush=True)
                 seen += 1
                 if args.max is not None and seen >= args.max:

@@ -12,9 +12,8 @@ import time
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from streams.pagerduty import next_steps
-
-SEVERITY_RANK = {"critical": 4, "error": 3, "warning": 2, "info": 1}
+from models.alerts import SEVERITY_RANK
+from streams.alerting.links import next_steps
 
 
 def read_recent(bootstrap: str, topic: str, per_partition: int = 200, timeout_s: float = 5.0) -> list[dict]:

@@ -1,8 +1,8 @@
 """How an alert reads for on-call: the text of `alerts tail` and the PagerDuty Events v2 payload."""
 
 from models.alerts import make_alert
-from streams import pagerduty
-from streams.commands.alerts import describe
+from streams.alerting import pagerduty
+from streams.alerting.text import describe
 
 
 def _alert(kind: str = "cluster") -> dict:
@@ -35,3 +35,12 @@ def test_pagerduty_event_v2():
     assert ev["payload"]["summary"].startswith("distillwatch account acct-1: 12 linked accounts")
     assert ev["payload"]["custom_details"]["next_steps"][0].startswith(
         "distillwatch query account_timeline --param account_id=acct-1 --param at='2026-02-09 07:00:00'")
+
+
+def test_resolve_reads_as_resolved_and_closes_the_pagerduty_incident():
+    alert = {**_alert(), "action": "resolve", "accounts_added": ["acct-12"]}
+    text = describe(alert)
+    assert text.startswith("[RESOLVED] cluster payment:pay-42")
+    assert "joined since the last alert: acct-12" in text
+    assert pagerduty.event(alert, "K") == {"routing_key": "K", "event_action": "resolve",
+                                           "dedup_key": "distillwatch/cluster/payment:pay-42"}
