@@ -14,12 +14,12 @@ from collections.abc import Iterable, MutableMapping
 import orjson
 
 from models.cluster_processor import ClusterProcessor
-from models.idle import rewind
+from models.links import from_wire
 from models.snapshot import cluster_to_bytes, restore_cluster_processor
 from streams import codecs, state, topics
 from streams.agents.outbox import Outbox
 from streams.app import app, metrics, settings
-from streams.settings import Settings
+from streams.settings import Settings, detector_config
 
 
 class ClusterPartition:
@@ -45,7 +45,8 @@ class ClusterStage:
         part = self.parts.get(c)
         if part is None:
             sources = self.settings.requests_partitions
-            proc, last = restore_cluster_processor(c, sources, self.data.get(b"c/%d" % c))
+            proc, last = restore_cluster_processor(c, sources, self.data.get(b"c/%d" % c),
+                                                   detector_config(self.settings).cluster)
             part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1]] * sources)
         return part
 
@@ -60,10 +61,7 @@ class ClusterStage:
                 metrics.inc("links_redelivered_skipped")
                 continue
             last = [offset, k]
-            if msg[0] == "R":
-                rewind(proc, source, msg[2])
-            else:
-                proc.receive(msg)
+            proc.receive(from_wire(msg))
         part.last[source] = last
         self.touched.add(c)
 
