@@ -148,7 +148,7 @@ class AccountState:
             self.caps[cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-        self.hours[int(ts // 3600) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
+        self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
         self.events += 1

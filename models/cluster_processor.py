@@ -45,7 +45,6 @@ class ClusterProcessor:
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
-        self.dirty: set[str] = set()
 
     def receive(self, msg: Message) -> None:
         """One message from the account stage: links and degrees wait for their minute to close;
@@ -118,7 +117,6 @@ class ClusterProcessor:
 
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config
-        self.dirty.add(key)
         active = cl.active(ts - cfg.active_s)
         v = cluster_scoring.verdict(active, self.degree.estimate(key), cl.member_minutes, cl.active_minutes,
                                     cl.req_day, cl.new_hour, cfg.error_share)

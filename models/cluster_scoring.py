@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 from models.cluster_state import HARVEST, YOUNG
 from models.config import ClusterConfig
+from models.timespans import DAY, MINUTE
 
 
 class ClusterTerm(NamedTuple):
@@ -68,7 +69,7 @@ def verdict(
     young = sum(m[YOUNG] for _, m in active) / n if n else 0.0
     sig = sum(m[HARVEST] for _, m in active) / n if n else 0.0
     concurrency = member_minutes / max(active_minutes, 1e-9)
-    duty = member_minutes / max(1.0, n * 1440.0)
+    duty = member_minutes / max(1.0, n * (DAY / MINUTE))  # share of the day members were active
     sync = concurrency / (1.0 + max(0, n - 1) * duty)
     terms = (
         ClusterTerm("members", 1.5 * math.log2(1 + n), n, 1.0),

@@ -29,7 +29,7 @@ class Engine:
         config: DetectorConfig | None = None,
     ) -> None:
         self.partitions = partitions
-        self.config = config = config or DetectorConfig()
+        config = config or DetectorConfig()
         self.accounts = [AccountProcessor(p, cluster_partitions, config.account) for p in range(partitions)]
         self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
         self._partition_cache: dict[str, int] = {}

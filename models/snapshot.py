@@ -37,7 +37,7 @@ ACCOUNT_OTHER = (
 )
 CLUSTER_OTHER = (
     "watermark", "source_wm", "_pending", "_pending_heap", "clusters", "degree", "threshold",
-    "partition", "config", "alerts", "rows", "dirty",
+    "partition", "config", "alerts", "rows",
 )
 
 

@@ -76,7 +76,6 @@ class ClusterStage:
             proc.alerts.clear()
             rows.extend(proc.rows)
             proc.rows.clear()
-            proc.dirty.clear()  # the snapshot below holds every cluster
             key = b"c/%d" % c
             value = self.data[key] = cluster_to_bytes(proc, self.parts[c].last)
             out.add_state(self.changelog, key, value, c)
