@@ -13,11 +13,14 @@ from array import array
 
 from models.event import VERIFICATION_LEVELS, Event
 from models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
+from models.timespans import DAY, HOUR, WEEK
 
+# Time constants of the decayed counters: they define what a stored counter means, so they are
+# not settings (changing one would reinterpret every changelog record).
 TAU_FAST = 300.0  # 5 minutes: bursts
-TAU_HOUR = 3600.0
-TAU_DAY = 86400.0
-TAU_WEEK = 7 * 86400.0  # diurnal rhythm needs several days of memory
+TAU_HOUR = HOUR
+TAU_DAY = DAY
+TAU_WEEK = WEEK  # diurnal rhythm needs several days of memory
 
 # HLL slots in AccountState.hll
 HLL_IP, HLL_ASN, HLL_TLS, HLL_ROUTER, HLL_PROMPT, HLL_END_USER = range(6)
@@ -26,25 +29,42 @@ BAND_SLOTS = 64  # direct-mapped cache of recently seen SimHash band keys
 DISTILLABLE = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
 _VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 
-# Floats kept per account, in serialisation order.
-_FLOATS = (
+# The fields of an account, in four groups (flat __slots__: sub-objects would cost ~10 % more
+# memory per account). Within each type, serialisation follows the group order.
+#
+# 1. what the account did: decayed counters, own-history baseline, identity, latest verdict
+_COUNTER_FLOATS = (
     "t_last", "created_at", "r_fast", "r_hour", "r_day", "out_hour", "out_day", "in_day",
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
     "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
-    "win_in", "win_out", "win_cot", "win_reasoning",
 )
-_INTS = (
-    "verification", "win_minute", "win_req", "win_429", "win_sat", "severity", "alert_seq",
-    "incident_start", "events", "degree_day", "v_top",
-)
-_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "win_event", "last_event", "last_ip")
+_COUNTER_INTS = ("verification", "events", "degree_day", "v_top")
+_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "last_ip")
+# 2. the open incident: highest severity raised and alerts raised for this account
+_INCIDENT_INTS = ("severity", "alert_seq")
+# 3. the open event-time minute, for the per-minute aggregate
+_WINDOW_FLOATS = ("win_in", "win_out", "win_cot", "win_reasoning")
+_WINDOW_INTS = ("win_minute", "win_req", "win_429", "win_sat")
+_WINDOW_STRS = ("win_event",)
+
+_FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
+_INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
+_STRS = _IDENTITY_STRS + _WINDOW_STRS
 _HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
-_VERSION = 1
+_VERSION = 2
 
 
 def ip_prefix(ip: str | None) -> str | None:
-    """The /24 of an IPv4 address or the /48 of an IPv6 one: the unit a NAT or a proxy pool shares."""
+    """The /24 of an IPv4 address or the /48 of an IPv6 one: the unit a NAT or a proxy pool shares.
+
+    >>> ip_prefix("203.0.113.77")
+    '203.0.113.0/24'
+    >>> ip_prefix("2001:db8:85a3:8d3:1319:8a2e:370:7348")
+    '2001:db8:85a3::/48'
+    >>> ip_prefix(None) is None
+    True
+    """
     if not ip:
         return None
     if ":" in ip:
@@ -59,8 +79,9 @@ class AccountState:
 
     Counters decay in event time (``value *= exp(-dt/tau)``), so rates over 5 min, 1 h and 1 day
     come from single floats; distinct counts come from 32-register HyperLogLogs; template
-    repetition from a 64-slot cache of SimHash band keys. The ``win_*`` fields accumulate the
-    account's currently open event-time minute for the per-minute aggregate.
+    repetition from a 64-slot cache of SimHash band keys. ``severity``/``alert_seq`` are the
+    open incident's bookkeeping, and the ``win_*`` fields accumulate the account's currently
+    open event-time minute for the per-minute aggregate (see the field groups above).
     """
 
     __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands", "_est")
@@ -127,7 +148,7 @@ class AccountState:
             self.caps[cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-        self.hours[int(ts // 3600) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
+        self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
         self.events += 1
@@ -247,6 +268,7 @@ class AccountState:
             self.template = f"band:{sh & 0xFFFF:04x}"
 
     def reset_window(self, minute: int) -> None:
+        """Open event-time minute ``minute``: the window group starts from zero."""
         self.win_minute = minute
         self.win_req = self.win_429 = self.win_sat = 0
         self.win_in = self.win_out = self.win_cot = self.win_reasoning = 0.0

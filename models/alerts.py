@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from river import stats
 
+from models.riverstate import load_quantile, quantile_state
+
 DETECTOR = "distillwatch/1.0"
 SEVERITIES = ("none", "info", "warning", "error", "critical")
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
@@ -27,7 +29,13 @@ def rfc3339(ts: float) -> str:
 
 
 def dedup_key(kind: str, subject: str) -> str:
-    """Stable per incident subject; long subjects are hashed to stay under 255 characters."""
+    """Stable per incident subject; long subjects are hashed to stay under 255 characters.
+
+    >>> dedup_key("account", "acct-42")
+    'distillwatch/account/acct-42'
+    >>> dedup_key("cluster", "template:" + "x" * 300)
+    'distillwatch/cluster/sha1:...'
+    """
     key = f"distillwatch/{kind}/{subject}"
     if len(key) > 255:
         key = f"distillwatch/{kind}/sha1:{hashlib.sha1(subject.encode()).hexdigest()}"
@@ -85,8 +93,9 @@ class AdaptiveThreshold:
     from paging all day. ``level`` is the threshold in force.
     """
 
-    def __init__(self, q: float, floor: float) -> None:
+    def __init__(self, q: float, floor: float, min_samples: int) -> None:
         self.floor = floor
+        self.min_samples = min_samples  # scores learnt before the quantile replaces the floor
         self.quantile = stats.Quantile(q)
         self.n = 0
 
@@ -96,16 +105,13 @@ class AdaptiveThreshold:
 
     @property
     def level(self) -> float:
-        if self.n < 100:
+        if self.n < self.min_samples:
             return self.floor
         return max(self.floor, self.quantile.get())
 
     def to_bytes(self) -> bytes:
-        blob = self.quantile._quantile.__getstate__() if self.n else b""
-        return struct.pack("<q", self.n) + blob
+        return struct.pack("<q", self.n) + quantile_state(self.quantile)
 
     def load(self, data: bytes) -> None:
         (self.n,) = struct.unpack_from("<q", data, 0)
-        if self.n:
-            self.quantile._quantile.__setstate__(data[8:])
-            self.quantile._is_updated = True
+        load_quantile(self.quantile, data[8:])

@@ -9,25 +9,29 @@ watermark has passed, both give the same alerts.
 
 from __future__ import annotations
 
-from models.account_processor import AccountConfig, AccountProcessor
-from models.cluster_processor import ClusterConfig, ClusterProcessor
+from models.account_processor import AccountProcessor
+from models.cluster_processor import ClusterProcessor
+from models.config import DetectorConfig
 from models.event import Event
 from models.partitioning import partition_for
 
 
 class Engine:
-    """Replay driver: ``process`` events in file order, ``finish`` at the end, drain outputs."""
+    """Replay driver: ``process`` events in file order, ``finish`` at the end, drain outputs.
+
+    ``config`` must be the one the streaming agents use (``streams.settings.detector_config``),
+    or replay and the stream disagree."""
 
     def __init__(
         self,
         partitions: int = 4,
         cluster_partitions: int = 4,
-        account_config: AccountConfig | None = None,
-        cluster_config: ClusterConfig | None = None,
+        config: DetectorConfig | None = None,
     ) -> None:
         self.partitions = partitions
-        self.accounts = [AccountProcessor(p, cluster_partitions, account_config) for p in range(partitions)]
-        self.clusters = [ClusterProcessor(c, partitions, cluster_config) for c in range(cluster_partitions)]
+        config = config or DetectorConfig()
+        self.accounts = [AccountProcessor(p, cluster_partitions, config.account) for p in range(partitions)]
+        self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
         self._partition_cache: dict[str, int] = {}
         # one shared outbox, so alerts come out in exactly the order they were raised
         self._alerts: list[dict] = []

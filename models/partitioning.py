@@ -35,5 +35,9 @@ def murmur2(data: bytes) -> int:
 
 
 def partition_for(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner picks for a UTF-8 string key."""
+    """The partition Kafka's default partitioner picks for a UTF-8 string key.
+
+    >>> partition_for("acct-00001", 4), partition_for("tls:abc", 4)
+    (1, 2)
+    """
     return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions

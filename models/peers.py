@@ -3,7 +3,7 @@
 Per peer group and feature, two River P² quantile sketches (``river.stats.Quantile``, q50 and q90)
 give a robust centre and spread in a few hundred bytes, independent of the number of accounts,
 so a brand-new account is judged on day one. Their state is serialised with River's own
-(Rust) ``__getstate__`` bytes, never pickle.
+(Rust) state bytes (:mod:`models.riverstate`), never pickle.
 """
 
 from __future__ import annotations
@@ -14,20 +14,25 @@ import struct
 from river import stats
 
 from models.features import FEATURES, N_FEATURES
+from models.riverstate import load_quantile, quantile_state
 
-YOUNG_S = 7 * 86400.0
-ESTABLISHED_S = 90 * 86400.0
 WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
-MIN_GROUP_SAMPLES = 30  # below this a group borrows the all-accounts baseline
 
 
-def peer_group(age_s: float, verification: int) -> str:
-    """Age bucket x verification strength: the population an account is compared with."""
+def peer_group(age_s: float, verification: int, young_s: float, established_s: float) -> str:
+    """Age bucket x verification strength: the population an account is compared with.
+
+    >>> week, quarter = 7 * 86400.0, 90 * 86400.0
+    >>> peer_group(3600.0, 0, week, quarter), peer_group(400 * 86400.0, 4, week, quarter)
+    ('new/weak', 'established/verified')
+    >>> peer_group(float("nan"), 3, week, quarter), peer_group(30 * 86400.0, -1, week, quarter)
+    ('unknown/verified', 'recent/weak')
+    """
     if math.isnan(age_s):
         age = "unknown"
-    elif age_s < YOUNG_S:
+    elif age_s < young_s:
         age = "new"
-    elif age_s < ESTABLISHED_S:
+    elif age_s < established_s:
         age = "recent"
     else:
         age = "established"
@@ -35,16 +40,13 @@ def peer_group(age_s: float, verification: int) -> str:
     return f"{age}/{strength}"
 
 
-BASELINE_REFRESH = 16  # learns between baseline refreshes: reading 26 sketches per score is costly
-
-
 class _Group:
     __slots__ = ("n", "q50", "q90", "cached", "cached_n")
 
-    def __init__(self) -> None:
+    def __init__(self, refresh: int) -> None:
         self.n = 0
         self.cached: tuple[list[float], list[float]] | None = None
-        self.cached_n = -BASELINE_REFRESH
+        self.cached_n = -refresh
         self.q50 = [stats.Quantile(0.5) for _ in range(N_FEATURES)]
         self.q90 = [stats.Quantile(0.9) for _ in range(N_FEATURES)]
 
@@ -56,9 +58,15 @@ class _Group:
 
 
 class PeerModel:
-    """Streaming per-group quantiles of the feature vector, plus an all-accounts group."""
+    """Streaming per-group quantiles of the feature vector, plus an all-accounts group.
 
-    def __init__(self) -> None:
+    A group with fewer than ``min_samples`` samples borrows the all-accounts baseline; the
+    baseline read off the sketches is refreshed every ``refresh`` samples (reading 26 sketches
+    per score is costly)."""
+
+    def __init__(self, min_samples: int, refresh: int) -> None:
+        self.min_samples = min_samples
+        self.refresh = refresh
         self.groups: dict[str, _Group] = {}
 
     def learn(self, group: str, x: list[float]) -> None:
@@ -66,17 +74,18 @@ class PeerModel:
         for name in (group, "all"):
             g = self.groups.get(name)
             if g is None:
-                g = self.groups[name] = _Group()
+                g = self.groups[name] = _Group(self.refresh)
             g.learn(x)
 
     def baseline(self, group: str) -> tuple[list[float], list[float]] | None:
         """``(centre, spread)`` per feature for ``group``, or ``None`` before any sample."""
         g = self.groups.get(group)
-        if g is None or g.n < MIN_GROUP_SAMPLES:
+        min_samples = self.min_samples
+        if g is None or g.n < min_samples:
             g = self.groups.get("all")
-        if g is None or g.n < MIN_GROUP_SAMPLES:
+        if g is None or g.n < min_samples:
             return None  # warming up: nobody is judged against a handful of peers
-        if g.n - g.cached_n >= BASELINE_REFRESH:
+        if g.n - g.cached_n >= self.refresh:
             centre = [q.get() for q in g.q50]
             spread = [
                 max(q90.get() - c, f.min_scale) for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
@@ -96,13 +105,13 @@ class PeerModel:
             cached = g.cached or ([0.0] * N_FEATURES, [0.0] * N_FEATURES)
             out.append(struct.pack(f"<B{2 * N_FEATURES}d", g.cached is not None, *cached[0], *cached[1]))
             for q in (*g.q50, *g.q90):
-                blob = q._quantile.__getstate__() if q._is_updated else b""
+                blob = quantile_state(q)
                 out.append(struct.pack("<I", len(blob)) + blob)
         return b"".join(out)
 
-    @classmethod
-    def from_bytes(cls, data: bytes) -> PeerModel:
-        model = cls()
+    def load(self, data: bytes) -> None:
+        """Replace the groups with those of :meth:`to_bytes` output."""
+        self.groups = {}
         (n_groups,) = struct.unpack_from("<H", data, 0)
         pos = 2
         for _ in range(n_groups):
@@ -110,7 +119,7 @@ class PeerModel:
             pos += 2
             name = data[pos : pos + ln].decode()
             pos += ln
-            g = _Group()
+            g = _Group(self.refresh)
             g.n, g.cached_n = struct.unpack_from("<qq", data, pos)
             pos += 16
             flag, *vals = struct.unpack_from(f"<B{2 * N_FEATURES}d", data, pos)
@@ -120,9 +129,6 @@ class PeerModel:
             for q in (*g.q50, *g.q90):
                 (ln,) = struct.unpack_from("<I", data, pos)
                 pos += 4
-                if ln:
-                    q._quantile.__setstate__(data[pos : pos + ln])
-                    q._is_updated = True
+                load_quantile(q, data[pos : pos + ln])
                 pos += ln
-            model.groups[name] = g
-        return model
+            self.groups[name] = g

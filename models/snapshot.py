@@ -9,26 +9,26 @@ the two cannot disagree. A cluster partition is small enough to be one record
 
 from __future__ import annotations
 
-import heapq
-import math
 import struct
 import zlib
-from array import array
 
 import orjson
 
-from models.account_processor import AccountConfig, AccountProcessor
+from models.account_processor import AccountProcessor
 from models.account_state import AccountState
-from models.cluster_processor import CMS_DEPTH, CMS_WIDTH, ClusterConfig, ClusterProcessor, ClusterState
-from models.peers import PeerModel
+from models.cluster_processor import ClusterProcessor
+from models.cluster_state import ClusterState
+from models.config import AccountConfig, ClusterConfig
+from models.jsonsafe import clamp_infinity, unclamp_infinity
+from models.links import from_wire, to_wire
 
-_VERSION = 1
+_VERSION = 2  # 2: links without r_day, sent_watermark
 _ACCOUNT_RECORD = struct.Struct("<Hqi")
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
 # processor gains an attribute listed nowhere here: decide where it belongs before relying on it.
-ACCOUNT_FIELDS = ("watermark", "max_ts", "_sent_wm", "first_ts", "counters", "models_first_seen")
+ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen")
 ACCOUNT_OTHER = (
     "peers", "threshold", "accounts",  # own records
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
@@ -36,8 +36,8 @@ ACCOUNT_OTHER = (
     "alerts", "rows", "links", "dirty", "_link_partition",  # outputs and caches
 )
 CLUSTER_OTHER = (
-    "watermark", "source_wm", "pending", "_pending_heap", "clusters", "degree", "threshold",
-    "partition", "config", "alerts", "rows", "dirty",
+    "watermark", "source_wm", "_pending", "_pending_heap", "clusters", "degree", "threshold",
+    "partition", "config", "alerts", "rows",
 )
 
 
@@ -65,13 +65,7 @@ def account_partition_to_bytes(proc: AccountProcessor) -> bytes:
 def open_positions(proc: AccountProcessor) -> dict[str, int]:
     """Each account's place in its open minute's closing order (windows close in opening order,
     and that order feeds the peer model and threshold, so a restore must keep it)."""
-    pos: dict[str, int] = {}
-    accounts = proc.accounts
-    for minute, bucket in proc._open.items():
-        for i, acc in enumerate(bucket):
-            if accounts[acc].win_minute == minute:
-                pos[acc] = i
-    return pos
+    return {acc: i for _, bucket in proc.open_windows() for i, acc in enumerate(bucket)}
 
 
 def account_record(state: AccountState, partition: int, offset: int, position: int) -> bytes:
@@ -102,7 +96,7 @@ def restore_account_processor(
         (doc, peers, threshold), _ = _blobs(partition_state, 1, 3)
         for name, value in orjson.loads(doc).items():
             setattr(proc, name, _unclamp(value))
-        proc.peers = PeerModel.from_bytes(peers)
+        proc.peers.load(peers)
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
     for acc, (position, data) in accounts.items():
@@ -111,8 +105,7 @@ def restore_account_processor(
             opened.setdefault(st.win_minute, []).append((position, acc))
     for minute, entries in opened.items():
         entries.sort()
-        proc._open[minute] = [acc for _, acc in entries]
-        heapq.heappush(proc._open_heap, minute)
+        proc.reopen_windows(minute, [acc for _, acc in entries])
     return proc
 
 
@@ -122,7 +115,7 @@ def cluster_to_bytes(proc: ClusterProcessor, extra: object = None) -> bytes:
                 for key, cl in proc.clusters.items()]
     body = orjson.dumps({
         "source_wm": [_clamp(w) for w in proc.source_wm],
-        "pending": [[m, proc.pending[m]] for m in sorted(proc.pending)],
+        "pending": [[minute, [to_wire(m) for m in msgs]] for minute, msgs in proc.pending()],
         "clusters": clusters,
         "extra": extra,
     })
@@ -139,32 +132,22 @@ def restore_cluster_processor(
     if not data:
         return proc, None
     raw = zlib.decompress(data)
-    version, proc.watermark, proc.degree.day = _CLUSTER_HEAD.unpack_from(raw, 0)
+    version, proc.watermark, degree_day = _CLUSTER_HEAD.unpack_from(raw, 0)
     if version != _VERSION:
         raise ValueError("cluster snapshot of an unknown version")
     (body, degree, threshold), _ = _blobs(raw, _CLUSTER_HEAD.size, 3)
     doc = orjson.loads(body)
     proc.source_wm = [_unclamp(w) for w in doc["source_wm"]]
-    for minute, msgs in doc["pending"]:
-        proc.pending[minute] = msgs
-        proc._pending_heap.append(minute)
-    heapq.heapify(proc._pending_heap)
+    for _, msgs in doc["pending"]:
+        for m in msgs:
+            proc.receive(from_wire(m))  # links and degrees are only buffered
     for key, fields in doc["clusters"]:
         cl = proc.clusters[key] = ClusterState(fields["attr"], fields["value"], 0.0)
         for f, v in fields.items():
             setattr(cl, f, _unclamp(v))
-    proc.degree.table = array("I", degree)
-    assert len(proc.degree.table) == CMS_WIDTH * CMS_DEPTH
+    proc.degree.load(degree_day, degree)
     proc.threshold.load(threshold)
     return proc, doc["extra"]
-
-
-_BIG = 1e300  # JSON has no infinity; state only compares against it, so a huge number stands in
-
-
-def clamp_infinity(x: float) -> float:
-    """``x`` with infinities replaced by ±1e300, for JSON."""
-    return max(-_BIG, min(_BIG, x))
 
 
 def _clamp(v):
@@ -176,8 +159,8 @@ def _clamp(v):
 
 
 def _unclamp(v):
-    if isinstance(v, float) and not -_BIG < v < _BIG:
-        return math.inf if v > 0 else -math.inf
+    if isinstance(v, float):
+        return unclamp_infinity(v)
     if isinstance(v, dict):
         return {k: _unclamp(x) for k, x in v.items()}
     return v

@@ -2,7 +2,8 @@
 
 - link records (cluster-links topic, explicit partition): ``[source_partition, [[offset, k, msg], ...]]``
   where ``(offset, k)`` is the message's position in its source partition's output, so the
-  cluster stage can drop what a restarted account stage sends again;
+  cluster stage can drop what a restarted account stage sends again, and ``msg`` is
+  :func:`models.links.to_wire`'s form;
 - rows records (aggregates topic): ``[[table, row], ...]``;
 both split so that no record holds more than :data:`RECORD_ITEMS` items;
 - dead letter: ``{reason, record, source}``; alerts: the alert object, key ``dedup_key``.
@@ -11,8 +12,6 @@ both split so that no record holds more than :data:`RECORD_ITEMS` items;
 from __future__ import annotations
 
 import orjson
-
-from models.snapshot import clamp_infinity
 
 RECORD_ITEMS = 500  # rows or link messages per record: keeps records far below 1 MB
 
@@ -23,13 +22,6 @@ def _chunks(items: list) -> list[list]:
 
 def link_records(source: int, messages: list[list]) -> list[bytes]:
     return [orjson.dumps([source, chunk]) for chunk in _chunks(messages)]
-
-
-def wire_message(msg: list) -> list:
-    """Watermark messages may carry infinities, which JSON cannot: clamp them (comparison-safe)."""
-    if msg[0] in ("W", "R"):
-        return [msg[0], msg[1], clamp_infinity(msg[2])]
-    return msg
 
 
 def rows_records(rows: list[tuple[str, dict]]) -> list[bytes]:

@@ -13,9 +13,11 @@ from typing import BinaryIO
 
 import orjson
 
+from models.config import DetectorConfig
 from models.engine import Engine
 from models.event import decode
 from streams.recorded import read_lines
+from streams.settings import detector_config, load
 
 
 @dataclass
@@ -47,10 +49,12 @@ def replay(
     partitions: int = 4,
     cluster_partitions: int = 4,
     engine: Engine | None = None,
+    config: DetectorConfig | None = None,
 ) -> ReplaySummary:
     """Run ``paths`` through the engine; alerts to ``alerts_out``, bad records to ``dead_letter``,
-    aggregate rows to ``rows_sink`` in batches."""
-    engine = engine or Engine(partitions, cluster_partitions)
+    aggregate rows to ``rows_sink`` in batches. ``config`` defaults to the detector settings of
+    the environment, exactly what a streaming worker started there would use."""
+    engine = engine or Engine(partitions, cluster_partitions, config or detector_config(load()))
     summary = ReplaySummary()
     t0 = time.perf_counter()
     n = 0

@@ -2,6 +2,11 @@
 
 Every setting has an environment variable and a default; CLI flags override them by passing
 keyword arguments to :func:`load`. ``distillwatch config`` prints the result, secrets masked.
+
+Detector settings are the fields of :class:`models.config.DetectorConfig`; each gets its
+variable by rule (:func:`detector_env`): account fields ``DW_<FIELD>`` (so ``DW_LATENESS_S``),
+cluster fields ``DW_CLUSTER_<FIELD>``. :func:`detector_config` is the one way to the detector's
+configuration, for the replay engine and the streaming agents alike.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import dataclasses
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from models.config import AccountConfig, ClusterConfig, DetectorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,7 +43,7 @@ class Settings:
     clickhouse_dsn: str = field(default="", metadata={"env": "DW_CLICKHOUSE_DSN"})
     clickhouse_database: str = field(default="distillwatch", metadata={"env": "DW_CLICKHOUSE_DATABASE"})
     data_dir: str = field(default_factory=_default_data_dir, metadata={"env": "DW_DATA_DIR"})
-    lateness_s: float = field(default=300.0, metadata={"env": "DW_LATENESS_S"})
+    detector: DetectorConfig = field(default_factory=DetectorConfig, metadata={"env": None})  # DW_<FIELD>
     idle_flush_s: float = field(default=5.0, metadata={"env": "DW_IDLE_FLUSH_S"})
     batch_max: int = field(default=2000, metadata={"env": "DW_BATCH_MAX"})
     batch_within_s: float = field(default=0.2, metadata={"env": "DW_BATCH_WITHIN_S"})
@@ -57,10 +64,14 @@ class Settings:
         """Rows of (setting, environment variable, value) with secrets masked, for ``config``."""
         rows = []
         for f in fields(self):
+            if f.name == "detector":
+                continue  # listed field by field below
             value = getattr(self, f.name)
             if f.metadata.get("secret") and value:
                 value = "****" + str(value)[-4:]
             rows.append((f.name, f.metadata["env"], str(value)))
+        for section, name, env in detector_settings():
+            rows.append((f"{section}.{name}", env, str(getattr(getattr(self.detector, section), name))))
         rows.append(("effective_clickhouse_dsn", "-", self.effective_clickhouse_dsn))
         return rows
 
@@ -95,13 +106,42 @@ def _coerce(raw: str, typ: type, env: str) -> object:
         raise SystemExit(f"environment variable {env}={raw!r} is not a valid {typ.__name__}") from None
 
 
+_TYPES = {"str": str, "int": int, "float": float}
+_SECTIONS = {"account": AccountConfig, "cluster": ClusterConfig}
+
+
+def detector_env(section: str, name: str) -> str:
+    """The environment variable of a detector setting: ``DW_LATENESS_S``, ``DW_CLUSTER_MAX_MEMBERS``."""
+    prefix = "DW_" if section == "account" else f"DW_{section.upper()}_"
+    return prefix + name.upper()
+
+
+def detector_settings() -> list[tuple[str, str, str]]:
+    """``(section, field, environment variable)`` of every detector setting."""
+    return [(section, f.name, detector_env(section, f.name))
+            for section, cls in _SECTIONS.items() for f in fields(cls)]
+
+
+def _env_values(cls: type, env_of) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for f in fields(cls):
+        env = env_of(f)
+        if env is not None and os.environ.get(env, "") != "":
+            values[f.name] = _coerce(os.environ[env], _TYPES[f.type], env)
+    return values
+
+
+def detector_config(s: Settings) -> DetectorConfig:
+    """The detector configuration both the replay engine and the streaming agents are built from."""
+    return s.detector
+
+
 def load(**overrides: object) -> Settings:
     """Settings from the environment, then ``overrides`` (CLI flags; ``None`` means not given)."""
-    values: dict[str, object] = {}
-    types = {"str": str, "int": int, "float": float}
-    for f in fields(Settings):
-        env = f.metadata["env"]
-        if env in os.environ and os.environ[env] != "":
-            values[f.name] = _coerce(os.environ[env], types[f.type], env)
+    values = _env_values(Settings, lambda f: f.metadata["env"])
+    values["detector"] = DetectorConfig(**{
+        section: cls(**_env_values(cls, lambda f, section=section: detector_env(section, f.name)))
+        for section, cls in _SECTIONS.items()
+    })
     values.update({k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(Settings(), **values)

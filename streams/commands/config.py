@@ -1,4 +1,5 @@
-"""``distillwatch config``: print the effective configuration (environment + defaults)."""
+"""``distillwatch config``: print the effective configuration (environment + defaults), detector
+settings (``account.*``, ``cluster.*``) included, each with its environment variable."""
 
 from __future__ import annotations
 

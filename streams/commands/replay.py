@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
             summary = replay(
                 args.events, alerts_out, dead, rows_sink=sink.write if sink else None,
                 partitions=cfg.requests_partitions, cluster_partitions=cfg.cluster_partitions,
+                config=settings.detector_config(cfg),
             )
         except OSError as exc:
             print(f"distillwatch replay: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)

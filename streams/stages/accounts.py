@@ -15,9 +15,9 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
-from models.account_processor import AccountConfig, AccountProcessor
+from models.account_processor import AccountProcessor
 from models.event import decode
-from models.idle import is_flushed, wake
+from models.links import to_wire
 from models.snapshot import (
     account_partition_to_bytes,
     account_record,
@@ -27,7 +27,7 @@ from models.snapshot import (
 )
 from streams import codecs
 from streams.metrics import Metrics
-from streams.settings import Settings
+from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
 
 _PARTITION_HEAD = struct.Struct("<qq")  # source offset applied, link position within it
@@ -59,7 +59,7 @@ class AccountStage:
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = s
-        self.config = AccountConfig(lateness_s=s.lateness_s)
+        self.config = detector_config(s).account
         self.data = data
         self.changelog = changelog
         self.metrics = metrics
@@ -109,8 +109,8 @@ class AccountStage:
         for ev in events:
             if part.ahead and part.ahead.get(ev.account_id, -1) >= offset:
                 continue
-            if is_flushed(proc):
-                wake(proc)
+            if proc.is_flushed:
+                proc.wake()
             reason = proc.process(ev)
             if reason is not None:
                 self._dead_letter(out, reason, raw[:2048], source)
@@ -130,7 +130,7 @@ class AccountStage:
                 continue  # give table recovery time before building a quiet partition from it
             part = self.partition(p)
             caught_up = high is not None and high <= part.offset + 1
-            if caught_up and not is_flushed(part.proc) and now - part.active_at >= self.settings.idle_flush_s:
+            if caught_up and not part.proc.is_flushed and now - part.active_at >= self.settings.idle_flush_s:
                 part.proc.flush()
                 self.metrics.inc("idle_flushes")
                 self._take_links(p, part)
@@ -145,7 +145,7 @@ class AccountStage:
         """Give each new link message its position (offset, k) and queue it for its target."""
         proc = part.proc
         for target, msg in proc.links:
-            part.links.setdefault(target, []).append([part.offset, part.link_k, codecs.wire_message(msg)])
+            part.links.setdefault(target, []).append([part.offset, part.link_k, to_wire(msg)])
             part.link_k += 1
         proc.links.clear()
         self.touched.add(p)

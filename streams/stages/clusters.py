@@ -14,10 +14,10 @@ from collections.abc import Iterable, MutableMapping
 import orjson
 
 from models.cluster_processor import ClusterProcessor
-from models.idle import rewind
+from models.links import from_wire
 from models.snapshot import cluster_to_bytes, restore_cluster_processor
 from streams.metrics import Metrics
-from streams.settings import Settings
+from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
 
 
@@ -46,7 +46,8 @@ class ClusterStage:
         part = self.parts.get(c)
         if part is None:
             sources = self.settings.requests_partitions
-            proc, last = restore_cluster_processor(c, sources, self.data.get(b"c/%d" % c))
+            proc, last = restore_cluster_processor(
+                c, sources, self.data.get(b"c/%d" % c), detector_config(self.settings).cluster)
             part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1]] * sources)
         return part
 
@@ -61,10 +62,7 @@ class ClusterStage:
                 self.metrics.inc("links_redelivered_skipped")
                 continue
             last = [offset, k]
-            if msg[0] == "R":
-                rewind(proc, source, msg[2])
-            else:
-                proc.receive(msg)
+            proc.receive(from_wire(msg))
         part.last[source] = last
         self.touched.add(c)
 
@@ -74,7 +72,6 @@ class ClusterStage:
         for c in sorted(self.touched):
             part = self.parts[c]
             take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, rows, self.metrics)
-            part.proc.dirty.clear()  # the snapshot below holds every cluster
             key = b"c/%d" % c
             value = self.data[key] = cluster_to_bytes(part.proc, part.last)
             out.add_state(self.changelog, key, value, c)

@@ -11,7 +11,6 @@ from models.account_processor import AccountProcessor
 from models.cluster_processor import ClusterProcessor
 from models.engine import Engine
 from models.event import decode
-from models.idle import is_flushed, rewind, wake
 from models.snapshot import (
     ACCOUNT_FIELDS,
     ACCOUNT_OTHER,
@@ -58,8 +57,7 @@ def _round_trip(engine: Engine) -> Engine:
         restored = restore_account_processor(
             p, len(engine.clusters), account_partition_to_bytes(proc),
             {acc: (r[2], r[3]) for acc, r in records.items()})
-        live = {m: [a for a in b if proc.accounts[a].win_minute == m] for m, b in proc._open.items()}
-        assert restored._open == {m: b for m, b in live.items() if b}  # stale entries do nothing
+        assert dict(restored.open_windows()) == dict(proc.open_windows())
         fresh.accounts[p] = restored
     for c, proc in enumerate(engine.clusters):
         fresh.clusters[c], extra = restore_cluster_processor(c, len(engine.accounts),
@@ -100,19 +98,15 @@ def test_flushed_partition_wakes_and_keeps_closing_windows(events):
     for proc in engine.accounts:  # every partition went idle
         proc.flush()
         engine._hand_off(proc)
-    assert all(is_flushed(p) for p in engine.accounts)
+    assert all(p.is_flushed for p in engine.accounts)
     windows = sum(p.counters["windows"] for p in engine.accounts)
     for ev in events[half:]:
         proc = engine.accounts[engine.partition_of(ev.account_id)]
-        if is_flushed(proc):
-            wake(proc)
-            for target, msg in proc.links:
-                if msg[0] == "R":
-                    rewind(engine.clusters[target], msg[1], msg[2])
-            proc.links = [(t, m) for t, m in proc.links if m[0] != "R"]
+        if proc.is_flushed:
+            proc.wake()  # its Rewind messages reach the cluster stage with the hand-off below
         proc.process(ev)
         engine._hand_off(proc)
     assert sum(p.counters["windows"] for p in engine.accounts) > windows
-    assert all(not is_flushed(p) for p in engine.accounts)
+    assert all(not p.is_flushed for p in engine.accounts)
     assert all(c.watermark < math.inf for c in engine.clusters)
     assert max(min(c.source_wm) for c in engine.clusters) > events[half].ts - 3600

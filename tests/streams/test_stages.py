@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.idle import is_flushed
+from models.links import Rewind, from_wire
 from streams.metrics import Metrics
 from streams.publisher import route
 from streams.replay import replay
@@ -195,19 +195,19 @@ def test_an_idle_partition_flushes_and_wakes(source):
     pipe.clock.now += SETTINGS.idle_flush_s
     pipe.flush_idle(backlog)
     parts = pipe.accounts.parts
-    assert [is_flushed(parts[p].proc) for p in range(4)] == [False, True, True, True]
+    assert [parts[p].proc.is_flushed for p in range(4)] == [False, True, True, True]
     assert pipe.metrics.counters["idle_flushes"] == 3
 
     links_before = len(pipe.links)
     p, offset, value = next(r for r in source.records[len(half):] if r[0] == 1)
     pipe.run(iter([[(p, offset, value)]]))
-    assert not is_flushed(parts[1].proc)
-    rewinds = [(target, msg) for target, raw in pipe.links[links_before:]
-               for _, _, msg in orjson.loads(raw)[1] if msg[0] == "R"]
+    assert not parts[1].proc.is_flushed
+    rewinds = [(target, from_wire(msg)) for target, raw in pipe.links[links_before:]
+               for _, _, msg in orjson.loads(raw)[1] if isinstance(from_wire(msg), Rewind)]
     assert sorted(target for target, _ in rewinds) == [0, 1, 2, 3], "every cluster partition waits again"
     for c in range(SETTINGS.cluster_partitions):
         cluster = pipe.clusters.parts[c].proc
-        assert cluster.source_wm[1] == rewinds[0][1][2]
+        assert cluster.source_wm[1] == rewinds[0][1].watermark
         assert cluster.watermark <= cluster.source_wm[1]
 
 

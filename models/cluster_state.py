@@ -1,0 +1,124 @@
+"""Cluster-stage state: a degree sketch per partition and one :class:`ClusterState` per
+attribute value (``payment:…``, ``tls:…``, ``ip24:…``, ``router:…``, ``template:…``)."""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+from models.links import Link
+from models.sketches import stable_hash
+from models.timespans import DAY, HOUR
+
+# A member is a plain list (it goes into the JSON snapshot as is), with these positions:
+FIRST_SEEN, LAST_SEEN, REQUESTS, OUTPUT_TOKENS, HARVEST, YOUNG, TOP_FEATURE, LAST_EVENT = range(8)
+
+
+class DegreeSketch:
+    """Count-min sketch of account-days per attribute value, halved at each day boundary."""
+
+    def __init__(self, width: int, depth: int) -> None:
+        self.width = width
+        self.depth = depth
+        self.table = array("I", bytes(4 * width * depth))
+        self.day = -1
+
+    def _slots(self, key: str) -> list[int]:
+        h = stable_hash(key)
+        h2 = stable_hash(key[::-1]) | 1
+        w = self.width
+        return [r * w + ((h + r * h2) % w) for r in range(self.depth)]
+
+    def age_to(self, day: int) -> None:
+        if day > self.day:
+            if self.day >= 0:
+                shift = min(day - self.day, 31)
+                t = self.table
+                for i in range(len(t)):
+                    t[i] >>= shift
+            self.day = day
+
+    def add(self, key: str) -> None:
+        t = self.table
+        for s in self._slots(key):
+            t[s] += 1
+
+    def estimate(self, key: str) -> int:
+        t = self.table
+        return min(t[s] for s in self._slots(key))
+
+    def load(self, day: int, table: bytes) -> None:
+        """Restore from ``day`` and the table's bytes; the shape must match this sketch's."""
+        loaded = array("I", table)
+        if len(loaded) != self.width * self.depth:
+            raise ValueError("degree sketch snapshot of another shape (cms_width/cms_depth changed?)")
+        self.day, self.table = day, loaded
+
+
+class ClusterState:
+    """One attribute value's campaign state; members capped, counters decayed in event time.
+
+    ``severity``, ``alert_seq`` and ``alerted_members`` are the open incident's bookkeeping;
+    ``scored_ts``/``snapshot_ts`` pace scoring and member snapshots."""
+
+    __slots__ = ("attr", "value", "members", "t_last", "req_day", "out_day", "member_minutes",
+                 "active_minutes", "new_hour", "severity", "alert_seq", "alerted_members", "first_ts",
+                 "scored_ts", "snapshot_ts")
+
+    def __init__(self, attr: str, value: str, ts: float) -> None:
+        self.attr = attr
+        self.value = value
+        self.members: dict[str, list] = {}
+        self.t_last = ts
+        self.first_ts = ts
+        self.req_day = self.out_day = self.member_minutes = self.active_minutes = self.new_hour = 0.0
+        self.severity = 0
+        self.alert_seq = 0
+        self.alerted_members = 0
+        self.scored_ts = -math.inf
+        self.snapshot_ts = -math.inf
+
+    def decay_to(self, ts: float) -> None:
+        dt = ts - self.t_last
+        if dt > 0:
+            f = math.exp(-dt / DAY)
+            self.req_day *= f
+            self.out_day *= f
+            self.member_minutes *= f
+            self.active_minutes *= f
+            self.new_hour *= math.exp(-dt / HOUR)
+            self.t_last = ts
+
+    def add(self, link: Link, ts: float, max_members: int) -> None:
+        """Fold one member's harvest-like minute in; beyond ``max_members`` the least recently
+        seen tenth is dropped first."""
+        acc = link.account
+        m = self.members.get(acc)
+        if m is None:
+            if len(self.members) >= max_members:
+                self._evict(max_members)
+            self.members[acc] = [ts, ts, link.requests, link.output_tokens, link.harvest, link.young,
+                                 link.top_feature, link.last_event]
+            self.new_hour += 1.0
+        else:
+            m[LAST_SEEN] = ts
+            m[REQUESTS] += link.requests
+            m[OUTPUT_TOKENS] += link.output_tokens
+            m[HARVEST] = max(m[HARVEST] * 0.9, link.harvest)
+            m[TOP_FEATURE] = link.top_feature
+            m[LAST_EVENT] = link.last_event
+        self.req_day += link.requests
+        self.out_day += link.output_tokens
+        self.member_minutes += 1.0
+
+    def active(self, since: float) -> list[tuple[str, list]]:
+        """``(account, member)`` of the members seen at or after ``since``, in joining order."""
+        return [(a, m) for a, m in self.members.items() if m[LAST_SEEN] >= since]
+
+    def _evict(self, max_members: int) -> None:
+        """Drop the least recently seen tenth: keeps memory bounded for giant values."""
+        keep = sorted(self.members.items(), key=lambda kv: (-kv[1][LAST_SEEN], kv[0]))
+        self.members = dict(keep[: max_members * 9 // 10])
+
+
+__all__ = ["ClusterState", "DegreeSketch"]

@@ -1,0 +1,88 @@
+"""Every number that tunes detection, in one place: what ``distillwatch config`` lists.
+
+Frozen dataclasses of plain ``float``/``int`` fields, so ``streams/settings.py`` can give each
+field an environment variable (account fields ``DW_<FIELD>``, cluster fields
+``DW_CLUSTER_<FIELD>``) and the replay engine and the streaming agents build the very same
+:class:`DetectorConfig`: one setting can never mean two things in the two paths.
+
+What stays out: constants that define what state *means* (counter time constants, sketch
+register counts): changing them would silently reinterpret stored changelogs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.timespans import DAY, HOUR
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """The account stage: watermark, scoring, severity policy; thresholds adapt above these floors."""
+
+    lateness_s: float = 300.0  # how far behind the newest event the watermark trails
+    warn_floor: float = 12.0  # score floor for a warning
+    watch_harvest: float = 5.0  # harvest evidence at which an account's links go to the cluster stage
+    error_volume: float = 2.5  # a page needs real volume against peers or own history ...
+    error_harvest: float = 7.0  # ... and what distillers want (CoT, distillable mix, long outputs) ...
+    error_requests_day: float = 100.0  # ... and enough evidence
+    strong_harvest: float = 14.0  # twice the harvest evidence ...
+    strong_volume: float = 1.5  # ... pages with less volume
+    critical_requests_day: float = 2000.0
+    critical_factor: float = 2.0  # a critical score is this many times the threshold
+    dense_requests: int = 3  # a minute with this many requests is always scored ...
+    rescore_s: float = 300.0  # ... sparser ones at most this often per account
+    hub_end_users: float = 20.0  # an account forwarding this many end users is a router: no links
+    threshold_quantile: float = 0.99
+    threshold_min_samples: int = 100  # scores learnt before the quantile replaces the floor
+    new_model_s: float = 48 * HOUR  # a model first seen this recently counts as newly released
+    new_model_warmup_s: float = 6 * HOUR  # models seen in the first hours are not "new"
+    z_cap: float = 8.0  # one feature's robust z counts at most this much
+    automation_weight: float = 0.5  # scripted traffic alone is ordinary for API customers
+    self_min_hours: int = 24  # own-history baseline counts only after a day of hourly samples
+    self_alpha: float = 0.05  # EW fading of the own-history baseline (about a day of hourly samples)
+    self_sample_s: float = HOUR  # spacing of own-history samples
+    peer_learn_s: float = HOUR  # an account teaches its peer group at most this often
+    young_s: float = 7 * DAY  # younger accounts: "new" peer group, riskier, "young" cluster member
+    established_s: float = 90 * DAY  # older accounts: "established" peer group
+    risk_young: float = 0.25  # risk added for a young account ...
+    risk_weak: float = 0.25  # ... and for weak verification
+    batch_discount: float = 0.6  # all-Batch-API traffic scales the risk by (1 - this)
+    min_group_samples: int = 30  # below this a peer group borrows the all-accounts baseline
+    baseline_refresh: int = 16  # learns between baseline refreshes: reading 26 sketches per score is costly
+    link_cache_max: int = 1_000_000  # memoised attribute partitions before the memo is cleared
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The cluster stage: campaign scoring cadence, bounds and severity policy."""
+
+    warn_floor: float = 10.0
+    min_members: int = 3  # fewer active members never alert; their scores set the threshold
+    error_members: int = 3  # a campaign, not a pair of colleagues ...
+    error_harvest_small: float = 10.0  # ... and a small one must look strongly harvest-like
+    small_members: int = 5
+    error_share: float = 0.5  # at least half the accounts on this value look harvest-like
+    error_requests_day: float = 30.0
+    critical_members: int = 50
+    growth_factor: float = 2.0  # re-alert when the implicated accounts double
+    threshold_quantile: float = 0.99
+    threshold_min_samples: int = 100
+    score_every_s: float = 300.0  # a cluster is scored at most this often (scoring scans members)
+    snapshot_every_s: float = HOUR  # member rows while an incident is open
+    active_s: float = DAY  # a member counts as active for this long after its last link
+    max_members: int = 5000  # per cluster; the least recently seen tenth goes beyond it
+    snapshot_members: int = 1000  # member rows per snapshot
+    cms_width: int = 1 << 15  # degree sketch (count-min) columns ...
+    cms_depth: int = 3  # ... and rows
+
+
+@dataclass(frozen=True)
+class DetectorConfig:
+    """Both stages' settings: what the engine and the streaming agents are built from."""
+
+    account: AccountConfig = field(default_factory=AccountConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+
+
+__all__ = ["AccountConfig", "ClusterConfig", "DetectorConfig"]

@@ -1,0 +1,187 @@
+"""What the detector reports: alert objects (alert.md), their reasons in words, and the
+aggregate rows for ClickHouse, for both stages. Processors decide; this module only writes up,
+from exactly the numbers the decision used."""
+
+from __future__ import annotations
+
+from models.account_scoring import SELF_SURGE, AccountVerdict, Contribution
+from models.account_state import HLL_ASN, HLL_IP, HLL_PROMPT, HLL_ROUTER, HLL_TLS, AccountState, verification_name
+from models.alerts import MAX_SAMPLE_EVENTS, make_alert
+from models.cluster_scoring import ClusterTerm, ClusterVerdict
+from models.cluster_state import (
+    FIRST_SEEN,
+    LAST_EVENT,
+    LAST_SEEN,
+    OUTPUT_TOKENS,
+    REQUESTS,
+    TOP_FEATURE,
+    ClusterState,
+)
+from models.cluster_state import HARVEST as MEMBER_HARVEST
+from models.features import FEATURES, display
+from models.timespans import DAY, MINUTE
+
+ACCOUNT_REASONS = 5  # score terms shown as an account alert's reasons
+
+
+# -- account stage ------------------------------------------------------------------------------
+
+def account_minute_row(acc: str, st: AccountState, minute: int, group: str) -> dict:
+    """The ``account_minute`` row of the account's just-closed minute."""
+    return {
+        "account_id": acc,
+        "minute": minute * 60,
+        "requests": st.win_req,
+        "input_tokens": int(st.win_in),
+        "output_tokens": int(st.win_out),
+        "reasoning_tokens": int(st.win_reasoning),
+        "rate_limited": st.win_429,
+        "saturated": st.win_sat,
+        "cot_share": st.win_cot / st.win_req if st.win_req else 0.0,
+        "distinct_ips": round(st.distinct(HLL_IP)),
+        "distinct_asns": round(st.distinct(HLL_ASN)),
+        "distinct_tls": round(st.distinct(HLL_TLS)),
+        "distinct_routers": round(st.distinct(HLL_ROUTER)),
+        "distinct_prompts": round(st.distinct(HLL_PROMPT)),
+        "capability_mix": st.capability_shares(),
+        "score": st.v_score,
+        "volume_score": st.v_volume,
+        "harvest_score": st.v_harvest,
+        "automation_score": st.v_automation,
+        "peer_group": group,
+        "model": st.model,
+        "router_id": st.router,
+        "asn": st.asn,
+        "ip_prefix": st.ip24,
+        "payment_fingerprint": st.payment,
+        "tls_fingerprint": st.tls,
+        "template": st.template,
+    }
+
+
+def account_alert(acc: str, st: AccountState, severity: str, verdict: AccountVerdict, threshold: float,
+                  close_ts: float, group: str) -> dict:
+    """The alert for the account's incident at its current ``alert_seq``."""
+    reasons = [_account_reason(t) for t in verdict.terms[:ACCOUNT_REASONS]]
+    reasons.append({
+        "code": "peer_group",
+        "summary": f"compared with {group} accounts (verification: {verification_name(st.verification)})",
+        "value": group,
+        "baseline": None,
+    })
+    evidence = {
+        "requests": round(st.r_day),
+        "input_tokens": round(st.in_day),
+        "output_tokens": round(st.out_day),
+        "distinct_ips": round(st.distinct(HLL_IP)),
+        "asns": round(st.distinct(HLL_ASN)),
+        "routers": round(st.distinct(HLL_ROUTER)),
+        "templates": round(st.distinct(HLL_PROMPT)),
+        "rate_limited": round(st.e429_day),
+        "sample_event_ids": sorted({st.win_event, st.last_event} - {""}),
+    }
+    return make_alert(
+        kind="account", subject=acc, accounts=[acc], accounts_total=1, severity=severity,
+        score=verdict.score, threshold=threshold, detected_at=close_ts,
+        window_start=close_ts - DAY,  # the horizon of the day counters behind the evidence
+        reasons=reasons, evidence=evidence, links=[], seq=st.alert_seq,
+    )
+
+
+def _account_reason(t: Contribution) -> dict:
+    if t.feature == SELF_SURGE:
+        return {
+            "code": "own_history_surge",
+            "summary": f"{t.value:,.0f} requests in the last hour, usually {t.baseline:,.0f} for this account",
+            "value": round(t.value, 3),
+            "baseline": round(t.baseline, 3),
+        }
+    f = FEATURES[t.feature]
+    v = display(t.feature, t.value)
+    b = display(t.feature, t.baseline)
+    return {"code": f.name, "summary": f.summary.format(v=v, b=b), "value": round(v, 4), "baseline": round(b, 4)}
+
+
+# -- cluster stage ------------------------------------------------------------------------------
+
+def cluster_minute_row(key: str, cl: ClusterState, ts: float, v: ClusterVerdict, severity: str) -> dict:
+    """The ``cluster_minute`` row of a scored cluster."""
+    return {
+        "cluster_id": key, "attribute": cl.attr, "value": cl.value, "minute": ts - MINUTE,
+        "members_active": v.members, "members_total": len(cl.members), "requests_day": round(cl.req_day, 2),
+        "output_tokens_day": round(cl.out_day, 2), "new_members_hour": round(cl.new_hour, 3),
+        "hub_share": round(v.share, 4), "young_share": round(v.young, 4), "sync": round(v.sync, 3),
+        "score": round(v.score, 4), "severity": severity,
+    }
+
+
+def cluster_member_rows(key: str, active: list[tuple[str, list]], ts: float, limit: int) -> list[tuple[str, dict]]:
+    """``cluster_member`` rows of the first ``limit`` active members (highest contribution first)."""
+    return [("cluster_member", {
+        "cluster_id": key, "account_id": acc, "snapshot_at": ts, "first_seen": m[FIRST_SEEN],
+        "last_seen": m[LAST_SEEN], "requests": m[REQUESTS], "output_tokens": m[OUTPUT_TOKENS],
+        "harvest_score": m[MEMBER_HARVEST],
+    }) for acc, m in active[:limit]]
+
+
+def cluster_alert(key: str, cl: ClusterState, severity: str, active: list[tuple[str, list]], v: ClusterVerdict,
+                  threshold: float, ts: float) -> dict:
+    """The alert for the cluster's incident at its current ``alert_seq``; ``active`` sorted."""
+    accounts = [a for a, _ in active]
+    words = _cluster_summaries(cl, active, v.terms)
+    reasons = [
+        {"code": code, "summary": words[code], "value": round(value, 4), "baseline": base}
+        for code, c, value, base in sorted(v.terms, key=lambda t: -t.contribution) if c > 0
+    ]
+    reasons.append({"code": "hub_share", "summary": (
+        f"{v.share:.0%} of the accounts seen on this {cl.attr} look harvest-like (a shared NAT or "
+        "popular SDK would be far lower)"), "value": round(v.share, 4), "baseline": 0.5})
+    samples = sorted({m[LAST_EVENT] for _, m in active[:MAX_SAMPLE_EVENTS] if m[LAST_EVENT]})
+    evidence = {
+        "requests": round(cl.req_day),
+        "output_tokens": round(cl.out_day),
+        "members": len(active),
+        "sample_event_ids": samples,
+    }
+    return make_alert(
+        kind="cluster", subject=key, accounts=accounts, accounts_total=len(accounts),
+        severity=severity, score=v.score, threshold=threshold, detected_at=ts,
+        window_start=max(cl.first_ts, ts - DAY), reasons=reasons, evidence=evidence,
+        links=[{"attribute": cl.attr, "value": cl.value, "accounts": len(accounts)}],
+        seq=cl.alert_seq,
+    )
+
+
+def _cluster_summaries(cl: ClusterState, active: list[tuple[str, list]],
+                       terms: tuple[ClusterTerm, ...]) -> dict[str, str]:
+    """The alert's reasons in words, from exactly the values the score used."""
+    v = {t.code: t.value for t in terms}
+    return {
+        "members": f"{v['members']} linked accounts active in the last day share {cl.attr} {_short(cl.value)}",
+        "aggregate_volume": f"{v['aggregate_volume']:,.0f} requests/day in sum across them",
+        "harvest_signature": f"members' mean harvest score {v['harvest_signature']:.1f} "
+                             "(ordinary accounts stay near 0)" + _top_feature(active),
+        "young_accounts": f"{v['young_accounts']:.0%} of them are under 7 days old",
+        "synchronised": f"active in the same minutes {v['synchronised']:.1f}x as often as independent "
+                        "accounts would be",
+        "new_members": f"{v['new_members']:.0f} accounts joined in the last hour",
+    }
+
+
+def _short(value: str) -> str:
+    return value if len(value) <= 40 else value[:37] + "..."
+
+
+def _top_feature(active: list[tuple[str, list]]) -> str:
+    counts: dict[int, int] = {}
+    for _, m in active:
+        top = m[TOP_FEATURE]
+        if top >= 0:
+            counts[top] = counts.get(top, 0) + 1
+    if not counts:
+        return ""
+    top = max(sorted(counts), key=lambda k: counts[k])
+    return f"; most common: {FEATURES[top].name.replace('_', ' ')}"
+
+
+__all__ = ["account_alert", "account_minute_row", "cluster_alert", "cluster_member_rows", "cluster_minute_row"]
