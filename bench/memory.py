@@ -53,7 +53,7 @@ def main() -> None:
         return dt
 
     for i, _n, _ts, d in rounds(n_acc, per):
-        chunk.append((procs[part_of[i]], validate(d, False)))
+        chunk.append((procs[part_of[i]], validate(d)))
         if len(chunk) >= CHUNK:
             busy += run(chunk)
             events += len(chunk)

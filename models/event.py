@@ -283,12 +283,8 @@ def _utf8(raw: bytes) -> bool:
     return True
 
 
-def validate(d: object, _long_strings: bool = True) -> Event:
-    """Check one already-parsed object (e.g. from a test or a simulator) against the contract.
-
-    ``_long_strings`` is accepted for callers of the previous signature and has no effect: the
-    typed conversion checks every length itself.
-    """
+def validate(d: object) -> Event:
+    """Check one already-parsed object (e.g. from a test or a simulator) against the contract."""
     try:
         return msgspec.convert(d, Event)
     except msgspec.ValidationError as exc:
