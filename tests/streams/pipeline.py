@@ -7,10 +7,14 @@ import os
 import signal
 import socket
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+import orjson
+from kafka import KafkaConsumer, TopicPartition
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = str(REPO / ".venv" / "bin" / "distillwatch")
@@ -80,3 +84,44 @@ def metric(port: int, name: str) -> float:
         if line.startswith(f"distillwatch_{name} "):
             return float(line.split()[1])
     return 0.0
+
+
+def read(bootstrap: str, topic: str, until, timeout: float, quiet: float = 4.0) -> list[bytes]:
+    """Values on ``topic`` from the beginning, until ``until(values)`` holds and nothing new
+    arrived for ``quiet`` seconds, or ``timeout`` passes."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    values: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    assigned = False
+    last_new = time.monotonic()
+    try:
+        while time.monotonic() < deadline:
+            if not assigned:
+                parts = consumer.partitions_for_topic(topic)
+                if not parts:
+                    time.sleep(0.5)
+                    continue
+                tps = [TopicPartition(topic, p) for p in parts]
+                consumer.assign(tps)
+                consumer.seek_to_beginning(*tps)
+                assigned = True
+            batch = consumer.poll(timeout_ms=500)
+            new = [r.value for rs in batch.values() for r in rs]
+            if new:
+                values += new
+                last_new = time.monotonic()
+            elif until(values) and time.monotonic() - last_new >= quiet:
+                break
+    finally:
+        consumer.close()
+    return values
+
+
+def alert_ids(bootstrap: str, env: dict[str, str], expected: set[str], timeout: float = 300) -> list[str]:
+    values = read(bootstrap, env["DW_ALERTS_TOPIC"],
+                   lambda vs: expected <= {orjson.loads(v)["alert_id"] for v in vs}, timeout)
+    return [orjson.loads(v)["alert_id"] for v in values]
+
+
+def diff(got: set[str], expected: set[str]) -> str:
+    return f"missing {sorted(expected - got)[:5]}, extra {sorted(got - expected)[:5]}"

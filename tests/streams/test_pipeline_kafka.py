@@ -22,7 +22,6 @@ from collections import Counter
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from streams.replay import replay
 from tests.streams import pipeline
@@ -30,47 +29,6 @@ from tests.streams import pipeline
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 REPO = pipeline.REPO
-
-
-def _read(bootstrap: str, topic: str, until, timeout: float, quiet: float = 4.0) -> list[bytes]:
-    """Values on ``topic`` from the beginning, until ``until(values)`` holds and nothing new
-    arrived for ``quiet`` seconds, or ``timeout`` passes."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    values: list[bytes] = []
-    deadline = time.monotonic() + timeout
-    assigned = False
-    last_new = time.monotonic()
-    try:
-        while time.monotonic() < deadline:
-            if not assigned:
-                parts = consumer.partitions_for_topic(topic)
-                if not parts:
-                    time.sleep(0.5)
-                    continue
-                tps = [TopicPartition(topic, p) for p in parts]
-                consumer.assign(tps)
-                consumer.seek_to_beginning(*tps)
-                assigned = True
-            batch = consumer.poll(timeout_ms=500)
-            new = [r.value for rs in batch.values() for r in rs]
-            if new:
-                values += new
-                last_new = time.monotonic()
-            elif until(values) and time.monotonic() - last_new >= quiet:
-                break
-    finally:
-        consumer.close()
-    return values
-
-
-def _alert_ids(bootstrap: str, env: dict[str, str], expected: set[str], timeout: float = 300) -> list[str]:
-    values = _read(bootstrap, env["DW_ALERTS_TOPIC"],
-                   lambda vs: expected <= {orjson.loads(v)["alert_id"] for v in vs}, timeout)
-    return [orjson.loads(v)["alert_id"] for v in values]
-
-
-def _diff(got: set[str], expected: set[str]) -> str:
-    return f"missing {sorted(expected - got)[:5]}, extra {sorted(got - expected)[:5]}"
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -87,10 +45,10 @@ def test_streaming_alerts_equal_replay(kafka_bootstrap, topic_prefix, tmp_path, 
                 assert time.monotonic() < deadline, "the workers did not share the partitions"
                 time.sleep(0.5)
             pipeline.publish(env, path, batch=50)
-        got = _alert_ids(kafka_bootstrap, env, expected)
+        got = pipeline.alert_ids(kafka_bootstrap, env, expected)
         shares = [pipeline.metric(port, "events_in") for port in ports]
     print(f"parity with {workers} worker(s): events per worker {shares}", file=sys.stderr)
-    assert set(got) == expected, _diff(set(got), expected)
+    assert set(got) == expected, pipeline.diff(set(got), expected)
     assert len(got) == len(set(got)), "an uninterrupted run emits each alert once"
 
 
@@ -106,8 +64,8 @@ def test_worker_killed_mid_stream_recovers_exactly(kafka_bootstrap, topic_prefix
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     with pipeline.worker(env, tmp_path / "w2.log"):
-        got = _alert_ids(kafka_bootstrap, env, expected)
-    assert set(got) == expected, _diff(set(got), expected)
+        got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+    assert set(got) == expected, pipeline.diff(set(got), expected)
     dupes = sum(n - 1 for n in Counter(got).values())
     print(f"recovery: {len(got)} alerts on the topic, {dupes} re-emitted duplicates", file=sys.stderr)
 
@@ -123,7 +81,7 @@ def test_bad_records_reach_the_dead_letter_topic(kafka_bootstrap, topic_prefix, 
     env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
     pipeline.publish(env, smoke, batch=10)
     with pipeline.worker(env, tmp_path / "w1.log") as (_, port):
-        values = _read(kafka_bootstrap, env["DW_DEAD_LETTER_TOPIC"], lambda vs: len(vs) >= summary.bad, 60)
+        values = pipeline.read(kafka_bootstrap, env["DW_DEAD_LETTER_TOPIC"], lambda vs: len(vs) >= summary.bad, 60)
         deadline = time.monotonic() + 30
         while pipeline.metric(port, "events_in") < summary.events and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -23,7 +23,6 @@ from models.engine import Engine
 from streams import settings
 from streams.replay import replay
 from tests.streams import pipeline
-from tests.streams.test_pipeline_kafka import _alert_ids, _diff
 
 NON_DEFAULT = {"DW_LATENESS_S": "30", "DW_CLUSTER_SCORE_EVERY_S": "120"}
 
@@ -115,5 +114,5 @@ def test_worker_equals_replay_under_non_default_settings(monkeypatch, kafka_boot
     env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, **NON_DEFAULT)
     pipeline.publish(env, stream, batch=50)
     with pipeline.worker(env, tmp_path / "w.log"):
-        got = _alert_ids(kafka_bootstrap, env, expected)
-    assert set(got) == expected, _diff(set(got), expected)
+        got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+    assert set(got) == expected, pipeline.diff(set(got), expected)
