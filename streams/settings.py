@@ -104,6 +104,14 @@ class Settings:
     web_token: str = field(default="", metadata={"env": "DW_WEB_TOKEN", "secret": True})
     query_timeout_s: float = field(default=30.0, metadata={"env": "DW_QUERY_TIMEOUT_S"})
     query_max_rows: int = field(default=100_000, metadata={"env": "DW_QUERY_MAX_ROWS"})
+    # the sink worker's read-only ClickHouse HTTP endpoint (0: off), and where clients find it
+    query_port: int = field(default=8124, metadata={"env": "DW_QUERY_PORT"})
+    query_url: str = field(default="", metadata={"env": "DW_QUERY_URL"})
+
+    @property
+    def effective_query_url(self) -> str:
+        """The worker query endpoint to use when the embedded directory is held by a worker."""
+        return self.query_url or f"http://127.0.0.1:{self.query_port}/"
 
 
 def mask_url(text: str) -> str:

@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 import clickhouse_connect
 from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ProgrammingError
+from clickhouse_connect.driver.exceptions import ClickHouseError, ProgrammingError
 
 # (path, database, read-only session settings or ()) -> the process's shared client
 _embedded: dict[tuple[str, str, tuple], Client] = {}
@@ -67,6 +67,22 @@ def connect_readonly(dsn: str, database: str, max_execution_s: float, max_rows: 
     return _shared_embedded(dsn, database, readonly=limits)
 
 
+def connect_analyst(dsn: str, database: str, max_execution_s: float, max_rows: int, worker_url: str) -> Client:
+    """The read-only client an analyst's tool uses: ``dsn`` itself, or, when ``dsn`` is an embedded
+    directory a running worker holds ("Cannot lock file"), that worker's query endpoint at
+    ``worker_url`` (:mod:`streams.web.chquery`), which serves the same database read-only."""
+    try:
+        return connect_readonly(dsn, database, max_execution_s, max_rows)
+    except RuntimeError as held:
+        if not dsn.startswith("chdb:"):
+            raise
+        try:
+            return connect_readonly(worker_url, database, max_execution_s, max_rows)
+        except (OSError, ClickHouseError) as exc:
+            raise RuntimeError(f"{held}; and no worker query endpoint answers at {worker_url} "
+                               f"({type(exc).__name__}): start the worker, or set DW_QUERY_URL") from None
+
+
 def readonly_settings(max_execution_s: float, max_rows: int) -> dict[str, object]:
     """The settings of an ad-hoc query session, ``readonly`` last (it forbids changing the others)."""
     return {"max_execution_time": max_execution_s, "max_result_rows": max_rows,
@@ -96,11 +112,18 @@ def _shared_embedded(dsn: str, database: str, readonly: dict[str, object] | None
 
 
 def _open(dsn: str, database: str, readonly: dict[str, object] | None = None) -> Client:
-    if readonly is not None:
+    if readonly is None:
+        client = clickhouse_connect.get_client(dsn=dsn)
+        client.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
+    elif dsn.startswith("chdb:"):
         client = clickhouse_connect.get_client(dsn=dsn, settings=readonly)
     else:
         client = clickhouse_connect.get_client(dsn=dsn)
-        client.command(f"CREATE DATABASE IF NOT EXISTS {quote_identifier(database)}")
+        # a server that is read-only already (a worker's query endpoint, a readonly user) refuses
+        # every setting, as ClickHouse does, and applies its own limits; any other gets ours
+        if not client.query("SELECT getSetting('readonly')").result_rows[0][0]:
+            client.close()
+            client = clickhouse_connect.get_client(dsn=dsn, settings=readonly)
     client.database = database
     return client
 

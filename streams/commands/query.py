@@ -2,7 +2,8 @@
 
 Everything runs on a read-only session (:func:`streams.clickhouse.client.connect_readonly`): one
 statement, ``readonly=1``, ``DW_QUERY_TIMEOUT_S`` and ``DW_QUERY_MAX_ROWS``. Schema changes go
-through ``distillwatch schema apply`` only.
+through ``distillwatch schema apply`` only. When a running worker holds the embedded directory,
+the query goes to that worker's query endpoint (``DW_QUERY_URL``, default port ``DW_QUERY_PORT``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import urllib.parse
 from datetime import datetime
 
 import orjson
@@ -33,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from clickhouse_connect.driver.exceptions import ClickHouseError
 
-    from streams.clickhouse.client import connect_readonly, single_statement
+    from streams.clickhouse.client import connect_analyst, single_statement
     from streams.clickhouse.saved_queries import run_saved_query, saved_queries
 
     queries = saved_queries()
@@ -48,8 +50,8 @@ def run(args: argparse.Namespace) -> int:
         params = dict(_split_param(p) for p in args.param)
         cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)
         sql = None if args.query in queries else single_statement(args.query)
-        client = connect_readonly(cfg.effective_clickhouse_dsn, cfg.clickhouse_database,
-                                  cfg.query_timeout_s, cfg.query_max_rows)
+        client = connect_analyst(cfg.effective_clickhouse_dsn, cfg.clickhouse_database, cfg.query_timeout_s,
+                                 cfg.query_max_rows, _with_token(cfg.effective_query_url, cfg.web_token))
         if sql is None:
             result = run_saved_query(client, args.query, params)
         else:
@@ -63,6 +65,14 @@ def run(args: argparse.Namespace) -> int:
     write = {"table": _table, "csv": _csv, "json": _json}[args.format]
     write(list(result.column_names), result.result_rows)
     return 0
+
+
+def _with_token(url: str, token: str) -> str:
+    """The worker endpoint's URL carrying ``DW_WEB_TOKEN`` as the password, when one is set."""
+    if not token:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://default:{urllib.parse.quote(token, safe='')}@{rest}"
 
 
 def _first_line(exc: Exception) -> str:

@@ -23,20 +23,24 @@ import asyncio
 import functools
 import hmac
 import ipaddress
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from importlib.resources import files
 
 import orjson
+from aiohttp import web as aiohttp_web
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from faust.web import Request, Response, View
 from kafka.errors import KafkaError
 
 from streams.app import app, settings
+from streams.clickhouse.client import connect_readonly
 from streams.settings import mask_url
 from streams.web import alerts as topic
-from streams.web import drilldown
+from streams.web import chquery, drilldown
 
 STATIC = files(__package__) / "static"  # package data: found in a wheel as in a checkout
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
@@ -65,6 +69,7 @@ _problem = exposure_problem(settings.web_bind, settings.web_token)
 if _problem:
     raise SystemExit(_problem)
 
+log = logging.getLogger(__name__)
 _cache: tuple[float, list[dict]] = (0.0, [])
 _cache_lock = asyncio.Lock()
 
@@ -179,6 +184,37 @@ async def _drilldown(web: View, request: Request, kind: str, subject: str) -> Re
         return _json(web, out, status=502)
     out["at"] = at
     return _json(web, out)
+
+
+@app.task
+async def query_endpoint() -> None:
+    """Serve the read-only ClickHouse HTTP endpoint (:mod:`streams.web.chquery`) on
+    ``DW_QUERY_PORT`` for the life of the worker; it answers while this worker holds the database."""
+    embedded = settings.effective_clickhouse_dsn.startswith("chdb:")
+    if not settings.query_port or (embedded and not settings.sink_enabled):
+        return  # off, or a worker that never holds the embedded directory
+    handler = chquery.build_app(
+        lambda database: connect_readonly(settings.effective_clickhouse_dsn, database,
+                                          settings.query_timeout_s, settings.query_max_rows),
+        settings.clickhouse_database, _query_unavailable, _QUERY_POOL, settings.web_token)
+    runner = aiohttp_web.AppRunner(handler, access_log=None)
+    await runner.setup()
+    try:
+        await aiohttp_web.TCPSite(runner, settings.web_bind, settings.query_port).start()
+    except OSError as exc:  # the pipeline matters more than the endpoint: say so and run on
+        log.warning("query endpoint not served on %s:%s (%s): set DW_QUERY_PORT to a free port",
+                    settings.web_bind, settings.query_port, exc)
+
+
+_QUERY_POOL = ThreadPoolExecutor(2, thread_name_prefix="dw-query")  # two analysts at once; the sink has its own
+
+
+def _query_unavailable() -> str | None:
+    """Why this worker cannot answer queries now: an embedded directory it does not hold."""
+    if settings.effective_clickhouse_dsn.startswith("chdb:") and not _holds_sink():
+        return (f"this worker does not hold the embedded ClickHouse; the one running with DW_SINK=1 that holds "
+                f"the {settings.rows_topic} partition answers on its DW_QUERY_PORT")
+    return None
 
 
 def _queries(holds_sink: bool, kind: str, subject: str, at: datetime, start: datetime) -> dict[str, list[dict]]:
