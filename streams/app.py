@@ -38,7 +38,7 @@ app = faust.App(
     broker_session_timeout=settings.session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
     web_host="127.0.0.1",
-    web_bind="127.0.0.1",
+    web_bind=settings.web_bind,
     web_port=settings.web_port,
     datadir=str(DATADIR),
 )

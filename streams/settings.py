@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -69,10 +70,10 @@ class Settings:
             value = getattr(self, f.name)
             if f.metadata.get("secret") and value:
                 value = "****" + str(value)[-4:]
-            rows.append((f.name, f.metadata["env"], str(value)))
+            rows.append((f.name, f.metadata["env"], mask_url(str(value))))
         for section, name, env in detector_settings():
             rows.append((f"{section}.{name}", env, str(getattr(getattr(self.detector, section), name))))
-        rows.append(("effective_clickhouse_dsn", "-", self.effective_clickhouse_dsn))
+        rows.append(("effective_clickhouse_dsn", "-", mask_url(self.effective_clickhouse_dsn)))
         return rows
 
     # alert delivery (`distillwatch notify`, docs/paging.md)
@@ -97,6 +98,33 @@ class Settings:
     webhook_secret: str = field(default="", metadata={"env": "DW_WEBHOOK_SECRET", "secret": True})
     slack_webhook_url: str = field(default="", metadata={"env": "DW_SLACK_WEBHOOK_URL", "secret": True})
     slack_min_severity: str = field(default="warning", metadata={"env": "DW_SLACK_MIN_SEVERITY"})
+
+    # on-call page and ad-hoc queries (docs/oncall.md)
+    web_bind: str = field(default="127.0.0.1", metadata={"env": "DW_WEB_BIND"})
+    web_token: str = field(default="", metadata={"env": "DW_WEB_TOKEN", "secret": True})
+    query_timeout_s: float = field(default=30.0, metadata={"env": "DW_QUERY_TIMEOUT_S"})
+    query_max_rows: int = field(default=100_000, metadata={"env": "DW_QUERY_MAX_ROWS"})
+    # the sink worker's read-only ClickHouse HTTP endpoint (0: off), and where clients find it
+    query_port: int = field(default=8124, metadata={"env": "DW_QUERY_PORT"})
+    query_url: str = field(default="", metadata={"env": "DW_QUERY_URL"})
+
+    @property
+    def effective_query_url(self) -> str:
+        """The worker query endpoint to use when the embedded directory is held by a worker."""
+        return self.query_url or f"http://127.0.0.1:{self.query_port}/"
+
+
+def mask_url(text: str) -> str:
+    """``text`` with the password of a ``scheme://user:password@host`` URL replaced by ``****``, so a
+    DSN can be printed (``config``, error messages, the page's JSON) without its secret.
+
+    >>> mask_url("http://dw:s3cret@ch:8123/?x=1")
+    'http://dw:****@ch:8123/?x=1'
+    """
+    return _URL_PASSWORD.sub(r"\1****@", text)
+
+
+_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 
 
 def _coerce(raw: str, typ: type, env: str) -> object:

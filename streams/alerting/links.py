@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import urllib.parse
 
 CAMPAIGN_PREFIX = "distillwatch/campaign/"
@@ -26,22 +27,28 @@ def campaign_of(alert: dict) -> str | None:
 
 
 def next_steps(alert: dict) -> list[str]:
-    """What an on-call person runs next to decide, as ``distillwatch query`` commands."""
+    """What an on-call person runs next to decide, as ``distillwatch query`` commands.
+
+    Every value is shell-quoted: subjects come from traffic, and these lines are meant to be pasted.
+    """
     at = alert["detected_at"][:19].replace("T", " ")
     start = alert["window_start"][:19].replace("T", " ")
     if alert["kind"] == "account":
-        return [
-            f"distillwatch query account_timeline --param account_id={alert['subject']} --param at='{at}'",
-            f"distillwatch query account_days --param account_id={alert['subject']} "
-            f"--param start='{alert['window_start'][:10]} 00:00:00' --param end='{at}'",
-        ]
+        account = alert["subject"]
+        return [_query("account_timeline", account_id=account, at=at),
+                _query("account_days", account_id=account, start=f"{alert['window_start'][:10]} 00:00:00", end=at)]
     if alert["kind"] == "campaign":
-        return [f"distillwatch query \"SELECT detected_at, kind, subject, severity, accounts_total FROM alerts "
-                f"FINAL WHERE dedup_key = '{alert['dedup_key']}' ORDER BY detected_at\""]
-    return [
-        f"distillwatch query cluster_members --param cluster_id='{alert['subject']}'",
-        f"distillwatch query cluster_links --param cluster_id='{alert['subject']}' "
-        f"--param start='{start}' --param end='{at}'",
-        f"distillwatch query cluster_growth --param cluster_id='{alert['subject']}' "
-        f"--param start='{start}' --param end='{at}'",
-    ]
+        return [_query("incident_alerts", dedup_key=alert["dedup_key"])]
+    cluster = alert["subject"]
+    return [_query("cluster_members", cluster_id=cluster),
+            _query("cluster_links", cluster_id=cluster, start=start, end=at),
+            _query("cluster_growth", cluster_id=cluster, start=start, end=at)]
+
+
+def _query(name: str, **params: str) -> str:
+    """``distillwatch query NAME --param k=v …`` with each value quoted for a POSIX shell.
+
+    >>> _query("cluster_members", cluster_id="ip24:1.2.3.0/24; rm -rf ~")
+    "distillwatch query cluster_members --param cluster_id='ip24:1.2.3.0/24; rm -rf ~'"
+    """
+    return " ".join(["distillwatch query", name, *(f"--param {k}={shlex.quote(v)}" for k, v in params.items())])

@@ -1,15 +1,23 @@
-"""``distillwatch query NAME|SQL``: run a saved investigation query (streams/clickhouse/queries) or SQL."""
+"""``distillwatch query NAME|SQL``: run a saved investigation query (streams/clickhouse/queries) or SQL.
+
+Everything runs on a read-only session (:func:`streams.clickhouse.client.connect_readonly`): one
+statement, ``readonly=1``, ``DW_QUERY_TIMEOUT_S`` and ``DW_QUERY_MAX_ROWS``. Schema changes go
+through ``distillwatch schema apply`` only. When a running worker holds the embedded directory,
+the query goes to that worker's query endpoint (``DW_QUERY_URL``, default port ``DW_QUERY_PORT``).
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
+import urllib.parse
 from datetime import datetime
 
 import orjson
 
 from streams import settings
+from streams.settings import mask_url
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.clickhouse.client import connect
+    from clickhouse_connect.driver.exceptions import ClickHouseError
+
+    from streams.clickhouse.client import connect_analyst, single_statement
     from streams.clickhouse.saved_queries import run_saved_query, saved_queries
 
     queries = saved_queries()
@@ -39,17 +49,44 @@ def run(args: argparse.Namespace) -> int:
     try:
         params = dict(_split_param(p) for p in args.param)
         cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)
-        client = connect(cfg.effective_clickhouse_dsn, cfg.clickhouse_database)
-        if args.query in queries:
+        sql = None if args.query in queries else single_statement(args.query)
+        client = connect_analyst(cfg.effective_clickhouse_dsn, cfg.clickhouse_database, cfg.query_timeout_s,
+                                 cfg.query_max_rows, _with_token(cfg.effective_query_url, cfg.web_token))
+        if sql is None:
             result = run_saved_query(client, args.query, params)
         else:
-            result = client.query(args.query, parameters=params or None)
+            result = client.query(sql, parameters=params or None)
     except (ValueError, RuntimeError) as exc:
-        print(f"distillwatch query: {exc}", file=sys.stderr)
+        print(f"distillwatch query: {mask_url(str(exc))}", file=sys.stderr)
         return 2
+    except ClickHouseError as exc:
+        print(f"distillwatch query: {_first_line(exc)}", file=sys.stderr)
+        return 1
     write = {"table": _table, "csv": _csv, "json": _json}[args.format]
     write(list(result.column_names), result.result_rows)
     return 0
+
+
+def _with_token(url: str, token: str) -> str:
+    """The worker endpoint's URL carrying ``DW_WEB_TOKEN`` as the password, when one is set."""
+    if not token:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://default:{urllib.parse.quote(token, safe='')}@{rest}"
+
+
+def _first_line(exc: Exception) -> str:
+    """ClickHouse's own message without the stack trace and version noise it appends."""
+    text = mask_url(str(exc)).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    hint = next((h for code, h in _HINTS.items() if code in text), "")
+    return f"{text} -- {hint}" if hint else text
+
+
+_HINTS = {  # ClickHouse error code name -> what the analyst can do about it
+    "(READONLY)": "ad-hoc SQL is read-only; schema changes go through `distillwatch schema apply`",
+    "(TOO_MANY_ROWS_OR_BYTES)": "add a LIMIT or an aggregation, or raise DW_QUERY_MAX_ROWS",
+    "(TIMEOUT_EXCEEDED)": "narrow the time range, or raise DW_QUERY_TIMEOUT_S",
+}
 
 
 def _split_param(text: str) -> tuple[str, str]:

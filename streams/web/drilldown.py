@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from clickhouse_connect.driver.client import Client
 
 from models.event import parse_time as event_time
-from streams.clickhouse.client import connect
+from streams.clickhouse.client import connect_readonly
 from streams.clickhouse.saved_queries import run_saved_query
 from streams.settings import Settings
 
@@ -30,16 +30,20 @@ def client_for(cfg: Settings, holds_sink: bool) -> Client:
 
     An embedded (chdb) directory is opened by one process only, the worker whose sink holds the
     aggregates partition: opening it anywhere else would fail, or worse, take the directory away
-    from the sink. A ClickHouse server can be read from every worker.
+    from the sink. A ClickHouse server can be read from every worker. The client is read-only
+    (``readonly=1`` and the query limits): the page never writes.
     """
     dsn = cfg.effective_clickhouse_dsn
-    if dsn.startswith("chdb:") and not holds_sink:
+    if dsn.startswith("chdb:") and not holds_sink and cfg.query_url:
+        dsn = cfg.query_url  # the sink worker's read-only endpoint (streams.web.chquery)
+    elif dsn.startswith("chdb:") and not holds_sink:
         raise Unavailable(
             f"ClickHouse is embedded ({dsn}) and only the worker that writes it may read it: the one "
             f"running with DW_SINK=1 that holds the {cfg.rows_topic} partition. Open this page on that "
-            "worker's port, or run a ClickHouse server (DW_CLICKHOUSE_DSN=http://…) so every worker can read it.")
+            "worker's port, set DW_QUERY_URL to that worker's query endpoint, or run a ClickHouse server "
+            "(DW_CLICKHOUSE_DSN=http://…) so every worker can read it.")
     try:
-        return connect(dsn, cfg.clickhouse_database)
+        return connect_readonly(dsn, cfg.clickhouse_database, cfg.query_timeout_s, cfg.query_max_rows)
     except RuntimeError as exc:
         raise Unavailable(str(exc)) from exc
 

@@ -10,30 +10,66 @@
 
 Kafka and ClickHouse calls block, so they run in the default executor, never on the event loop
 that drives the pipeline's agents.
+
+The server binds ``DW_WEB_BIND`` (127.0.0.1 by default). Bound anywhere else it refuses to start
+without ``DW_WEB_TOKEN``, and every ``/api`` call then needs ``Authorization: Bearer TOKEN`` (the
+page and its static files carry no data and stay open; the page sends the token it was opened with,
+``/#token=…``). Behind a reverse proxy that authenticates, keep the loopback bind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import hmac
+import ipaddress
+import logging
 import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from importlib.resources import files
 
 import orjson
+from aiohttp import web as aiohttp_web
 from clickhouse_connect.driver.exceptions import ClickHouseError
 from faust.web import Request, Response, View
 from kafka.errors import KafkaError
 
 from streams.app import app, settings
+from streams.clickhouse.client import connect_readonly
+from streams.settings import mask_url
 from streams.web import alerts as topic
-from streams.web import drilldown
+from streams.web import chquery, drilldown
 
 STATIC = files(__package__) / "static"  # package data: found in a wheel as in a checkout
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
 # the page loads nothing from elsewhere: no CDN, no fonts, no beacons
-HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:", "Cache-Control": "no-store"}
+HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:", "Cache-Control": "no-store",
+           "X-Content-Type-Options": "nosniff"}
 ALERTS_TTL_S = 2.0  # the page and its drill-down ask at once; one topic read serves both
 
+
+
+def exposure_problem(bind: str, token: str) -> str | None:
+    """Why the page must not start with this bind address and token, or ``None``: anything but
+    loopback serves alert data (account ids, reasons) to the network, so it needs a token."""
+    try:
+        loopback = bind == "localhost" or ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        loopback = False
+    if loopback or token:
+        return None
+    return (f"DW_WEB_BIND={bind} exposes the on-call page beyond this host: set DW_WEB_TOKEN (callers send "
+            "'Authorization: Bearer TOKEN'), or keep DW_WEB_BIND=127.0.0.1 behind an authenticating reverse "
+            "proxy (docs/oncall.md)")
+
+
+_problem = exposure_problem(settings.web_bind, settings.web_token)
+if _problem:
+    raise SystemExit(_problem)
+
+log = logging.getLogger(__name__)
 _cache: tuple[float, list[dict]] = (0.0, [])
 _cache_lock = asyncio.Lock()
 
@@ -52,6 +88,25 @@ async def recent_alerts() -> list[dict]:
 def _json(web: View, value: object, status: int = 200) -> Response:
     body = orjson.dumps(value, option=orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z)
     return web.bytes(body, content_type="application/json", status=status, headers=HEADERS)
+
+
+def authorized(authorization: str, token: str) -> bool:
+    """Whether an ``Authorization`` header carries the bearer ``token`` (no token: always)."""
+    return not token or hmac.compare_digest(authorization.encode(), f"Bearer {token}".encode())
+
+
+Handler = Callable[..., Awaitable[Response]]
+
+
+def api(handler: Handler) -> Handler:
+    """An ``/api`` route: refused with 401 unless the request carries the configured token."""
+    @functools.wraps(handler)
+    async def guarded(web: View, request: Request, *args: object, **kwargs: object) -> Response:
+        if not authorized(request.headers.get("Authorization", ""), settings.web_token):
+            return _json(web, {"error": "this page needs its token: open it as /#token=TOKEN, or send "
+                                        "'Authorization: Bearer TOKEN'"}, status=401)
+        return await handler(web, request, *args, **kwargs)
+    return guarded
 
 
 def _kafka_error(exc: KafkaError) -> str:
@@ -77,6 +132,7 @@ async def static_file(web: View, request: Request, name: str) -> Response:
 
 
 @app.page("/api/alerts")
+@api
 async def api_alerts(web: View, request: Request) -> Response:
     limit = request.query.get("limit", "200")
     try:
@@ -88,11 +144,13 @@ async def api_alerts(web: View, request: Request) -> Response:
 
 
 @app.page("/api/account/{account_id}")
+@api
 async def api_account(web: View, request: Request, account_id: str) -> Response:
     return await _drilldown(web, request, "account", account_id)
 
 
 @app.page("/api/cluster/{cluster_id:.+}")  # cluster ids hold ':' and '/' (ip24:1.2.3.0/24)
+@api
 async def api_cluster(web: View, request: Request, cluster_id: str) -> Response:
     return await _drilldown(web, request, "cluster", cluster_id)
 
@@ -122,10 +180,41 @@ async def _drilldown(web: View, request: Request, kind: str, subject: str) -> Re
         out["error"] = str(exc)
         return _json(web, out, status=503)
     except ClickHouseError as exc:
-        out["error"] = f"ClickHouse query failed ({settings.effective_clickhouse_dsn}): {exc}"
+        out["error"] = mask_url(f"ClickHouse query failed ({settings.effective_clickhouse_dsn}): {exc}")
         return _json(web, out, status=502)
     out["at"] = at
     return _json(web, out)
+
+
+@app.task
+async def query_endpoint() -> None:
+    """Serve the read-only ClickHouse HTTP endpoint (:mod:`streams.web.chquery`) on
+    ``DW_QUERY_PORT`` for the life of the worker; it answers while this worker holds the database."""
+    embedded = settings.effective_clickhouse_dsn.startswith("chdb:")
+    if not settings.query_port or (embedded and not settings.sink_enabled):
+        return  # off, or a worker that never holds the embedded directory
+    handler = chquery.build_app(
+        lambda database: connect_readonly(settings.effective_clickhouse_dsn, database,
+                                          settings.query_timeout_s, settings.query_max_rows),
+        settings.clickhouse_database, _query_unavailable, _QUERY_POOL, settings.web_token)
+    runner = aiohttp_web.AppRunner(handler, access_log=None)
+    await runner.setup()
+    try:
+        await aiohttp_web.TCPSite(runner, settings.web_bind, settings.query_port).start()
+    except OSError as exc:  # the pipeline matters more than the endpoint: say so and run on
+        log.warning("query endpoint not served on %s:%s (%s): set DW_QUERY_PORT to a free port",
+                    settings.web_bind, settings.query_port, exc)
+
+
+_QUERY_POOL = ThreadPoolExecutor(2, thread_name_prefix="dw-query")  # two analysts at once; the sink has its own
+
+
+def _query_unavailable() -> str | None:
+    """Why this worker cannot answer queries now: an embedded directory it does not hold."""
+    if settings.effective_clickhouse_dsn.startswith("chdb:") and not _holds_sink():
+        return (f"this worker does not hold the embedded ClickHouse; the one running with DW_SINK=1 that holds "
+                f"the {settings.rows_topic} partition answers on its DW_QUERY_PORT")
+    return None
 
 
 def _queries(holds_sink: bool, kind: str, subject: str, at: datetime, start: datetime) -> dict[str, list[dict]]:

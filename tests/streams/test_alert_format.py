@@ -22,7 +22,7 @@ def test_text_names_who_why_and_what_next():
     assert "accounts (12): acct-0, acct-1, acct-2, acct-3, acct-4 …" in text
     assert "- 12 linked accounts share payment pay-42" in text
     assert "link: payment = pay-42 (12 accounts)" in text
-    assert "next: distillwatch query cluster_members --param cluster_id='payment:pay-42'" in text
+    assert "next: distillwatch query cluster_members --param cluster_id=payment:pay-42" in text
 
 
 def test_pagerduty_event_v2():

@@ -187,6 +187,12 @@ def test_account_days(client) -> None:
     ]
 
 
+def test_incident_alerts(client) -> None:
+    rows = run(client, "incident_alerts", dedup_key="distillwatch/account/h1")
+    assert [(r[0], r[1], r[2], r[3], r[4]) for r in rows] == [
+        (at(6 * MIN), "account", "h1", "error", 1), (at(DAY + 2 * MIN), "account", "h1", "critical", 1)]
+
+
 def test_missing_parameter_is_named(client) -> None:
     with pytest.raises(ValueError, match=r"needs end \(DateTime\('UTC'\)\)"):
         run(client, "top_accounts", start=at(0))

@@ -50,8 +50,15 @@ function defaultSelection() {
   return paging ? { kind: paging.kind, id: paging.subject } : null;
 }
 
-async function getJson(path) {
-  const response = await fetch(path, { cache: "no-store" });
+// DW_WEB_TOKEN: the page is opened as /#token=…; the fragment never reaches a server or a log
+const TOKEN_KEY = "distillwatch-token";
+const openedWith = new URLSearchParams(location.hash.slice(1)).get("token");
+if (openedWith) sessionStorage.setItem(TOKEN_KEY, openedWith);
+
+async function getJson(path, options) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const headers = token ? { Authorization: `Bearer ${token}` } : {};
+  const response = await fetch(path, { cache: "no-store", ...(options || {}), headers });
   return { status: response.status, body: await response.json() };
 }
 
