@@ -23,14 +23,15 @@ from models.account_state import AccountState
 from models.alerts import SEVERITY_RANK, AdaptiveThreshold
 from models.config import AccountConfig
 from models.event import MAX_FUTURE_S, Event
-from models.features import FEATURES, end_users, extract
+from models.features import FEATURE_INDEX, FEATURES, end_users, extract
 from models.links import Degree, Link, Message, Rewind, Watermark
 from models.partitioning import partition_for
-from models.peers import WEAK_VERIFICATION, PeerModel, peer_group
+from models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
 from models.timespans import DAY, MINUTE
 
 LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
 _FLUSH_AHEAD_S = 365 * DAY  # a flush moves the watermark this far past the newest event
+_COT_SHARE = FEATURE_INDEX["cot_share"]
 
 
 class AccountProcessor:
@@ -168,10 +169,14 @@ class AccountProcessor:
         self.dirty.add(acc)
         age = close_ts - st.created_at if not math.isnan(st.created_at) else math.nan
         group = peer_group(age, st.verification, cfg.young_s, cfg.established_s)
+        risk = account_scoring.risk_factor(
+            age, st.verification in WEAK_VERIFICATION, st.org == 1 and st.verification in VOUCHED_VERIFICATION,
+            end_users(st), st.batch_day / max(st.r_day, 1e-9), cfg)
+        crossed = self._sequential(st, close_ts, group, risk)
         # A sparse minute soon after the last score barely moves an account's picture: scoring
         # it again would be most of the per-event cost for the many low-rate accounts.
-        if st.win_req >= cfg.dense_requests or close_ts - st.score_t >= cfg.rescore_s:
-            self._score(acc, st, close_ts, age, group)
+        if crossed or st.win_req >= cfg.dense_requests or close_ts - st.score_t >= cfg.rescore_s:
+            self._score(acc, st, close_ts, group, risk)
         self.rows.append(("account_minute", report.account_minute_row(acc, st, minute, group)))
         hub = end_users(st) >= cfg.hub_end_users
         day = int(close_ts // DAY)
@@ -186,13 +191,23 @@ class AccountProcessor:
                 self.links.append((target, Link(minute, attr, value, acc, req, out, harvest, young,
                                                 st.v_top, st.last_event)))
 
-    def _score(self, acc: str, st: AccountState, close_ts: float, age: float, group: str) -> None:
+    def _sequential(self, st: AccountState, close_ts: float, group: str, risk: float) -> bool:
+        """Add the closed minute's harvest evidence to the account's CUSUM; whether it now pages."""
+        cfg = self.config
+        baseline = self.peers.baseline(group)
+        peer_share = baseline[0][_COT_SHARE] if baseline is not None else 0.0
+        p_benign = account_scoring.benign_share(st, peer_share, close_ts, cfg)
+        llr = account_scoring.harvest_llr(st.win_req, st.win_harvest, cfg.seq_harvest_p, p_benign)
+        st.seq_s = account_scoring.sequential_step(st.seq_s, llr, st.win_req, risk, cfg.seq_drift)
+        if st.seq_s == 0.0:
+            account_scoring.learn_signature(st, close_ts, cfg.own_tau_s)
+        return st.seq_s >= cfg.seq_threshold and st.severity < SEVERITY_RANK["error"]
+
+    def _score(self, acc: str, st: AccountState, close_ts: float, group: str, risk: float) -> None:
         """Score the account against its peers and its own history, learn, and maybe alert."""
         cfg = self.config
         x = extract(st)
         self_z, self_base = account_scoring.self_surge(st, cfg.self_min_hours)
-        weak = st.verification in WEAK_VERIFICATION
-        risk = account_scoring.risk_factor(age, weak, st.batch_day / max(st.r_day, 1e-9), cfg)
         verdict = account_scoring.score(x, self.peers.baseline(group), self_z, self_base, st.r_hour, risk,
                                         cfg.z_cap, cfg.automation_weight)
         st.score_t = close_ts
@@ -209,7 +224,7 @@ class AccountProcessor:
             self.peers.learn(group, x)
             self.threshold.learn(verdict.score)
         threshold = self.threshold.level
-        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg)
+        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg, st.seq_s)
         if SEVERITY_RANK[severity] > st.severity:
             st.severity = SEVERITY_RANK[severity]
             st.alert_seq += 1

@@ -114,36 +114,127 @@ def score(
     return AccountVerdict(volume + harvest + automation, volume, harvest, automation, tuple(terms))
 
 
-def risk_factor(age_s: float, weak_verification: bool, batch_share: float, cfg: AccountConfig) -> float:
-    """1.0 for established, verified accounts; up to 1.5 (defaults) for a brand-new unverified one.
+def risk_factor(age_s: float, weak_verification: bool, vouched_org: bool, end_users: float, batch_share: float,
+                cfg: AccountConfig) -> float:
+    """How much a harvest signature counts for this account: the prior, from what a provider knows.
 
-    Traffic through the asynchronous Batch API is discounted (down to 0.4x): it is how
-    evaluation and offline jobs, the main innocent look-alike of harvesting, are run.
+    1.0 for an established, verified account; up to 1.5 (defaults) for a brand-new unverified one.
+    Lowered for the contexts a harvester rarely has: an established account of a vouched
+    organisation (business/edu/research verification and an org, x ``risk_vouched``), and a
+    product forwarding many distinct end users (x ``risk_product``). Traffic through the
+    asynchronous Batch API is discounted (down to 0.4x): it is how evaluation and offline jobs,
+    the main innocent look-alike of harvesting, are run.
 
     >>> cfg = AccountConfig()
-    >>> risk_factor(float("nan"), True, 0.0, cfg), risk_factor(400 * 86400.0, False, 0.5, cfg)
+    >>> risk_factor(float("nan"), True, False, 0.0, 0.0, cfg), risk_factor(400 * 86400.0, False, False, 0.0, 0.5, cfg)
     (1.5, 0.7)
+    >>> risk_factor(400 * 86400.0, False, True, 5000.0, 0.0, cfg)  # a tutoring app: vouched org, a product
+    0.125
     """
     r = 1.0
     if math.isnan(age_s) or age_s < cfg.young_s:
         r += cfg.risk_young
     if weak_verification:
         r += cfg.risk_weak
+    if vouched_org and age_s >= cfg.established_s:
+        r *= cfg.risk_vouched
+    if end_users >= cfg.hub_end_users:
+        r *= cfg.risk_product
     return r * (1.0 - cfg.batch_discount * min(1.0, batch_share))
 
 
-def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg: AccountConfig) -> str:
+def harvest_llr(requests: int, harvest_requests: int, p_harvester: float, p_benign: float) -> float:
+    """Log-likelihood ratio of a minute's requests, harvester model against the benign one.
+
+    Each request either asks for reasoning on distillable work (a *harvest request*) or not,
+    independently with probability ``p_harvester`` under the harvester model and ``p_benign``
+    under the benign one, so ``k`` harvest requests of ``n`` give
+    ``k ln(p_h/p_b) + (n - k) ln((1 - p_h)/(1 - p_b))``. ``p_benign`` is capped at ``p_harvester``:
+    an account whose baseline already looks like the harvester model gains no evidence from it.
+
+    >>> round(harvest_llr(4, 3, 0.75, 0.05), 4)  # 3 ln 15 + ln(0.25/0.95)
+    6.7891
+    >>> round(harvest_llr(4, 0, 0.75, 0.05), 4)  # 4 ln(0.25/0.95): ordinary requests count against
+    -5.34
+    >>> harvest_llr(10, 9, 0.75, 0.9)
+    0.0
+    """
+    p_b = min(p_benign, p_harvester)
+    if p_b >= p_harvester:
+        return 0.0
+    return harvest_requests * math.log(p_harvester / p_b) + (requests - harvest_requests) * math.log(
+        (1.0 - p_harvester) / (1.0 - p_b))
+
+
+def sequential_step(evidence: float, llr: float, requests: int, risk: float, drift: float) -> float:
+    """One CUSUM step per closed account-minute: ``max(0, S + risk * llr - drift * requests)``.
+
+    The drift makes the walk fall for any account whose harvest requests are not clearly more
+    frequent than its peers' (a person's occasional "show your steps"), and the floor at 0
+    forgets old innocent history, so evidence builds only while a harvest signature persists,
+    at the pace of the account's own requests, with no volume surge needed.
+
+    >>> sequential_step(0.0, 6.7891, 4, 1.0, 0.3)
+    5.5891
+    >>> sequential_step(5.5891, -5.34, 4, 1.0, 0.3)
+    0.0
+    """
+    return max(0.0, evidence + risk * llr - drift * requests)
+
+
+def benign_share(st: AccountState, peer_share: float, close_ts: float, cfg: AccountConfig) -> float:
+    """The share of harvest requests expected of this account if it is what it was.
+
+    Its peers' CoT share (never below ``seq_benign_floor``), or, once the account has
+    ``own_history_s`` of its own signature, the larger of that and its own: a steady workload
+    that looked the same for weeks is its own baseline, while a change of mix above both
+    still gathers evidence."""
+    p = max(peer_share, cfg.seq_benign_floor)
+    if st.sig_t0 > 0.0 and close_ts - st.sig_t0 >= cfg.own_history_s:
+        p = max(p, st.sig_mean)
+    return p
+
+
+def learn_signature(st: AccountState, close_ts: float, tau_s: float) -> None:
+    """Fold the closed minute's harvest-request share into the account's own signature, an EW
+    mean in event time (``1 - exp(-dt/tau)`` per minute). Called only while the account gathers
+    no sequential evidence, so a harvester cannot teach itself to look normal.
+
+    >>> st = AccountState()
+    >>> st.win_req, st.win_harvest = 4, 2
+    >>> learn_signature(st, 600.0, 7 * 86400.0); (st.sig_mean, st.sig_t0)  # first minute: taken as is
+    (0.5, 600.0)
+    >>> st.win_harvest = 0
+    >>> learn_signature(st, 600.0 + 86400.0, 7 * 86400.0); round(st.sig_mean, 4)  # a day later
+    0.4334
+    """
+    x = st.win_harvest / st.win_req if st.win_req else 0.0
+    if st.sig_t0 <= 0.0:
+        st.sig_t0 = st.sig_t = close_ts
+        st.sig_mean = x
+        return
+    a = 1.0 - math.exp(-(close_ts - st.sig_t) / tau_s)
+    st.sig_t = close_ts
+    st.sig_mean += a * (x - st.sig_mean)
+
+
+def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg: AccountConfig,
+             evidence: float = 0.0) -> str:
     """The severity policy: a warning above the threshold; a page (``error``) needs volume, a
-    harvest signature and a day's evidence together; ``critical`` a far higher score at scale.
+    harvest signature and a day's evidence together, or sequential harvest ``evidence`` (nats)
+    past ``seq_threshold``; ``critical`` a far higher score at scale.
 
     >>> cfg = AccountConfig()
     >>> v = AccountVerdict(30.0, 3.0, 8.0, 1.0, ())
     >>> [severity(v, r, t, cfg) for r, t in ((500.0, 40.0), (50.0, 12.0), (500.0, 12.0), (5000.0, 12.0))]
     ['none', 'warning', 'error', 'critical']
+    >>> severity(AccountVerdict(3.0, 0.0, 3.0, 0.0, ()), 20.0, 12.0, cfg, evidence=16.5)
+    'error'
     """
-    if verdict.score < threshold:
+    sequential = evidence >= cfg.seq_threshold
+    if verdict.score < threshold and not sequential:
         return "none"
-    paging = requests_day >= cfg.error_requests_day and (
+    paging = sequential or requests_day >= cfg.error_requests_day and (
         (verdict.volume >= cfg.error_volume and verdict.harvest >= cfg.error_harvest)
         # an overwhelming harvest signature needs less volume before it pages
         or (verdict.volume >= cfg.strong_volume and verdict.harvest >= cfg.strong_harvest)
@@ -155,5 +246,5 @@ def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg
     return "error"
 
 
-__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "learn_self", "risk_factor", "score",
-           "self_surge", "severity"]
+__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "benign_share", "harvest_llr",
+           "learn_self", "learn_signature", "risk_factor", "score", "self_surge", "sequential_step", "severity"]

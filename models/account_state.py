@@ -38,21 +38,23 @@ _COUNTER_FLOATS = (
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
     "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
+    "seq_s", "sig_mean", "sig_t0", "sig_t",
 )
-_COUNTER_INTS = ("verification", "events", "degree_day", "v_top")
+_COUNTER_INTS = ("verification", "events", "degree_day", "v_top", "org")
 _IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "last_ip")
 # 2. the open incident: highest severity raised and alerts raised for this account
 _INCIDENT_INTS = ("severity", "alert_seq")
 # 3. the open event-time minute, for the per-minute aggregate
 _WINDOW_FLOATS = ("win_in", "win_out", "win_cot", "win_reasoning")
-_WINDOW_INTS = ("win_minute", "win_req", "win_429", "win_sat")
+_WINDOW_INTS = ("win_minute", "win_req", "win_429", "win_sat", "win_harvest")
 _WINDOW_STRS = ("win_event",)
 
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
 _HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
-_VERSION = 2
+_VERSION = 3  # 3: sequential harvest evidence, own harvest signature, org, win_harvest
+COT_LEVEL = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
 def ip_prefix(ip: str | None) -> str | None:
@@ -148,6 +150,8 @@ class AccountState:
             self.caps[cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
+                if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
+                    self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
         self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
@@ -238,6 +242,8 @@ class AccountState:
             self.payment = ev.payment_fingerprint
         if ev.account_created_at is not None:
             self.created_at = ev.account_created_at
+        if ev.org_id:
+            self.org = 1
         if ev.verification is not None:
             self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
         if ev.model != self.model:
@@ -270,7 +276,7 @@ class AccountState:
     def reset_window(self, minute: int) -> None:
         """Open event-time minute ``minute``: the window group starts from zero."""
         self.win_minute = minute
-        self.win_req = self.win_429 = self.win_sat = 0
+        self.win_req = self.win_429 = self.win_sat = self.win_harvest = 0
         self.win_in = self.win_out = self.win_cot = self.win_reasoning = 0.0
 
     # -- serialisation (no pickle) -----------------------------------------------------------

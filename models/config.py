@@ -51,6 +51,15 @@ class AccountConfig:
     min_group_samples: int = 30  # below this a peer group borrows the all-accounts baseline
     baseline_refresh: int = 16  # learns between baseline refreshes: reading 26 sketches per score is costly
     link_cache_max: int = 1_000_000  # memoised attribute partitions before the memo is cleared
+    # sequential harvest evidence (CUSUM of a per-request log-likelihood ratio; docs/detection.md)
+    seq_harvest_p: float = 0.7  # harvester model: share of requests asking for reasoning and getting a trace
+    seq_benign_floor: float = 0.1  # the benign share is never taken below this (peer medians are ~0.05)
+    seq_drift: float = 0.1  # nats subtracted per request: margin for ordinary accounts' bursts of CoT
+    seq_threshold: float = 16.0  # nats of accumulated evidence that page (error) without a volume surge
+    own_tau_s: float = 7 * DAY  # EW memory of the account's own harvest signature ...
+    own_history_s: float = 21 * DAY  # ... which becomes its benign baseline after this much history
+    risk_vouched: float = 0.5  # business/edu/research verification + an org + an established account
+    risk_product: float = 0.25  # forwarding at least hub_end_users distinct end users: a product
 
 
 @dataclass(frozen=True)

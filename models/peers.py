@@ -17,6 +17,7 @@ from models.features import FEATURES, N_FEATURES
 from models.riverstate import load_quantile, quantile_state
 
 WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
+VOUCHED_VERIFICATION = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
 
 
 def peer_group(age_s: float, verification: int, young_s: float, established_s: float) -> str:

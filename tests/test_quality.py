@@ -74,40 +74,46 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
-    """Issue 11 target: evasive hydra recall >= 0.8, ttd p90 <= 60 min; issue 12: lone harvesters
-    recall >= 0.95, ttd p90 <= 3 h (<= 1 h at >= 1,000/day). Measured today: far from it."""
+    """Issue 11 target: evasive hydra recall >= 0.8, ttd p90 <= 60 min (measured: far from it, pinned).
+    Issue 12 targets, met here since the sequential harvest evidence: lone harvesters recall >= 0.95,
+    ttd p90 <= 3 h (measured 19/19, p90 74 min), <= 1 h at >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
-    assert s["evasive_hydra"]["detected"] >= 43, s["evasive_hydra"]  # of 63, p90 942 min
+    assert s["evasive_hydra"]["detected"] >= 43, s["evasive_hydra"]  # of 63, p90 929 min
     assert s["evasive_hydra"]["ttd_p90_min"] <= 960
-    assert s["lone_harvester"]["detected"] >= 10, s["lone_harvester"]  # of 19, p90 667 min
-    assert s["lone_harvester"]["ttd_p90_min"] <= 680
-    assert s["lone_harvester_fast"]["detected"] >= 1, s["lone_harvester_fast"]  # of 3, at 570 min
-    assert s["lone_harvester_fast"]["ttd_p90_min"] <= 600
+    assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
+    assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
+    assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
+    assert s["lone_harvester_fast"]["ttd_p90_min"] <= 60
 
 
 def test_incidents_per_campaign_pinned(full):
-    """Issue 11 target: <= 2 paging incidents per coordinated campaign. Measured today: up to 23."""
+    """Issue 11 target: <= 2 paging incidents per coordinated campaign. Measured today: up to 30.
+
+    Raised with issue 12: the sequential harvest evidence pages campaign members individually (each
+    account's own incident) well before their cluster does; folding those account pages into the
+    campaign's incident is issue 11's routing."""
     measured = {
-        "cot_coercion": 15,
-        "evasive_hydra": 6,
-        "hydra": 10,
-        "rate_limit_sharding": 23,
+        "cot_coercion": 19,
+        "evasive_hydra": 24,
+        "hydra": 21,
+        "rate_limit_sharding": 30,
         "release_chasing": 9,
-        "slow_and_low": 6,
+        "slow_and_low": 10,
     }
     for name, most in measured.items():
         assert full["scenarios"][name]["incidents_per_campaign_max"] <= most, (name, full["scenarios"][name])
-    assert full["overall"]["incidents"] <= 83  # 107 pages in 83 incidents, 29 active campaigns
+    assert full["overall"]["incidents"] <= 137  # 161 pages in 137 incidents, 29 active campaigns
 
 
 def test_benign_look_alikes_pinned(full):
     """Issues 11/12 target: no page on the look-alikes, <= 1 false page per week, <= 0.1 % of benign
-    accounts implicated. Measured today: the tutoring app pages twice (both accounts), a batch job
-    once; a reasoning business and a reasoning-heavy account are named in hub (popular TLS) pages."""
+    accounts implicated. Measured: the tutoring app and the reasoning businesses are no longer paged
+    (context risk, harvest requests need a reasoning trace); one batch job still pages (the peer
+    score, not the sequential evidence) and hub (popular TLS) pages name two more accounts."""
     pops = full["benign"]["populations"]
-    assert pops["tutoring_app"]["false_pages"] <= 2 and pops["tutoring_app"]["implicated"] <= 2
-    assert pops["reasoning_business"]["implicated"] <= 1
+    assert pops["tutoring_app"]["false_pages"] == 0 and pops["tutoring_app"]["implicated"] == 0
+    assert pops["reasoning_business"]["implicated"] == 0
     for name in ("coding_agent_users", "ci_fleet", "hackathon"):
         assert pops[name]["implicated"] == 0, (name, pops[name])
-    assert full["benign"]["false_pages"] <= 3
-    assert full["benign"]["implicated"] <= 6  # of 357
+    assert full["benign"]["false_pages"] <= 1
+    assert full["benign"]["implicated"] <= 3  # of 357

@@ -64,10 +64,10 @@ def test_severity_policy(verdict, requests_day, threshold, expected):
 
 def test_risk_factor():
     week = CFG.young_s
-    assert risk_factor(math.nan, True, 0.0, CFG) == 1.5
-    assert risk_factor(week - 1, False, 0.0, CFG) == 1.25
-    assert risk_factor(week, True, 0.0, CFG) == 1.25
-    assert risk_factor(week, False, 1.0, CFG) == pytest.approx(0.4)
+    assert risk_factor(math.nan, True, False, 0.0, 0.0, CFG) == 1.5
+    assert risk_factor(week - 1, False, False, 0.0, 0.0, CFG) == 1.25
+    assert risk_factor(week, True, False, 0.0, 0.0, CFG) == 1.25
+    assert risk_factor(week, False, False, 0.0, 1.0, CFG) == pytest.approx(0.4)
 
 
 def test_own_history_needs_a_day_of_hourly_samples():
