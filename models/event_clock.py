@@ -1,12 +1,10 @@
 """A partition's event time that follows the bulk of its accounts, not one account's extremes.
 
 The watermark used to trail the newest ``ts`` seen, so one account sending a date in 2030 made
-every later event "late" for everyone (issue 14). Here event time is the newest time seen, but
-never more than ``lead_s`` past the ``quorum``-th newest of the per-account newest times: in a
-busy partition that is the newest time, as before (the ``quorum``-th account is seconds behind);
-one account running ahead moves it by at most ``lead_s`` past where ``quorum`` distinct accounts
-have got to. The processor's watermark trails event time by the lateness, so with ``lead_s`` =
-lateness no account's event is "late" unless it is behind the ``quorum``-th newest account.
+every later event "late" for everyone (issue 14). Here event time is the newest of the leading
+accounts' newest times that is at most ``lead_s`` past the ``quorum``-th newest: in a busy
+partition that is the newest time, as before (the ``quorum``-th account is seconds behind it);
+an account running further ahead is left out until ``quorum`` accounts have caught up with it.
 Only the ``quorum`` leading accounts are tracked, so an event costs O(quorum) at most, and the
 whole clock is a few numbers in the partition snapshot.
 
@@ -68,7 +66,8 @@ class EventClock:
             self._floor = -math.inf
             return False
         self._floor, self._floor_account = floor, floor_account
-        time = min(max(leaders.values()), floor + self.lead_s)
+        reach = floor + self.lead_s
+        time = max(t for t in leaders.values() if t <= reach)
         if time > self.time:
             self.time = time
             return True
