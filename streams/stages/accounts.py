@@ -195,5 +195,6 @@ class AccountStage:
         out.add(self.settings.dead_letter_topic, None, codecs.dead_letter(reason, record, source))
         self.metrics.inc("bad_records")
 
-    def late_events(self) -> int:
-        return sum(part.proc.counters["late"] for part in self.parts.values())
+    def processor_total(self, counter: str) -> int:
+        """One of the processors' counters (``late``, ``duplicates``, ...) summed over the partitions held."""
+        return sum(part.proc.counters[counter] for part in self.parts.values())
