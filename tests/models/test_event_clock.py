@@ -61,7 +61,7 @@ def test_one_account_a_day_ahead_mid_stream_shifts_no_one():
 
 def test_implausible_times_both_ways_are_dead_lettered_with_a_reason():
     proc = AccountProcessor(0, 4)
-    for i, e in enumerate(stream(300)):
+    for e in stream(300):
         proc.process(e)
     now = proc.clock.time
     ahead = proc.process(ev(1, now + DAY + 60, "x"))

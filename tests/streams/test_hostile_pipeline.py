@@ -167,8 +167,10 @@ def test_stage_dead_letters_tombstones_and_exceptions_and_keeps_the_batch(record
     pipe.end_of_stream(source)
     tombstone = [d for d in letters if d["source"] == f"{SETTINGS.requests_topic}:0:{tombstone_at}"]
     boom = [d for d in letters if d["source"] == f"{SETTINGS.requests_topic}:1:{boom_at}"]
-    assert [d["reason"] for d in tombstone] == ["empty record (a tombstone?): a request event must be a JSON object"]
-    assert [d["reason"] for d in boom] == ["could not process the record: RuntimeError: poison event with a second line"]
+    assert [d["reason"] for d in tombstone] == [
+        "empty record (a tombstone?): a request event must be a JSON object"]
+    assert [d["reason"] for d in boom] == [
+        "could not process the record: RuntimeError: poison event with a second line"]
     assert pipe.metrics.counters["record_errors"] == 1
     assert set(pipe.alert_ids) == expected
 
