@@ -1,11 +1,13 @@
 """The account stage: one processor per requests-topic partition.
 
 It owns the accounts of its partition, closes each account's event-time minute when the
-partition's watermark passes it, scores the account there (not per event), raises account
-alerts, writes per-minute aggregates, and sends link messages (:mod:`models.links`) of
-harvest-like accounts to the cluster stage. Everything it decides depends only on its
-partition's events in order, so the streaming workers and offline replay (which shards events
-the same way) agree exactly.
+partition's watermark passes it (the watermark trails the partition's event time, which follows
+the bulk of its accounts: :mod:`models.event_clock`; events implausibly far ahead of or behind
+it are rejected, and so is an ``event_id`` the account sent recently), scores the account there
+(not per event), raises account alerts, writes per-minute aggregates, and sends link messages
+(:mod:`models.links`) of harvest-like accounts to the cluster stage. Everything it decides
+depends only on its partition's events in order, so the streaming workers and offline replay
+(which shards events the same way) agree exactly.
 
 A streaming partition that goes quiet is :meth:`~AccountProcessor.flush` ed like the end of
 input (its last minutes close and the cluster stage stops waiting for it); if events return,
@@ -23,6 +25,7 @@ from models.account_state import AccountState
 from models.alerts import SEVERITY_RANK, AdaptiveThreshold
 from models.config import AccountConfig
 from models.event import MAX_FUTURE_S, Event
+from models.event_clock import EventClock
 from models.features import FEATURE_INDEX, FEATURES, end_users, extract
 from models.links import Degree, Link, Message, Rewind, Watermark
 from models.partitioning import partition_for
@@ -44,7 +47,8 @@ class AccountProcessor:
         self.accounts: dict[str, AccountState] = {}
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
-        self.max_ts = -math.inf
+        self.max_ts = -math.inf  # the newest accepted ts: a flush must close even an outlier's minute
+        self.clock = EventClock(cfg.clock_quorum, MAX_FUTURE_S, cfg.lateness_s)
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
         self._open: dict[int, list[str]] = {}
@@ -52,7 +56,8 @@ class AccountProcessor:
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
-        self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "windows": 0}
+        self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "too_far_behind": 0, "duplicates": 0,
+                         "errors": 0, "windows": 0}
         # outputs, drained by the driver (replay or Faust agent)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
@@ -62,18 +67,37 @@ class AccountProcessor:
     # -- input --------------------------------------------------------------------------------
 
     def process(self, ev: Event) -> str | None:
-        """Fold one event in; returns a dead-letter reason when the event must be rejected."""
+        """Fold one event in; returns a dead-letter reason when the event must be rejected.
+
+        Never raises: an exception while folding is a reason too (class and message, one line),
+        so one poison event cannot stop a worker or cut a replay short, and both paths reject
+        the same events."""
+        try:
+            return self._fold(ev)
+        except Exception as exc:  # noqa: BLE001 - any bug must cost one event, not the partition
+            self.counters["errors"] += 1
+            return error_reason(exc)
+
+    def _fold(self, ev: Event) -> str | None:
         ts = ev.ts
-        if ts > self.max_ts + MAX_FUTURE_S and self.max_ts != -math.inf:
+        now = self.clock.time
+        if ts > now + MAX_FUTURE_S and now != -math.inf:
             self.counters["too_far_ahead"] += 1
-            return f"ts is more than 1 day ahead of the newest event time seen ({ts - self.max_ts:.0f} s)"
-        self.counters["events"] += 1
-        if ts < self.watermark:
-            self.counters["late"] += 1
+            return f"implausible time: ts is {ts - now:,.0f} s ahead of the stream's event time (limit: 1 day)"
+        if ts < now - self.config.max_behind_s:
+            self.counters["too_far_behind"] += 1
+            return (f"implausible time: ts is {now - ts:,.0f} s behind the stream's event time, too old for "
+                    f"any window (limit: {self.config.max_behind_s:,.0f} s)")
         acc = ev.account_id
         st = self.accounts.get(acc)
         if st is None:
             st = self.accounts[acc] = AccountState()
+        if st.repeats(ev.event_id):
+            self.counters["duplicates"] += 1
+            return "duplicate event_id: this account sent it recently, counted once"
+        self.counters["events"] += 1
+        if ts < self.watermark:
+            self.counters["late"] += 1
         minute = int(ts // 60)
         if st.win_minute < 0:
             self._open_window(acc, st, minute)
@@ -84,7 +108,8 @@ class AccountProcessor:
         self.dirty.add(acc)
         if ts > self.max_ts:
             self.max_ts = ts
-            self.advance(ts - self.config.lateness_s)
+        if self.clock.observe(acc, ts):
+            self.advance(self.clock.time - self.config.lateness_s)
         return None
 
     def _is_new_model(self, model: str, ts: float) -> bool:
@@ -129,10 +154,10 @@ class AccountProcessor:
     def wake(self) -> None:
         """Undo a flush before the next event: every window is closed, so only the watermark
         moves back to where the events left it, and every cluster partition is told (:class:`Rewind`)."""
-        if self.max_ts == -math.inf:
+        if self.clock.time == -math.inf:
             self.watermark = self.sent_watermark = -math.inf
         else:
-            self.watermark = self.max_ts - self.config.lateness_s
+            self.watermark = self.clock.time - self.config.lateness_s
             self.sent_watermark = math.floor(self.watermark / MINUTE) * MINUTE
         msg = Rewind(self.partition, self.sent_watermark)
         self.links.extend((c, msg) for c in range(self.cluster_partitions))
@@ -245,3 +270,8 @@ class AccountProcessor:
                 if target is None:
                     target = cache[key] = partition_for(key, self.cluster_partitions)
                 yield attr, value, target
+
+
+def error_reason(exc: BaseException) -> str:
+    """A dead-letter reason for an unexpected exception: class and message on one line, no traceback."""
+    return " ".join(f"could not process the record: {type(exc).__name__}: {exc}".split())[:500]

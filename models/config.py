@@ -20,7 +20,9 @@ from models.timespans import DAY, HOUR
 class AccountConfig:
     """The account stage: watermark, scoring, severity policy; thresholds adapt above these floors."""
 
-    lateness_s: float = 300.0  # how far behind the newest event the watermark trails
+    lateness_s: float = 300.0  # how far behind the partition's event time the watermark trails
+    clock_quorum: int = 3  # distinct accounts that must reach a time before the partition's event time does
+    max_behind_s: float = 7 * DAY  # an event further behind event time counts in no window: dead-lettered
     warn_floor: float = 12.0  # score floor for a warning
     watch_harvest: float = 5.0  # harvest evidence at which an account's links go to the cluster stage
     error_volume: float = 2.5  # a page needs real volume against peers or own history ...

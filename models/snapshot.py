@@ -22,7 +22,7 @@ from models.config import AccountConfig, ClusterConfig
 from models.jsonsafe import clamp_infinity, unclamp_infinity
 from models.links import from_wire, to_wire
 
-_VERSION = 2  # 2: links without r_day, sent_watermark
+_VERSION = 3  # 2: links without r_day, sent_watermark; 3: the partition's event clock
 _ACCOUNT_RECORD = struct.Struct("<Hqi")
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
@@ -30,7 +30,7 @@ _CLUSTER_HEAD = struct.Struct("<Bdi")
 # processor gains an attribute listed nowhere here: decide where it belongs before relying on it.
 ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen")
 ACCOUNT_OTHER = (
-    "peers", "threshold", "accounts",  # own records
+    "peers", "threshold", "accounts", "clock",  # own records (the clock: in the partition document)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
     "alerts", "rows", "links", "dirty", "_link_partition",  # outputs and caches
@@ -58,6 +58,7 @@ def _blobs(data: bytes, pos: int, n: int) -> tuple[list[bytes], int]:
 def account_partition_to_bytes(proc: AccountProcessor) -> bytes:
     """The partition-level state of an account processor (not its accounts)."""
     doc = {name: _clamp(getattr(proc, name)) for name in ACCOUNT_FIELDS}
+    doc["clock"] = _clamp(proc.clock.to_wire())
     return bytes([_VERSION]) + _blob(orjson.dumps(doc)) + _blob(proc.peers.to_bytes()) + _blob(
         proc.threshold.to_bytes())
 
@@ -94,7 +95,9 @@ def restore_account_processor(
         if partition_state[0] != _VERSION:
             raise ValueError("account partition snapshot of an unknown version")
         (doc, peers, threshold), _ = _blobs(partition_state, 1, 3)
-        for name, value in orjson.loads(doc).items():
+        fields = orjson.loads(doc)
+        proc.clock.load(_unclamp(fields.pop("clock")))
+        for name, value in fields.items():
             setattr(proc, name, _unclamp(value))
         proc.peers.load(peers)
         proc.threshold.load(threshold)

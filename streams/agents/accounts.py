@@ -4,6 +4,7 @@ and the revoke hook around :class:`streams.stages.accounts.AccountStage` (where 
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from streams import state, topics
 from streams.app import app, metrics, settings
@@ -13,7 +14,10 @@ from streams.stages.outbox import Outbox
 DELIVER_EVERY_EVENTS = 5000
 
 stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics)
-metrics.gauges["late_events"] = stage.late_events
+for _gauge, _counter in (("late_events", "late"), ("duplicate_events", "duplicates"),
+                         ("implausible_ahead", "too_far_ahead"), ("implausible_behind", "too_far_behind"),
+                         ("processing_errors", "errors")):
+    metrics.gauges[_gauge] = functools.partial(stage.processor_total, _counter)
 lock = asyncio.Lock()  # the agent and the timer take turns on the stage
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -83,6 +84,41 @@ def _to_json(v: object) -> str:
     return v if isinstance(v, str) else orjson.dumps(v).decode()
 
 
+_INT_TYPE = re.compile(r"\b(U?)Int(8|16|32|64)\b")
+
+
+def int_bounds(ch_type: str) -> tuple[int, int] | None:
+    """The range of an integer column type (also inside ``SimpleAggregateFunction(sum, UInt64)``).
+
+    >>> int_bounds("UInt32"), int_bounds("SimpleAggregateFunction(sum, Int8)"), int_bounds("Float64")
+    ((0, 4294967295), (-128, 127), None)
+    """
+    m = _INT_TYPE.search(ch_type)
+    if m is None:
+        return None
+    bits = int(m.group(2))
+    return (0, 2**bits - 1) if m.group(1) else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+
+
+def saturate(col: list, lo: int, hi: int) -> tuple[list, int]:
+    """``col`` with every integer outside ``[lo, hi]`` set to the nearer bound, and how many were.
+
+    The bounds on request events keep every sum in range, but a value out of range would make
+    the driver raise on the whole batch, and the sink would retry it forever: one absurd row
+    must cost its own precision, never the batch."""
+    try:
+        if min(col) >= lo and max(col) <= hi:  # the usual case, at C speed
+            return col, 0
+    except TypeError:  # None (a row without the field) or a mixed column: check value by value
+        pass
+    out, n = [], 0
+    for v in col:
+        if v is not None and not lo <= v <= hi:
+            v, n = (lo if v < lo else hi), n + 1
+        out.append(v)
+    return out, n
+
+
 def _converter(ch_type: str, sample: object) -> Callable[[object], object] | None:
     """How to turn producer values into what the driver expects, decided once per column and batch."""
     if ch_type.startswith("DateTime64"):
@@ -106,6 +142,7 @@ class ClickHouseWriter:
     def __init__(self, client: Client) -> None:
         self.client = client
         self._columns: dict[str, list[tuple[str, str]]] = {}
+        self.clamped = 0  # integer values stored at their column type's bound (see :func:`saturate`)
 
     def columns(self, table: str) -> list[tuple[str, str]]:
         """(name, type) of the columns an INSERT may name: not MATERIALIZED or ALIAS."""
@@ -133,7 +170,15 @@ class ClickHouseWriter:
         data = []
         for (name, ch_type), col in zip(present, columns, strict=True):
             convert = _converter(ch_type, first[name])
-            data.append([convert(v) for v in col] if convert else col)
+            col = [convert(v) for v in col] if convert else col
+            bounds = int_bounds(ch_type) if not ch_type.startswith(("DateTime", "Array", "Map")) else None
+            if bounds is not None and col:
+                col, clamped = saturate(list(col), *bounds)
+                if clamped:
+                    self.clamped += clamped
+                    log.warning("%d value(s) of %s.%s out of the %s range: stored at the bound",
+                                clamped, table, name, ch_type)
+            data.append(col)
         types = [ch_type for _, ch_type in present]
         self.client.insert(table, data, column_names=names, column_type_names=types, column_oriented=True,
                            settings={**INSERT_SETTINGS, "insert_deduplication_token": token})

@@ -15,7 +15,7 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
-from models.account_processor import AccountProcessor
+from models.account_processor import AccountProcessor, error_reason
 from models.event import decode
 from models.links import to_wire
 from models.snapshot import (
@@ -95,25 +95,33 @@ class AccountStage:
         proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config)
         return Partition(proc, offset, link_k, ahead, self.clock())
 
-    def apply(self, p: int, offset: int, raw: bytes, out: Outbox) -> None:
-        """One Kafka record (an event or a JSON array of events) of partition ``p``."""
+    def apply(self, p: int, offset: int, raw: bytes | None, out: Outbox) -> None:
+        """One Kafka record (an event or a JSON array of events) of partition ``p``.
+
+        Never raises for a record's sake: a tombstone (``None``), a bad event or an exception
+        while applying one is dead-lettered with a one-line reason and the record still counts as
+        applied, so the batch around it is neither lost nor acknowledged unprocessed."""
         part = self.partition(p)
         if offset <= part.offset:
             self.metrics.inc("redelivered_skipped")
             return
-        events, bad = decode(raw)
         source = f"{self.settings.requests_topic}:{p}:{offset}"
+        events, bad = decode(raw)
         for item, reason in bad:
             self._dead_letter(out, reason, item, source)
         proc = part.proc
         for ev in events:
             if part.ahead and part.ahead.get(ev.account_id, -1) >= offset:
                 continue
-            if proc.is_flushed:
-                proc.wake()
-            reason = proc.process(ev)
+            try:
+                if proc.is_flushed:
+                    proc.wake()
+                reason = proc.process(ev)
+            except Exception as exc:  # noqa: BLE001 - process() itself never raises; this is the net
+                self.metrics.inc("record_errors")
+                reason = error_reason(exc)
             if reason is not None:
-                self._dead_letter(out, reason, raw[:2048], source)
+                self._dead_letter(out, reason, raw[:2048] if raw else b"", source)
         self.metrics.inc("events_in", len(events))
         self.pending_events += len(events)
         part.offset, part.link_k = offset, 0
@@ -187,5 +195,6 @@ class AccountStage:
         out.add(self.settings.dead_letter_topic, None, codecs.dead_letter(reason, record, source))
         self.metrics.inc("bad_records")
 
-    def late_events(self) -> int:
-        return sum(part.proc.counters["late"] for part in self.parts.values())
+    def processor_total(self, counter: str) -> int:
+        """One of the processors' counters (``late``, ``duplicates``, ...) summed over the partitions held."""
+        return sum(part.proc.counters[counter] for part in self.parts.values())

@@ -29,7 +29,9 @@ def test_account_state_counts_and_round_trip():
     assert x[4] > 0.9  # near-duplicate prompts: template repetition
     assert x[8] > 0.95  # every completion hit max_tokens
     blob = st.to_bytes()
-    assert len(blob) < 1200
+    # 1,208 bytes here: the sequential harvest evidence (+48) and the recent event-id ring (+64) of
+    # issues 12 and 14 are worth their bytes; the bound keeps the record from growing unnoticed
+    assert len(blob) < 1250
     again = AccountState.from_bytes(blob)
     assert extract(again) == x
     assert again.to_bytes() == blob
