@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.simulation.evaluate import SEVERITY_ORDER, evaluate, format_table
+from streams.simulation.evaluate import SEVERITY_CHOICES, evaluate, format_table
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +17,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--min-severity",
         default="error",
-        choices=list(SEVERITY_ORDER),
+        choices=SEVERITY_CHOICES,
         help="lowest severity that counts as a detection (default error: pages only)",
     )
     p.add_argument(

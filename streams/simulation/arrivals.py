@@ -12,11 +12,10 @@ import math
 import random
 from collections.abc import Callable, Iterator
 
+from models.timespans import DAY_MS, HOUR_MS
 from streams.simulation.calibration import daily_profile, hourly_profile
 
 SLOT_MS = 600_000
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
 
 Shape = Callable[[int], float]  # event time (ms) -> rate multiplier
 

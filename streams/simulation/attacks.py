@@ -12,6 +12,7 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from models.timespans import DAY_MS, HOUR_MS
 from streams.simulation import arrivals
 from streams.simulation.actor import Actor, Events, single
 from streams.simulation.benign import CODE_IN, CODE_OUT, CONV_IN, CONV_OUT
@@ -24,10 +25,9 @@ from streams.simulation.catalog import (
     VERIFICATION_STRONG,
     VERIFICATION_WEAK,
 )
-from streams.simulation.context import DAY_MS, WorldContext, identity, ips_in, network_fields
+from streams.simulation.context import WorldContext, identity, ips_in, network_fields
 from streams.simulation.events import Profile, Template, make_event
 
-HOUR_MS = 3_600_000
 HARVEST_CAPABILITIES = ("coding", "agentic", "reasoning", "math")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 
+from models.timespans import DAY_MS, HOUR_MS
 from streams.simulation import arrivals
 from streams.simulation.actor import Actor, single
 from streams.simulation.calibration import azure_tokens, servegen
@@ -26,7 +27,6 @@ from streams.simulation.catalog import (
     MOBILE_ASNS,
 )
 from streams.simulation.context import (
-    DAY_MS,
     WorldContext,
     identity,
     ips_in,
@@ -38,7 +38,6 @@ from streams.simulation.events import Profile
 
 ENTERPRISE_SCALE = 0.004  # ServeGen steady clients are whole tenants; one backend account is smaller
 BATCH_SCALE = 0.02
-HOUR_MS = 3_600_000
 CONV_IN, CONV_OUT = azure_tokens("conv", "input_tokens"), azure_tokens("conv", "output_tokens")
 CODE_IN, CODE_OUT = azure_tokens("code", "input_tokens"), azure_tokens("code", "output_tokens")
 CV = servegen("interarrival_cv")

@@ -10,10 +10,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from models.timespans import DAY_MS
 from streams.simulation.catalog import NETWORKS, PROXY_ASNS, SDK_CLIENTS
 from streams.simulation.events import Template, format_ts
-
-DAY_MS = 86_400_000
 
 
 def derived_rng(seed: int, name: str) -> random.Random:

@@ -31,20 +31,17 @@ from __future__ import annotations
 import csv
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from datetime import datetime
 from pathlib import Path
 
 import orjson
 
+from models.alerts import SEVERITY_RANK
+from streams.simulation.events import epoch_ms
 from streams.simulation.world import INDEPENDENT_SCENARIOS
 
-SEVERITY_ORDER = {"info": 0, "warning": 1, "error": 2, "critical": 3}
-PAGING = SEVERITY_ORDER["error"]
+SEVERITY_CHOICES = ("info", "warning", "error", "critical")  # what --min-severity may name
+PAGING = SEVERITY_RANK["error"]
 MIN_SPAN_DAYS = 1 / 24
-
-
-def _ms(text: str) -> int:
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def percentile(values: list[float], q: float) -> float | None:
@@ -65,7 +62,7 @@ def read_labels(path: str | Path) -> dict[str, tuple[str, str, int | None]]:
             row["account_id"]: (
                 row["label"],
                 row["scenario"],
-                _ms(row["attack_start"]) if row["attack_start"] else None,
+                epoch_ms(row["attack_start"]) if row["attack_start"] else None,
             )
             for row in csv.DictReader(f)
         }
@@ -84,7 +81,7 @@ def named(alert: dict) -> list[str]:
 
 def is_page(alert: dict) -> bool:
     """An alert that pages a person: ``error`` or ``critical``, and not a ``resolve``."""
-    return SEVERITY_ORDER.get(alert.get("severity"), -1) >= PAGING and alert.get("action") != "resolve"
+    return SEVERITY_RANK.get(alert.get("severity"), -1) >= PAGING and alert.get("action") != "resolve"
 
 
 Labels = dict[str, tuple[str, str, int | None]]
@@ -161,9 +158,9 @@ def evaluate(
     implicated and pages per day (see module doc)."""
     labels = read_labels(labels_path)
     alerts = read_alerts(alerts_path)
-    floor = SEVERITY_ORDER[min_severity]
+    floor = SEVERITY_RANK[min_severity]
     considered = [
-        a for a in alerts if SEVERITY_ORDER.get(a.get("severity"), -1) >= floor and a.get("action") != "resolve"
+        a for a in alerts if SEVERITY_RANK.get(a.get("severity"), -1) >= floor and a.get("action") != "resolve"
     ]
     pages = [a for a in alerts if is_page(a)]
     of = campaign_of(labels, independent)
@@ -179,7 +176,7 @@ def evaluate(
 
     first_detected: dict[str, int] = {}
     for alert in considered:
-        at = _ms(alert["detected_at"])
+        at = epoch_ms(alert["detected_at"])
         for acct in named(alert):
             if acct not in first_detected or at < first_detected[acct]:
                 first_detected[acct] = at
@@ -292,8 +289,8 @@ def _scenario_precision(alerts: list[dict], labels: dict, scenario: str) -> floa
 
 def _span_days(labels: dict, alerts: list[dict]) -> float:
     starts = [s for _, _, s in labels.values() if s is not None]
-    starts += [_ms(a["window_start"]) for a in alerts if a.get("window_start")]
-    ends = [_ms(a["detected_at"]) for a in alerts]
+    starts += [epoch_ms(a["window_start"]) for a in alerts if a.get("window_start")]
+    ends = [epoch_ms(a["detected_at"]) for a in alerts]
     starts += ends
     if not starts or not ends:
         return 1.0

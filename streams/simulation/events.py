@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from models.event import parse_time
 from streams.simulation.calibration import Quantiles
 from streams.simulation.catalog import NEW_MODEL, REASONING_MODELS
 
@@ -22,6 +23,15 @@ NO_NEW_MODEL = 1 << 62  # adopt_after_ms for an account that never moves to the 
 @lru_cache(maxsize=64)
 def _day_prefix(day: int) -> str:
     return datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%d")
+
+
+def epoch_ms(text: str) -> int:
+    """The inverse of :func:`format_ts`: an RFC 3339 time (any offset) in epoch milliseconds.
+
+    >>> epoch_ms(format_ts(1_770_970_502_123))
+    1770970502123
+    """
+    return round(parse_time(text, "time") * 1000)
 
 
 def format_ts(ms: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 
+from models.timespans import HOUR_MS
 from streams.simulation import arrivals
 from streams.simulation.actor import Actor, Events, single
 from streams.simulation.benign import (
@@ -45,7 +46,6 @@ from streams.simulation.context import (
 )
 from streams.simulation.events import Profile, format_ts, make_event
 
-HOUR_MS = 3_600_000
 CI_PERIOD_MS = 600_000  # the fleet's cron: every ten minutes
 BUSINESS_SCALE = 0.005  # a ServeGen steady client is a whole tenant; one business API account is smaller
 

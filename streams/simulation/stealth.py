@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
+from models.timespans import DAY_MS
 from streams.simulation import arrivals
 from streams.simulation.actor import Actor, Events, single
 from streams.simulation.attacks import (
@@ -31,7 +32,7 @@ from streams.simulation.catalog import (
     VERIFICATION_STRONG,
     VERIFICATION_WEAK,
 )
-from streams.simulation.context import DAY_MS, WorldContext, identity, ips_in, network_fields, sdk_client
+from streams.simulation.context import WorldContext, identity, ips_in, network_fields, sdk_client
 from streams.simulation.events import Profile, make_event
 
 SPREAD_ASNS = RESIDENTIAL_ASNS + MOBILE_ASNS

@@ -11,7 +11,6 @@ import heapq
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -20,7 +19,7 @@ from streams.simulation import attacks, benign, stealth
 from streams.simulation.actor import Actor
 from streams.simulation.context import WorldContext, derived_rng
 from streams.simulation.corrupt import KINDS, corrupt
-from streams.simulation.events import format_ts
+from streams.simulation.events import epoch_ms, format_ts
 from streams.simulation.lookalikes import LOOKALIKES
 from streams.simulation.writer import open_stream, write_labels
 
@@ -51,11 +50,6 @@ def parse_mix(text: str | None) -> dict[str, float]:
             raise ValueError(f"unknown population or scenario in --mix: {name!r}")
         mix[name] = float(value)
     return mix
-
-
-def parse_time(text: str) -> int:
-    """RFC 3339 -> epoch milliseconds."""
-    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
 
 
 def _allocate(total: int, weights: dict[str, float]) -> dict[str, int]:
@@ -125,7 +119,7 @@ def simulate(
     The same arguments give byte-identical files.
     """
     began = time.perf_counter()
-    start_ms = parse_time(start)
+    start_ms = epoch_ms(start)
     end_ms = start_ms + int(hours * 3_600_000)
     release_ms = start_ms + int(derived_rng(seed, "release").uniform(0.3, 0.5) * (end_ms - start_ms))
     ctx = WorldContext(seed, start_ms, end_ms, release_ms)

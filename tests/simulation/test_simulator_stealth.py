@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from streams.simulation.catalog import REASONING_MODELS, SDK_CLIENTS
+from streams.simulation.events import epoch_ms
 from streams.simulation.lookalikes import CI_PERIOD_MS
-from streams.simulation.world import parse_time, simulate
+from streams.simulation.world import simulate
 
 
 @pytest.fixture(scope="module")
@@ -61,10 +62,10 @@ def test_evasive_hydra_is_one_dispatcher_on_one_prompt_pool(day):
     minutes = defaultdict(set)
     for acct, evs in hydra.items():
         for e in evs:
-            minutes[parse_time(e["ts"]) // 120_000].add(acct)
+            minutes[epoch_ms(e["ts"]) // 120_000].add(acct)
     busy = [len(accts) for accts in minutes.values()]
     assert mean(busy) >= 1.5  # several unrelated accounts in the same two minutes, round after round
-    span_days = {a: (parse_time(evs[-1]["ts"]) - parse_time(evs[0]["ts"])) / 86_400_000 for a, evs in hydra.items()}
+    span_days = {a: (epoch_ms(evs[-1]["ts"]) - epoch_ms(evs[0]["ts"])) / 86_400_000 for a, evs in hydra.items()}
     per_day = sum(len(evs) for evs in hydra.values()) / sum(max(d, 0.1) for d in span_days.values())
     assert 10 <= per_day <= 45
     tops = {e["prompt_simhash"][:4] for evs in hydra.values() for e in evs}
@@ -82,7 +83,7 @@ def test_lone_harvesters_ask_for_reasoning_and_get_two_to_three_times_it(day):
             ratio = sum(e["reasoning_tokens"] for e in ok) / sum(e["output_tokens"] for e in ok)
             if len(ok) >= 100:
                 assert 1.4 <= ratio <= 4.2, (acct, ratio)
-            hours = (parse_time(evs[-1]["ts"]) - parse_time(evs[0]["ts"])) / 3_600_000
+            hours = (epoch_ms(evs[-1]["ts"]) - epoch_ms(evs[0]["ts"])) / 3_600_000
             if hours >= 6:
                 assert 0.4 * lo <= len(evs) / hours * 24 <= 2.5 * hi, (acct, len(evs), hours)
 
@@ -91,10 +92,10 @@ def test_ci_fleet_runs_its_suite_in_lockstep_every_ten_minutes(day):
     fleet = day["ci_fleet"]
     events = [e for evs in fleet.values() for e in evs]
     assert len({e["org_id"] for e in events}) == 1 and len({e["payment_fingerprint"] for e in events}) == 1
-    first = min(parse_time(e["ts"]) for e in events)
-    phase = [(parse_time(e["ts"]) - first + 60_000) % CI_PERIOD_MS for e in events]
+    first = min(epoch_ms(e["ts"]) for e in events)
+    phase = [(epoch_ms(e["ts"]) - first + 60_000) % CI_PERIOD_MS for e in events]
     assert max(phase) < 210_000  # every request within a few minutes after a ten-minute tick
-    ticks = {(parse_time(e["ts"]) - first) // CI_PERIOD_MS for e in events}
+    ticks = {(epoch_ms(e["ts"]) - first) // CI_PERIOD_MS for e in events}
     assert len(ticks) >= 0.9 * 144
     for evs in fleet.values():
         assert len({e["prompt_template_id"] for e in evs}) <= 12 and max(e["output_tokens"] for e in evs) <= 256
@@ -111,9 +112,9 @@ def test_coding_agent_users_share_the_framework_but_nothing_else(day):
 def test_hackathon_is_new_accounts_at_one_venue_during_the_event(day):
     events = [e for evs in day["hackathon"].values() for e in evs]
     assert len({e["client_ip"].rsplit(".", 1)[0] for e in events}) <= 3
-    created = [parse_time(e["account_created_at"]) for e in events]
+    created = [epoch_ms(e["account_created_at"]) for e in events]
     assert max(created) - min(created) <= 6 * 3_600_000
-    ts = [parse_time(e["ts"]) for e in events]
+    ts = [epoch_ms(e["ts"]) for e in events]
     assert max(ts) - min(ts) <= 14 * 3_600_000
 
 

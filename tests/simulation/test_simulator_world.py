@@ -11,8 +11,9 @@ import orjson
 import pytest
 
 from streams.simulation.corrupt import KINDS
+from streams.simulation.events import epoch_ms
 from streams.simulation.lookalikes import LOOKALIKES
-from streams.simulation.world import POPULATIONS, SCENARIOS, parse_mix, parse_time, simulate
+from streams.simulation.world import POPULATIONS, SCENARIOS, parse_mix, simulate
 
 TINY = {"accounts": 30, "hours": 2.0}
 
@@ -57,13 +58,13 @@ def test_labels_match_the_events(small_world):
     assert header == "account_id,label,scenario,attack_start"
     first: dict[str, int] = {}
     for e in events:
-        ts = parse_time(e["ts"])
+        ts = epoch_ms(e["ts"])
         first[e["account_id"]] = min(ts, first.get(e["account_id"], ts))
     assert set(first) == set(rows)
     for acct, (_, label, _, attack_start) in rows.items():
         assert acct.startswith("acct-") and label in ("benign", "attack")
         if label == "attack":
-            assert parse_time(attack_start) == first[acct]
+            assert epoch_ms(attack_start) == first[acct]
         else:
             assert attack_start == ""
     assert all("label" not in e and "scenario" not in e for e in events)
@@ -74,7 +75,7 @@ def test_events_are_in_time_order_except_a_few_late_ones(small_world):
     newest = 0
     late = 0
     for e in events:
-        ts = parse_time(e["ts"])
+        ts = epoch_ms(e["ts"])
         if ts < newest:
             late += 1
             assert newest - ts <= 300_000

@@ -16,12 +16,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from datetime import datetime
 from typing import ClassVar
 
 import orjson
 
 from models.alerts import rfc3339
+from models.event import parse_time
 from streams.alerting.destination import DeliveryError, Destination, mask_url, post
 from streams.alerting.links import campaign_of, drilldown_url
 from streams.alerting.severity import action
@@ -55,10 +55,6 @@ def annotations(alert: dict, web_url: str, runbook_url: str) -> dict[str, str]:
     return out
 
 
-def _epoch(ts: str) -> float:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
-
-
 @dataclass
 class AlertmanagerDestination(Destination):
     """Posts to the Alertmanager at ``url`` (e.g. ``http://127.0.0.1:9093``)."""
@@ -85,7 +81,7 @@ class AlertmanagerDestination(Destination):
         member = (alert["kind"], alert["subject"])
         previous = self.open.get(key, {})
         if action(alert) == "resolve":
-            end = min(_epoch(alert["detected_at"]), now)
+            end = min(parse_time(alert["detected_at"], "detected_at"), now)
             ending = list(previous.values()) if member in previous else [*previous.values(), self._alert(alert, now)]
             self._post([{**a, "endsAt": rfc3339(max(end, a["_start"]))} for a in ending])
             self.open.pop(key, None)
@@ -115,7 +111,7 @@ class AlertmanagerDestination(Destination):
             log.warning("alertmanager re-send of %d open alerts failed: %s", len(alerts), exc)
 
     def _alert(self, alert: dict, now: float) -> dict:
-        start = min(_epoch(alert["detected_at"]), now)  # event time may run ahead of the wall clock
+        start = min(parse_time(alert["detected_at"], "detected_at"), now)  # event time may run ahead of the wall clock
         out = {"labels": labels(alert), "annotations": annotations(alert, self.web_url, self.runbook_url),
                "startsAt": rfc3339(start), "_start": start}
         if self.web_url:
