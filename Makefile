@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export KAFKA_PORT ?= 19092
+# KAFKA_PORT (default 19092, infra/kafka/kafka.sh) passes through from the environment
 
 .PHONY: demo test test-fast lint bench kafka-up kafka-down data clean
 
