@@ -21,7 +21,7 @@ lock = asyncio.Lock()  # the agent and the timer take turns on the stage
 async def score_accounts(stream) -> None:
     """decode → process → produce → store, one batch of records at a time."""
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-        async with lock:
+        async with lock, metrics.batch("account", batch):
             out = Outbox()
             for event in batch:
                 stage.apply(event.message.partition, event.message.offset, event.message.value, out)

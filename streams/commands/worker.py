@@ -7,7 +7,8 @@ the worker gracefully: in-flight batches finish and are delivered, offsets are c
 
 Kafka is checked before Faust starts: unreachable, the worker says so within
 ``DW_KAFKA_CONNECT_TIMEOUT_S`` and exits 1, or, with ``DW_KAFKA_WAIT_S`` > 0 (``inf``: for ever),
-keeps trying and says so at once, then once a minute.
+keeps trying and says so at once, then once a minute. Logs are one line per event
+(``DW_LOG_FORMAT=text|json``), without Faust's banner and spinner unless on a terminal.
 """
 
 from __future__ import annotations
@@ -34,7 +35,13 @@ def run(args: argparse.Namespace) -> int:
     from faust.worker import Worker
 
     import streams.agents  # noqa: F401  (registers the agents)
+    from streams import logs
     from streams.app import app
 
-    Worker(app, loglevel=args.loglevel).execute_from_commandline()
+    decorated = logs.interactive(cfg.log_format)
+    worker = Worker(app, loglevel=args.loglevel, quiet=not decorated,
+                    logging_config=logs.logging_config(cfg.log_format, args.loglevel))
+    if not decorated:
+        worker.spinner = None  # its escape codes would land in log files
+    worker.execute_from_commandline()
     return 0
