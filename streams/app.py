@@ -16,7 +16,7 @@ from streams.metrics import Metrics
 from streams.settings import load
 
 settings = load()
-metrics = Metrics()
+metrics = Metrics({"account": settings.requests_partitions, "cluster": settings.cluster_partitions})
 DATADIR = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
 DATADIR.mkdir(parents=True, exist_ok=True)
 

@@ -63,7 +63,8 @@ STAGES = ("account", "cluster")
 class Metrics:
     """One worker's metrics in its own registry (tests make several in one process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, partitions: dict[str, int] | None = None) -> None:
+        """``partitions``: per stage, how many input partitions to show lag for from the start."""
         self.registry = CollectorRegistry()
         for collector in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(collector)
@@ -88,6 +89,8 @@ class Metrics:
         for stage in STAGES:
             self.alert_latency.labels(stage)
             self.batch_seconds.labels(stage)
+            for part in range((partitions or {}).get(stage, 0)):
+                self.event_lag.labels(stage, str(part))
 
     def _counter(self, name: str, help_text: str, label: str | None = None) -> Any:
         counter = Counter(f"distillwatch_{name}", help_text, [label] if label else [], registry=self.registry)
