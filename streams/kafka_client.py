@@ -72,7 +72,7 @@ def admin(s: Settings) -> Any:
     from kafka.errors import KafkaError
 
     config = kafka_python_config(s)  # a wrong setting is named before any connection is tried
-    refused = socket_error(s)
+    refused, hint = socket_error(s), "start it (make kafka-up) or set KAFKA_BOOTSTRAP_SERVERS / KAFKA_PORT"
     if refused is None:
         timeout_ms = int(s.kafka_connect_timeout_s * 1000)
         try:
@@ -80,10 +80,9 @@ def admin(s: Settings) -> Any:
                                     request_timeout_ms=max(timeout_ms, 1000), **config)
         except KafkaError as exc:
             refused = (f"the port answers but no Kafka {s.kafka_security_protocol} session started within "
-                       f"{s.kafka_connect_timeout_s:g} s: {type(exc).__name__}; check the port and the "
-                       f"DW_KAFKA_SECURITY_PROTOCOL / DW_KAFKA_SASL_* settings")
-    raise Unreachable(f"cannot reach Kafka at {s.kafka_bootstrap_servers} ({refused}); "
-                      f"start it (make kafka-up) or set KAFKA_BOOTSTRAP_SERVERS / KAFKA_PORT")
+                       f"{s.kafka_connect_timeout_s:g} s: {type(exc).__name__}")
+            hint = "check the port, DW_KAFKA_SECURITY_PROTOCOL and the DW_KAFKA_SASL_* credentials"
+    raise Unreachable(f"cannot reach Kafka at {s.kafka_bootstrap_servers} ({refused}); {hint}")
 
 
 def socket_error(s: Settings) -> str | None:
