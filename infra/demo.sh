@@ -68,7 +68,7 @@ tail -n 1 "$DW_DATA_DIR/publish.log"
 wait "$tail_pid" || true
 tail_pid=""
 echo "== metrics"
-metrics | grep -E '^distillwatch_(events_in_total|bad_records_total|late_events|alerts_total|sink_rows_total|sink_failures_total|consumer_lag) ' || true
+metrics | grep -E '^distillwatch_(events_in_total|bad_records_total|late_events|alerts_total|sink_rows_total|sink_failures_total|consumer_lag)[ {]' || true
 
 echo "== stopping the worker (flushes the ClickHouse sink)"
 kill -TERM "$worker"

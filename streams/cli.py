@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
+import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
@@ -57,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse arguments and run the chosen command; its return value is the exit code."""
     args = build_parser().parse_args(argv)
+    if not args.debug and args.command != "worker":  # the worker logs; a command's error is one line
+        logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -77,8 +81,18 @@ def _explain(exc: Exception) -> tuple[int, str]:
         return exc.exit_code, str(exc)
     if isinstance(exc, OSError) and exc.filename is not None:
         return 2, f"{exc.filename}: {exc.strerror or exc}"
+    if type(exc).__name__ == "OperationalError" and type(exc).__module__.startswith("clickhouse_connect"):
+        return 1, _clickhouse_unreachable(str(exc))
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return 1, f"{type(exc).__name__}: {first} (--debug shows the traceback)"
+
+
+def _clickhouse_unreachable(text: str) -> str:
+    """clickhouse-connect's connection error, a paragraph of urllib3 text, as the address and the reason."""
+    where = re.search(r"\((https?://[^)\s]+)\)\s*$", text)
+    why = re.search(r"\[Errno -?\d+\] ([^)'\"]+)", text) or re.search(r"(timed out|refused)", text)
+    return (f"cannot reach ClickHouse at {where.group(1) if where else 'the DSN'} "
+            f"({why.group(1).strip() if why else 'no answer'}); check DW_CLICKHOUSE_DSN or --clickhouse")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ProgrammingError
 
+from streams.errors import UserError
+
 _embedded: dict[tuple[str, str], Client] = {}
 _embedded_lock = threading.Lock()
 
@@ -40,6 +42,7 @@ def connect(dsn: str, database: str) -> Client:
     Embedded clients are shared per (path, database) because chdb allows only one engine path per
     process; server clients are new each call (cheap, and independent sessions).
     """
+    check_dsn(dsn)
     if not dsn.startswith("chdb:"):
         return _open(dsn, database)
     key = (_embedded_path(dsn), database)
@@ -61,6 +64,18 @@ def connect(dsn: str, database: str) -> Client:
                 "process at a time (is the worker running on it?)"
             ) from exc
         return client
+
+
+DSN_SCHEMES = ("chdb", "http", "https")
+
+
+def check_dsn(dsn: str) -> None:
+    """A DSN of another scheme is a mistake to name (clickhouse-connect would take ``foo://`` as
+    HTTP and fail later with a connection error about the wrong thing)."""
+    parsed = urlparse(dsn)
+    if parsed.scheme not in DSN_SCHEMES:
+        shown = parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()  # no password in messages
+        raise UserError(f"ClickHouse DSN {shown!r}: use chdb:///path (embedded) or http(s)://user:pass@host:8123")
 
 
 def _open(dsn: str, database: str) -> Client:

@@ -27,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from streams.clickhouse.client import connect
     from streams.clickhouse.saved_queries import run_saved_query, saved_queries
+    from streams.errors import UserError
 
     queries = saved_queries()
     if args.list or not args.query:
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
                 default = f" = {p.default}" if p.default is not None else ""
                 print(f"    {p.name} {p.type}{default}  {p.doc}")
         return 0 if args.list else 2
+    if args.query not in queries and args.query.replace("_", "").isalnum():  # a name, not SQL
+        raise UserError(f"no saved query {args.query!r}; distillwatch query --list shows them")
     try:
         params = dict(_split_param(p) for p in args.param)
         cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)

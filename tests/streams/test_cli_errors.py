@@ -105,3 +105,24 @@ def test_bad_security_settings_are_named():
     assert done.returncode == 2
     assert done.stderr.strip() == ("distillwatch alerts: SASL_PLAINTEXT needs DW_KAFKA_SASL_USERNAME and "
                                    "DW_KAFKA_SASL_PASSWORD")
+
+
+def test_a_dsn_of_another_scheme_is_named_not_taken_as_http(tmp_path):
+    done = run("query", "alert_volume", DW_CLICKHOUSE_DSN="foo://analyst:pw@x")
+    assert done.returncode == 2
+    assert done.stderr == ("distillwatch query: ClickHouse DSN 'foo://x': use chdb:///path (embedded) or "
+                           "http(s)://user:pass@host:8123\n")
+
+
+def test_an_unreachable_clickhouse_is_one_line_naming_the_address():
+    port = free_port()
+    done = run("query", "alert_volume", DW_CLICKHOUSE_DSN=f"http://127.0.0.1:{port}")
+    assert done.returncode == 1
+    assert done.stderr == (f"distillwatch query: cannot reach ClickHouse at http://127.0.0.1:{port} "
+                           "(Connection refused); check DW_CLICKHOUSE_DSN or --clickhouse\n")
+
+
+def test_an_unknown_saved_query_name_is_not_run_as_sql(tmp_path):
+    done = run("query", "top_clustres", DW_DATA_DIR=str(tmp_path))
+    assert done.returncode == 2
+    assert done.stderr == "distillwatch query: no saved query 'top_clustres'; distillwatch query --list shows them\n"
