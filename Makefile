@@ -3,22 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export KAFKA_PORT ?= 19092
+# KAFKA_PORT (default 19092, infra/kafka/kafka.sh) passes through from the environment
 
 .PHONY: demo test test-fast lint bench kafka-up kafka-down data clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed (found " + sys.version.split()[0] + "); set PYTHON=python3.11")'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	@echo "make: installing distillwatch and its packages into $(VENV) (once; log in $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@# pip and setuptools talk on stderr even when all is well (a build-backend banner): keep it
+	@# in the log and show it only when the install fails
+	@{ $(BIN)/pip install --quiet --upgrade pip && $(BIN)/pip install --quiet -e '.[dev]'; } \
+	  >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
 demo: $(STAMP)
-	bash infra/demo.sh
+	@bash infra/demo.sh
 
 test: $(STAMP)
-	bash infra/test.sh
+	@bash infra/test.sh
 
 # every test that needs no broker (not marked `kafka`): the quick loop while editing
 test-fast: $(STAMP)
@@ -28,16 +31,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check streams models tests bench
 
 bench: $(STAMP)
-	bash infra/bench.sh
+	@bash infra/bench.sh
 
 kafka-up:
-	infra/kafka/kafka.sh up
+	@infra/kafka/kafka.sh up
 
 kafka-down:
-	infra/kafka/kafka.sh down
+	@infra/kafka/kafka.sh down
 
 data: $(STAMP)
-	bash infra/make-data.sh
+	@bash infra/make-data.sh
 
 clean:
 	-infra/kafka/kafka.sh down

@@ -111,7 +111,7 @@ def metrics(port: int) -> dict[str, float] | None:
     for line in text.splitlines():
         if line and not line.startswith("#"):
             name, _, value = line.rpartition(" ")
-            out[name.removeprefix("distillwatch_")] = float(value)
+            out[name.removeprefix("distillwatch_").removesuffix("_total")] = float(value)
     return out
 
 

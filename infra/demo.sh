@@ -58,14 +58,17 @@ $dw alerts tail --from-beginning --timeout 20 &
 tail_pid=$!
 
 echo "== publishing data/demo.jsonl.gz at ${SPEED}x event time"
-$dw publish data/demo.jsonl.gz --speed "$SPEED" --batch 50
+# its progress lines go to a log (they would interleave with the live alerts); its summary is shown
+$dw publish data/demo.jsonl.gz --speed "$SPEED" --batch 50 2>"$DW_DATA_DIR/publish.log" \
+  || { cat "$DW_DATA_DIR/publish.log" >&2; exit 1; }
+tail -n 1 "$DW_DATA_DIR/publish.log"
 
 # The worker flushes its partitions after a few idle seconds; the tail stops 20 s after the
 # last alert.
 wait "$tail_pid" || true
 tail_pid=""
 echo "== metrics"
-metrics | grep -E '^distillwatch_(events_in|bad_records|late_events|alerts|sink_rows|sink_failures|consumer_lag)' || true
+metrics | grep -E '^distillwatch_(events_in_total|bad_records_total|late_events|alerts_total|sink_rows_total|sink_failures_total|consumer_lag)[ {]' || true
 
 echo "== stopping the worker (flushes the ClickHouse sink)"
 kill -TERM "$worker"

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import faust
 
+from streams.kafka_client import faust_credentials
 from streams.metrics import Metrics
 from streams.settings import load
 
 settings = load()
-metrics = Metrics()
+metrics = Metrics({"account": settings.requests_partitions, "cluster": settings.cluster_partitions})
 DATADIR = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_port}"
 DATADIR.mkdir(parents=True, exist_ok=True)
 
@@ -28,7 +29,8 @@ app = faust.App(
     autodiscover=False,
     key_serializer="raw",
     value_serializer="raw",
-    topic_replication_factor=1,
+    broker_credentials=faust_credentials(settings),
+    topic_replication_factor=settings.kafka_replication_factor,
     topic_partitions=settings.requests_partitions,
     table_standby_replicas=0,
     producer_max_request_size=MAX_RECORD_BYTES,
@@ -37,7 +39,7 @@ app = faust.App(
     # a killed worker's partitions move on after this long (Faust's default is a minute)
     broker_session_timeout=settings.session_timeout_s,
     broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 4),
-    web_host="127.0.0.1",
+    web_host="127.0.0.1" if settings.web_bind in ("0.0.0.0", "::") else settings.web_bind,
     web_bind=settings.web_bind,
     web_port=settings.web_port,
     datadir=str(DATADIR),

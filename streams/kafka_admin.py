@@ -3,10 +3,11 @@ that writes (worker, publisher) makes sure its topics exist with the configured 
 
 from __future__ import annotations
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams.settings import Settings
+from streams import kafka_client
+from streams.settings import Settings, load
 
 
 def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
@@ -23,12 +24,16 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def ensure_topics(bootstrap: str, topics: list[tuple[str, int]]) -> None:
-    """Create the missing ones; an existing topic is left as it is."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="distillwatch-admin")
+def ensure_topics(target: Settings | str, topics: list[tuple[str, int]]) -> None:
+    """Create the missing ones with ``DW_KAFKA_REPLICATION_FACTOR`` replicas; an existing topic is
+    left as it is. ``target`` is the settings (security included) or a plain-text bootstrap address.
+    Raises :class:`~streams.errors.Unreachable` within seconds when the cluster does not answer."""
+    s = load(kafka_bootstrap_servers=target) if isinstance(target, str) else target
+    admin = kafka_client.admin(s)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(name, partitions, 1) for name, partitions in topics if name not in existing]
+        new = [NewTopic(name, partitions, s.kafka_replication_factor)
+               for name, partitions in topics if name not in existing]
         if new:
             try:
                 admin.create_topics(new)

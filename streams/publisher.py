@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from kafka import KafkaProducer
@@ -83,10 +84,12 @@ def publish(
     batch: int = 1,
     rate: float | None = None,
     speed: float | None = None,
+    connection: dict[str, Any] | None = None,
 ) -> PublishSummary:
-    """Send ``lines`` to ``topic``; returns counts once everything is acknowledged."""
+    """Send ``lines`` to ``topic``; returns counts once everything is acknowledged. ``connection``:
+    kafka-python settings with security (:func:`streams.kafka_client.kafka_python_config`)."""
     producer = KafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, batch_size=512 * 1024,
+        **(connection or {"bootstrap_servers": bootstrap}), acks="all", linger_ms=20, batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024, enable_idempotence=True, compression_type="gzip",
     )
     summary = PublishSummary()

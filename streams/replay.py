@@ -50,10 +50,12 @@ def replay(
     cluster_partitions: int = 4,
     engine: Engine | None = None,
     config: DetectorConfig | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ReplaySummary:
     """Run ``paths`` through the engine; alerts to ``alerts_out``, bad records to ``dead_letter``,
     aggregate rows to ``rows_sink`` in batches. ``config`` defaults to the detector settings of
-    the environment, exactly what a streaming worker started there would use."""
+    the environment, exactly what a streaming worker started there would use. ``progress`` is
+    told how many more lines were read, every few thousand."""
     engine = engine or Engine(partitions, cluster_partitions, config or detector_config(load()))
     summary = ReplaySummary()
     t0 = time.perf_counter()
@@ -87,6 +89,10 @@ def replay(
         n += 1
         if n & 4095 == 0:
             drain()
+            if progress is not None:
+                progress(4096)
+    if progress is not None:
+        progress(n & 4095)
     engine.finish()
     drain()
     summary.late = engine.counters().get("late", 0)

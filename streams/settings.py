@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -107,6 +108,19 @@ class Settings:
     # the sink worker's read-only ClickHouse HTTP endpoint (0: off), and where clients find it
     query_port: int = field(default=8124, metadata={"env": "DW_QUERY_PORT"})
     query_url: str = field(default="", metadata={"env": "DW_QUERY_URL"})
+    # operating it (docs/operating.md): Kafka security and topics, start-up, web server, logs
+    kafka_port: int = field(default=0, metadata={"env": "KAFKA_PORT"})  # as infra/kafka/kafka.sh: 127.0.0.1:PORT
+    kafka_security_protocol: str = field(default="PLAINTEXT", metadata={"env": "DW_KAFKA_SECURITY_PROTOCOL"})
+    kafka_sasl_mechanism: str = field(default="PLAIN", metadata={"env": "DW_KAFKA_SASL_MECHANISM"})
+    kafka_sasl_username: str = field(default="", metadata={"env": "DW_KAFKA_SASL_USERNAME"})
+    kafka_sasl_password: str = field(default="", metadata={"env": "DW_KAFKA_SASL_PASSWORD", "secret": True})
+    kafka_ssl_cafile: str = field(default="", metadata={"env": "DW_KAFKA_SSL_CAFILE"})
+    kafka_ssl_certfile: str = field(default="", metadata={"env": "DW_KAFKA_SSL_CERTFILE"})
+    kafka_ssl_keyfile: str = field(default="", metadata={"env": "DW_KAFKA_SSL_KEYFILE"})
+    kafka_replication_factor: int = field(default=1, metadata={"env": "DW_KAFKA_REPLICATION_FACTOR"})
+    kafka_connect_timeout_s: float = field(default=5.0, metadata={"env": "DW_KAFKA_CONNECT_TIMEOUT_S"})
+    kafka_wait_s: float = field(default=0.0, metadata={"env": "DW_KAFKA_WAIT_S"})  # worker: 0 = fail at once
+    log_format: str = field(default="text", metadata={"env": "DW_LOG_FORMAT"})
 
     @property
     def effective_query_url(self) -> str:
@@ -171,5 +185,21 @@ def load(**overrides: object) -> Settings:
         section: cls(**_env_values(cls, lambda f, section=section: detector_env(section, f.name)))
         for section, cls in _SECTIONS.items()
     })
+    _bootstrap_from_port(values)
     values.update({k: v for k, v in overrides.items() if v is not None})
     return dataclasses.replace(Settings(), **values)
+
+
+def _bootstrap_from_port(values: dict[str, object]) -> None:
+    """``KAFKA_PORT`` (what ``make`` and ``infra/kafka/kafka.sh`` use) names the local broker when
+    ``KAFKA_BOOTSTRAP_SERVERS`` is not set; when both are set and disagree, say which one wins,
+    since following a doc on another port would otherwise hang silently on the wrong broker."""
+    port = values.get("kafka_port")
+    if not port:
+        return
+    servers = values.get("kafka_bootstrap_servers")
+    if servers is None:
+        values["kafka_bootstrap_servers"] = f"127.0.0.1:{port}"
+    elif not any(s.strip().endswith(f":{port}") for s in str(servers).split(",")):
+        print(f"distillwatch: warning: KAFKA_BOOTSTRAP_SERVERS={servers} and KAFKA_PORT={port} disagree; "
+              f"using KAFKA_BOOTSTRAP_SERVERS", file=sys.stderr)

@@ -7,6 +7,10 @@
 #
 # Environment: KAFKA_PORT (default 19092; the controller listens on KAFKA_PORT+1),
 # DISTILLWATCH_RUN_DIR (default <repo>/.run), KAFKA_HEAP (default -Xmx512m).
+# KAFKA_SASL=1: the client listener is SASL_PLAINTEXT with SCRAM-SHA-256 and SCRAM-SHA-512 (a
+# real cluster's set-up, for tests); the user KAFKA_SASL_USER / KAFKA_SASL_PASSWORD (default
+# distillwatch / distillwatch-secret) is created when the log directory is formatted. Give the same
+# KAFKA_SASL to `down` and `status` (the broker's directory is kafka-PORT-sasl).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -14,7 +18,10 @@ repo=$(cd "$here/../.." && pwd)
 run_dir=${DISTILLWATCH_RUN_DIR:-$repo/.run}
 port=${KAFKA_PORT:-19092}
 controller_port=$((port + 1))
-kafka_dir=$run_dir/kafka-$port
+sasl=${KAFKA_SASL:-0}
+sasl_user=${KAFKA_SASL_USER:-distillwatch}
+sasl_password=${KAFKA_SASL_PASSWORD:-distillwatch-secret}
+kafka_dir=$run_dir/kafka-$port$([ "$sasl" = 1 ] && echo -sasl || true)
 jars=$run_dir/kafka-jars
 pid_file=$kafka_dir/kafka.pid
 log_file=$kafka_dir/kafka.log
@@ -32,7 +39,7 @@ fetch() {
   command -v java >/dev/null || die "Java 17+ is needed to run the local broker; install it (apt-get install openjdk-17-jre-headless) or point KAFKA_BOOTSTRAP_SERVERS at an existing broker."
   echo "kafka.sh: fetching Kafka jars with Maven into $jars (once)"
   rm -rf "$jars"; mkdir -p "$jars"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies \
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
       -DoutputDirectory="$jars" -DincludeScope=runtime \
     || die "Maven could not fetch the Kafka jars (see above). Check network access to Maven Central."
   touch "$jars/.complete"
@@ -54,17 +61,40 @@ java_cmd() {
     -cp "$jars/*" "$main" "$@"
 }
 
+client_listener() {
+  if [ "$sasl" = 1 ]; then echo SASL_PLAINTEXT; else echo PLAINTEXT; fi
+}
+
+sasl_config() {
+  # SCRAM needs its users in the metadata log: created by `format --add-scram` (format_args)
+  local jaas="org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$sasl_password-admin\";"
+  cat <<CONF
+sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=$jaas
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=$jaas
+CONF
+}
+
+format_args() {
+  [ "$sasl" = 1 ] || return 0
+  printf '%s\n' --add-scram "SCRAM-SHA-512=[name=admin,password=$sasl_password-admin]" \
+    --add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]" \
+    --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]"
+}
+
 write_config() {
   mkdir -p "$kafka_dir/data"
+  local listener; listener=$(client_listener)
   cat > "$kafka_dir/server.properties" <<CONF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=$listener://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=$listener://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=$listener:$listener,CONTROLLER:PLAINTEXT
+inter.broker.listener.name=$listener
 log.dirs=$kafka_dir/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -78,6 +108,7 @@ share.coordinator.state.topic.min.isr=1
 log.retention.hours=168
 log.segment.bytes=67108864
 CONF
+  if [ "$sasl" = 1 ]; then sasl_config >> "$kafka_dir/server.properties"; fi
 }
 
 up() {
@@ -86,16 +117,21 @@ up() {
   if port_busy "$controller_port"; then die "controller port $controller_port (KAFKA_PORT+1) is already in use; set KAFKA_PORT to another value."; fi
   fetch
   write_config
+  if [ "$sasl" = 1 ] && [ "$(cat "$kafka_dir/scram.users" 2>/dev/null)" != "$sasl_user:$sasl_password" ]; then
+    rm -rf "$kafka_dir/data"; mkdir -p "$kafka_dir/data"  # SCRAM users are set when formatting: start afresh
+    echo "$sasl_user:$sasl_password" > "$kafka_dir/scram.users"
+  fi
   if [ ! -f "$kafka_dir/data/meta.properties" ]; then
+    local extra=(); mapfile -t extra < <(format_args)
     ( java_cmd kafka.tools.StorageTool format -t "$( (java_cmd kafka.tools.StorageTool random-uuid) )" \
-      -c "$kafka_dir/server.properties" ) >"$kafka_dir/format.log" 2>&1 \
+      -c "$kafka_dir/server.properties" "${extra[@]}" ) >"$kafka_dir/format.log" 2>&1 \
       || { cat "$kafka_dir/format.log" >&2; die "formatting the log directory $kafka_dir/data failed (above)."; }
   fi
   ( java_cmd kafka.Kafka "$kafka_dir/server.properties" ) >"$log_file" 2>&1 </dev/null &
   echo $! > "$pid_file"
   for _ in $(seq 1 120); do
     if port_busy "$port" && grep -q "Kafka Server started\|KafkaRaftServer.*started\|Transition from STARTING to STARTED" "$log_file" 2>/dev/null; then
-      echo "kafka.sh: broker up on 127.0.0.1:$port (pid $(cat "$pid_file"), log $log_file)"; return 0
+      echo "kafka.sh: broker up on 127.0.0.1:$port ($(client_listener), pid $(cat "$pid_file"), log $log_file)"; return 0
     fi
     if ! running_pid >/dev/null; then
       tail -n 30 "$log_file" >&2; die "the broker exited during start-up (log above, full log in $log_file)."

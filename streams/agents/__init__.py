@@ -6,7 +6,7 @@ embedded chdb directory, and the aggregates topic has one partition, so one work
 
 from streams.agents import accounts, clusters, monitor  # noqa: F401
 from streams.app import settings
-from streams.web import views  # noqa: F401  (the on-call page: / and /api/…)
+from streams.web import health, views  # noqa: F401  (/metrics, /healthz, /readyz; the on-call page)
 
 if settings.sink_enabled:
     from streams.agents import sink  # noqa: F401

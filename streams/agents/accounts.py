@@ -26,14 +26,15 @@ async def score_accounts(stream) -> None:
     """decode → process → produce → store, one batch of records at a time."""
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
         async with lock:
-            out = Outbox()
-            for event in batch:
-                stage.apply(event.message.partition, event.message.offset, event.message.value, out)
-                if stage.pending_events >= DELIVER_EVERY_EVENTS:  # batches of JSON-array records
-                    stage.finish(out)  # can be large: keep alert latency and memory bounded
-                    await out.deliver(app)
-            stage.finish(out)
-            await out.deliver(app)
+            with metrics.batch("account", batch):
+                out = Outbox()
+                for event in batch:
+                    stage.apply(event.message.partition, event.message.offset, event.message.value, out)
+                    if stage.pending_events >= DELIVER_EVERY_EVENTS:  # batches of JSON-array records
+                        stage.finish(out)  # can be large: keep alert latency and memory bounded
+                        await out.deliver(app)
+                stage.finish(out)
+                await out.deliver(app)
 
 
 @app.timer(1.0)

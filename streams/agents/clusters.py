@@ -15,11 +15,12 @@ stage = ClusterStage(settings, state.cluster_state.data, state.changelog_name(st
 async def score_clusters(stream) -> None:
     """decode → receive → produce → store, one batch of link records at a time."""
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-        out = Outbox()
-        for event in batch:
-            stage.apply(event.message.partition, event.message.value)
-        stage.finish(out)
-        await out.deliver(app)
+        with metrics.batch("cluster", batch):
+            out = Outbox()
+            for event in batch:
+                stage.apply(event.message.partition, event.message.value)
+            stage.finish(out)
+            await out.deliver(app)
 
 
 @app.on_partitions_revoked.connect

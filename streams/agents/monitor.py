@@ -1,4 +1,4 @@
-"""Operational counters on the worker's web port (``/metrics``, Prometheus text) and in the log."""
+"""Gauges read at scrape time (served by :mod:`streams.web.health`) and the periodic log line."""
 
 from __future__ import annotations
 
@@ -29,11 +29,6 @@ def assigned_partitions() -> float:
 
 metrics.gauges["consumer_lag"] = consumer_lag
 metrics.gauges["assigned_partitions"] = assigned_partitions
-
-
-@app.page("/metrics")
-async def prometheus(web, request):
-    return web.text(metrics.prometheus(), content_type="text/plain; version=0.0.4")
 
 
 @app.timer(settings.metrics_log_s)

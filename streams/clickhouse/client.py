@@ -28,6 +28,8 @@ from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, ProgrammingError
 
+from streams.errors import UserError
+
 # (path, database, read-only session settings or ()) -> the process's shared client
 _embedded: dict[tuple[str, str, tuple], Client] = {}
 _embedded_lock = threading.Lock()
@@ -48,6 +50,7 @@ def connect(dsn: str, database: str) -> Client:
     Embedded clients are shared per (path, database) because chdb allows only one engine path per
     process; server clients are new each call (cheap, and independent sessions).
     """
+    check_dsn(dsn)
     if not dsn.startswith("chdb:"):
         return _open(dsn, database)
     return _shared_embedded(dsn, database, readonly=None)
@@ -61,6 +64,7 @@ def connect_readonly(dsn: str, database: str, max_execution_s: float, max_rows: 
     a client of its own, so the sink's writable client in the same process is untouched. The
     database is not created here: a read-only session cannot.
     """
+    check_dsn(dsn)
     limits = readonly_settings(max_execution_s, max_rows)
     if not dsn.startswith("chdb:"):
         return _open(dsn, database, limits)
@@ -81,6 +85,18 @@ def connect_analyst(dsn: str, database: str, max_execution_s: float, max_rows: i
         except (OSError, ClickHouseError) as exc:
             raise RuntimeError(f"{held}; and no worker query endpoint answers at {worker_url} "
                                f"({type(exc).__name__}): start the worker, or set DW_QUERY_URL") from None
+
+
+DSN_SCHEMES = ("chdb", "http", "https")
+
+
+def check_dsn(dsn: str) -> None:
+    """A DSN of another scheme is a mistake to name (clickhouse-connect would take ``foo://`` as
+    HTTP and fail later with a connection error about the wrong thing)."""
+    parsed = urlparse(dsn)
+    if parsed.scheme not in DSN_SCHEMES:
+        shown = parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()  # no password in messages
+        raise UserError(f"ClickHouse DSN {shown!r}: use chdb:///path (embedded) or http(s)://user:pass@host:8123")
 
 
 def readonly_settings(max_execution_s: float, max_rows: int) -> dict[str, object]:

@@ -34,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams import settings
+    from streams import kafka_client, settings
 
     cfg = settings.load()
     if args.format == "pagerduty" and not cfg.pagerduty_routing_key:
@@ -46,7 +46,8 @@ def run(args: argparse.Namespace) -> int:
         "pagerduty": lambda a: orjson.dumps(
             pagerduty.event(a, cfg.pagerduty_routing_key, drilldown_url(a, cfg.web_url))).decode(),
     }[args.format]
-    consumer = KafkaConsumer(bootstrap_servers=cfg.kafka_bootstrap_servers, enable_auto_commit=False)
+    kafka_client.check(cfg)  # unreachable: one line within seconds, not a silent wait
+    consumer = KafkaConsumer(**kafka_client.kafka_python_config(cfg), enable_auto_commit=False)
     parts = consumer.partitions_for_topic(cfg.alerts_topic) or set()
     if not parts:
         print(f"no topic {cfg.alerts_topic} yet (start a worker)", file=sys.stderr)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import orjson
 
+from streams.errors import UserError
 from streams.simulation.evaluate import SEVERITY_CHOICES, evaluate, format_table
 
 
@@ -31,6 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    for flag, path in (("--labels", args.labels), ("--alerts", args.alerts)):
+        if not Path(path).is_file():
+            hint = "distillwatch simulate --labels writes one" if flag == "--labels" else "replay --alerts writes one"
+            raise UserError(f"{flag} {path}: no such file ({hint})")
     report = evaluate(args.labels, args.alerts, args.min_severity, world_days=args.world_days)
     print(format_table(report))
     if args.json_out:

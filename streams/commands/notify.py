@@ -39,12 +39,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, KafkaProducer
-    from kafka.admin import KafkaAdminClient
     from kafka.errors import CommitFailedError, KafkaError
     from kafka.structs import OffsetAndMetadata
     from prometheus_client import start_http_server
 
-    from streams import settings
+    from streams import kafka_client, settings
     from streams.alerting.delivery import Deliverer
     from streams.alerting.destinations import configured
     from streams.kafka_admin import ensure_topics
@@ -63,17 +62,17 @@ def run(args: argparse.Namespace) -> int:
         print("no destination configured: set DW_ALERTMANAGER_URL, DW_PAGERDUTY_ROUTING_KEY, DW_WEBHOOK_URL "
               "or DW_SLACK_WEBHOOK_URL", file=sys.stderr)
         return 2
-    bootstrap = cfg.kafka_bootstrap_servers
-    try:  # fail fast: a probe with the delivery timeout, not the client's 30 s bootstrap wait
-        KafkaAdminClient(bootstrap_servers=bootstrap, bootstrap_timeout_ms=int(cfg.notify_timeout_s * 1000)).close()
-        ensure_topics(bootstrap, [(cfg.alerts_topic, cfg.requests_partitions), (cfg.notify_dead_letter_topic, 1)])
-        producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    # fail fast: Unreachable within seconds, printed as one line by the CLI
+    ensure_topics(cfg, [(cfg.alerts_topic, cfg.requests_partitions), (cfg.notify_dead_letter_topic, 1)])
+    connection = kafka_client.kafka_python_config(cfg)
+    try:
+        producer = KafkaProducer(**connection, acks="all")
         consumer = KafkaConsumer(
-            cfg.alerts_topic, bootstrap_servers=bootstrap, group_id=cfg.notify_group, enable_auto_commit=False,
+            cfg.alerts_topic, **connection, group_id=cfg.notify_group, enable_auto_commit=False,
             auto_offset_reset="latest" if args.from_latest else "earliest", max_poll_records=50,
             session_timeout_ms=int(cfg.session_timeout_s * 1000))
     except KafkaError:
-        print(f"Kafka is unreachable at {bootstrap} (set KAFKA_BOOTSTRAP_SERVERS)", file=sys.stderr)
+        print(f"distillwatch notify: Kafka at {cfg.kafka_bootstrap_servers} went away during start-up", file=sys.stderr)
         return 1
     logging.getLogger("kafka").setLevel(logging.WARNING)
 

@@ -1,5 +1,6 @@
 """``distillwatch publish FILE… [--rate N | --speed X] [--batch N]``: a recorded stream into the
-requests topic, as fast as possible or paced (events/s, or a multiple of event time)."""
+requests topic, as fast as possible or paced (events/s, or a multiple of event time), with a
+progress bar on a terminal (a line every 10 s otherwise)."""
 
 from __future__ import annotations
 
@@ -19,15 +20,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams import settings
+    from streams import kafka_client, settings
     from streams.kafka_admin import ensure_topics, pipeline_topics
+    from streams.progress import Progress, count_lines, counted
     from streams.publisher import publish
     from streams.recorded import read_lines
 
     cfg = settings.load()
-    ensure_topics(cfg.kafka_bootstrap_servers, pipeline_topics(cfg))
-    lines = (raw for _, _, raw in read_lines(args.files))
-    summary = publish(lines, cfg.kafka_bootstrap_servers, cfg.requests_topic, cfg.requests_partitions,
-                      batch=args.batch, rate=args.rate, speed=args.speed)
+    ensure_topics(cfg, pipeline_topics(cfg))  # also the fail-fast check: Unreachable within seconds
+    with Progress("publish", count_lines(args.files), "lines") as progress:
+        lines = counted((raw for _, _, raw in read_lines(args.files)), progress)
+        summary = publish(lines, cfg.kafka_bootstrap_servers, cfg.requests_topic, cfg.requests_partitions,
+                          batch=args.batch, rate=args.rate, speed=args.speed,
+                          connection=kafka_client.kafka_python_config(cfg))
     print(summary.line(), file=sys.stderr)
     return 0

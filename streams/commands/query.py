@@ -33,10 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from clickhouse_connect.driver.exceptions import ClickHouseError
+    from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
     from streams.clickhouse.client import connect_analyst, single_statement
     from streams.clickhouse.saved_queries import run_saved_query, saved_queries
+    from streams.errors import UserError
 
     queries = saved_queries()
     if args.list or not args.query:
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
                 default = f" = {p.default}" if p.default is not None else ""
                 print(f"    {p.name} {p.type}{default}  {p.doc}")
         return 0 if args.list else 2
+    if args.query not in queries and args.query.replace("_", "").isalnum():  # a name, not SQL
+        raise UserError(f"no saved query {args.query!r}; distillwatch query --list shows them")
     try:
         params = dict(_split_param(p) for p in args.param)
         cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)
@@ -59,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as exc:
         print(f"distillwatch query: {mask_url(str(exc))}", file=sys.stderr)
         return 2
+    except OperationalError:
+        raise  # cannot reach ClickHouse: the CLI names the address and the reason in one line
     except ClickHouseError as exc:
         print(f"distillwatch query: {_first_line(exc)}", file=sys.stderr)
         return 1

@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.progress import Progress, count_lines
     from streams.replay import replay
 
     cfg = settings.load(requests_partitions=args.partitions, cluster_partitions=args.cluster_partitions)
@@ -37,10 +38,11 @@ def run(args: argparse.Namespace) -> int:
 
             sink = stack.enter_context(open_sink(args.clickhouse, cfg.clickhouse_database))
         try:
+            progress = stack.enter_context(Progress("replay", count_lines(args.events), "lines"))
             summary = replay(
                 args.events, alerts_out, dead, rows_sink=sink.write if sink else None,
                 partitions=cfg.requests_partitions, cluster_partitions=cfg.cluster_partitions,
-                config=settings.detector_config(cfg),
+                config=settings.detector_config(cfg), progress=progress.update,
             )
         except OSError as exc:
             print(f"distillwatch replay: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)

@@ -39,20 +39,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streams.progress import Progress
     from streams.simulation.world import DEFAULT_START, parse_mix, simulate
 
     hours = args.days * 24 if args.days is not None else (args.hours if args.hours is not None else 24.0)
-    summary = simulate(
-        args.out,
-        args.labels,
-        seed=args.seed,
-        accounts=args.accounts,
-        hours=hours,
-        start=args.start or DEFAULT_START,
-        mix=parse_mix(args.mix),
-        late_fraction=args.late_fraction,
-        bad_fraction=args.bad_fraction,
-    )
+    with Progress("simulate", hours, "world-hours") as progress:
+        summary = simulate(
+            args.out,
+            args.labels,
+            seed=args.seed,
+            accounts=args.accounts,
+            hours=hours,
+            start=args.start or DEFAULT_START,
+            mix=parse_mix(args.mix),
+            late_fraction=args.late_fraction,
+            bad_fraction=args.bad_fraction,
+            progress=progress.update,
+        )
     print(
         f"wrote {summary['lines']} records to {args.out} ({summary['bad_records']} bad, "
         f"{summary['late_events']} late) in {summary['seconds']} s, {summary['events_per_second']}/s"

@@ -4,11 +4,17 @@ Configuration comes from the environment (``distillwatch config`` shows it). Sev
 the same ``DW_APP_ID`` share the partitions; give each its own ``DW_WEB_PORT`` and enable the
 ClickHouse sink (``DW_SINK=1``, the default) where the embedded database may live. SIGTERM stops
 the worker gracefully: in-flight batches finish and are delivered, offsets are committed.
+
+Kafka is checked before Faust starts: unreachable, the worker says so within
+``DW_KAFKA_CONNECT_TIMEOUT_S`` and exits 1, or, with ``DW_KAFKA_WAIT_S`` > 0 (``inf``: for ever),
+keeps trying and says so at once, then once a minute. Logs are one line per event
+(``DW_LOG_FORMAT=text|json``), without Faust's banner and spinner unless on a terminal.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -18,13 +24,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from faust.worker import Worker
-
-    from streams.app import app, settings
+    from streams import kafka_client, settings
     from streams.kafka_admin import ensure_topics, pipeline_topics
 
-    ensure_topics(settings.kafka_bootstrap_servers, pipeline_topics(settings))
-    import streams.agents  # noqa: F401  (registers the agents)
+    cfg = settings.load()
+    kafka_client.wait_until_reachable(cfg, say=lambda m: print(f"distillwatch worker: {m}", file=sys.stderr,
+                                                                 flush=True))
+    ensure_topics(cfg, pipeline_topics(cfg))
 
-    Worker(app, loglevel=args.loglevel).execute_from_commandline()
+    from faust.worker import Worker
+
+    import streams.agents  # noqa: F401  (registers the agents)
+    from streams import logs
+    from streams.app import app
+
+    decorated = logs.interactive(cfg.log_format)
+    worker = Worker(app, loglevel=args.loglevel, quiet=not decorated,
+                    logging_config=logs.logging_config(cfg.log_format, args.loglevel))
+    if not decorated:
+        worker.spinner = None  # its escape codes would land in log files
+    worker.execute_from_commandline()
     return 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import orjson
@@ -113,8 +113,10 @@ def simulate(
     mix: dict[str, float] | None = None,
     late_fraction: float = 0.003,
     bad_fraction: float = 0.0,
+    progress: Callable[[float], None] | None = None,
 ) -> dict:
     """Write a simulated request stream and its labels; return a summary (counts by scenario).
+    ``progress`` is told how many more hours of the world were written, every 256 lines.
 
     The same arguments give byte-identical files.
     """
@@ -131,6 +133,7 @@ def simulate(
     dumps = orjson.dumps
     n_lines = n_bad = n_late = 0
     buf: list[bytes] = []
+    reported_ms = start_ms
     with open_stream(out_path) as f:
         for ts, i, event in merge(actors):
             per_actor[i] += 1
@@ -152,6 +155,9 @@ def simulate(
                 n_lines += len(buf)
                 f.write(b"\n".join(buf) + b"\n")
                 buf.clear()
+                if progress is not None:
+                    progress((ts - reported_ms) / 3_600_000)
+                    reported_ms = ts
         buf += [line for _, _, line in sorted(held)]
         n_lines += len(buf)
         if buf:

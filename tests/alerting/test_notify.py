@@ -97,7 +97,8 @@ def test_fails_fast_in_one_line(tmp_path):
                        DW_NOTIFY_TIMEOUT_S="2")
     done = subprocess.run([pipeline.CLI, "notify"], env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr.strip().splitlines()) == (
-        1, ["Kafka is unreachable at 127.0.0.1:1 (set KAFKA_BOOTSTRAP_SERVERS)"])
+        1, ["distillwatch notify: cannot reach Kafka at 127.0.0.1:1 (Connection refused); start it (make kafka-up) "
+            "or set KAFKA_BOOTSTRAP_SERVERS / KAFKA_PORT"])
     env.pop("DW_WEBHOOK_URL")
     done = subprocess.run([pipeline.CLI, "notify"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1

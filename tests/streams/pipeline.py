@@ -81,7 +81,7 @@ def metric(port: int, name: str) -> float:
     except OSError:
         return 0.0
     for line in text.splitlines():
-        if line.startswith(f"distillwatch_{name} "):
+        if line.startswith((f"distillwatch_{name} ", f"distillwatch_{name}_total ")):
             return float(line.split()[1])
     return 0.0
 
