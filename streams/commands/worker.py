@@ -22,9 +22,11 @@ def run(args: argparse.Namespace) -> int:
 
     from streams.app import app, settings
     from streams.kafka_admin import ensure_topics, pipeline_topics
+    from streams.logthrottle import throttle_worker_logs
 
     ensure_topics(settings.kafka_bootstrap_servers, pipeline_topics(settings))
     import streams.agents  # noqa: F401  (registers the agents)
 
+    throttle_worker_logs(app)
     Worker(app, loglevel=args.loglevel).execute_from_commandline()
     return 0
