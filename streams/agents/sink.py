@@ -31,7 +31,7 @@ class Sink:
     def open(self) -> BufferedSink:
         if self.sink is None:
             self.sink = self._stack.enter_context(
-                open_sink(settings.effective_clickhouse_dsn, settings.clickhouse_database))
+                open_sink(settings.effective_clickhouse_dsn, settings.clickhouse_database, dedup=True))
         return self.sink
 
     def write(self, rows: list[tuple[str, dict]]) -> int:
@@ -49,6 +49,7 @@ class Sink:
 
 
 sink = Sink()
+metrics.gauges["sink_reemitted_rows"] = lambda: sink.sink.counters.reemitted_rows if sink.sink else 0
 
 
 RETRY_MAX_S = 30.0

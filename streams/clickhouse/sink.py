@@ -10,6 +10,12 @@ rows, so a retry after an ambiguous failure (timeout after commit) or a re-repla
 stream is dropped by the server, from the table and from its materialized views alike; the
 tables are ReplacingMergeTree on their natural keys as a second line (read them with FINAL).
 
+Exactly once across redeliveries: a token only dedups a batch sealed identically, and a row
+re-emitted after a crash (the sink's own uncommitted records read again, or a stage's outputs sent
+again before its state was) lands in a differently-cut batch. The roll-up views sum whatever is
+inserted, so :class:`RecentKeys` drops a row whose natural key was already written before it
+reaches a batch; after a restart it is seeded from the rows ClickHouse received recently.
+
 Failure (after Quix Streams' sinks): a flush that fails after its retries raises
 :class:`SinkError` and keeps the sealed batches, so the caller does not commit its offsets and the
 next flush retries the very same batches with the same tokens. Memory stays bounded because the
@@ -47,6 +53,18 @@ ROW_TABLES = {
     "alert": "alerts",
 }
 DEFAULT_BATCH_ROWS = 50_000
+# The natural key of each table (its ReplacingMergeTree sorting key, less the columns the key
+# implies): the identity of a row. Each key is emitted once per stream (replay writes each once).
+NATURAL_KEYS = {
+    "account_minute": ("account_id", "minute"),
+    "cluster_minute": ("cluster_id", "minute"),
+    "cluster_member": ("cluster_id", "snapshot_at", "account_id"),
+    "alerts": ("alert_id",),
+}
+# Keys remembered per table. A re-emitted row arrives within one restart of its first copy (the
+# uncommitted tail of a topic); a million keys is minutes of full-speed traffic, ~60 MB.
+RECENT_KEYS = 1_000_000
+SEED_WINDOW_S = 3600  # after a restart, rows inserted this recently seed the memory
 # Server errors worth retrying: the insert may succeed later unchanged (TOO_MANY_PARTS,
 # MEMORY_LIMIT_EXCEEDED, TIMEOUT_EXCEEDED, SOCKET_TIMEOUT, NETWORK_ERROR, TABLE_IS_READ_ONLY,
 # TOO_MANY_SIMULTANEOUS_QUERIES, UNEXPECTED_END_OF_FILE, KEEPER_EXCEPTION).
@@ -184,6 +202,76 @@ class ClickHouseWriter:
                            settings={**INSERT_SETTINGS, "insert_deduplication_token": token})
 
 
+# -- re-emitted rows ------------------------------------------------------------------------------
+
+
+def _key_value(v: object) -> object:
+    """One spelling per instant: the stream sends times as epoch seconds or ISO text, ClickHouse
+    returns datetimes; all become integer epoch seconds."""
+    if isinstance(v, datetime):
+        return int(v.replace(tzinfo=v.tzinfo or UTC).timestamp())
+    if isinstance(v, float):  # only times are float in a key; DateTime columns keep whole seconds
+        return int(v)
+    if isinstance(v, str) and len(v) >= 19 and v[4] == "-" and v[10] in "T ":
+        try:
+            return int(_to_datetime64(v).timestamp())
+        except ValueError:
+            return v
+    return v
+
+
+class RecentKeys:
+    """The natural keys of the rows written lately, per table, bounded (oldest forgotten first).
+
+    Keys are kept as 64-bit hashes: a million keys in tens of MB. Two distinct keys share a hash
+    with probability ~n²/2^65 (3e-8 for a million), the price of the bound."""
+
+    def __init__(self, limit: int = RECENT_KEYS) -> None:
+        self.limit = limit
+        self._seen: dict[str, set[int]] = {}
+        self._order: dict[str, deque[int]] = {}
+        self.dropped = 0
+
+    def _hash(self, table: str, row: dict) -> int:
+        return hash(tuple(_key_value(row.get(k)) for k in NATURAL_KEYS[table]))
+
+    def remember(self, table: str, row: dict) -> None:
+        h = self._hash(table, row)
+        seen = self._seen.setdefault(table, set())
+        if h not in seen:
+            seen.add(h)
+            order = self._order.setdefault(table, deque())
+            order.append(h)
+            if len(order) > self.limit:
+                seen.discard(order.popleft())
+
+    def fresh(self, table: str, row: dict) -> bool:
+        """True (and the key remembered) the first time a key is offered; False for a re-emission."""
+        if table not in NATURAL_KEYS:
+            return True
+        h = self._hash(table, row)
+        if h in self._seen.get(table, ()):
+            self.dropped += 1
+            return False
+        self.remember(table, row)
+        return True
+
+    def seed(self, client: Client) -> int:
+        """Remember the keys of rows ClickHouse received in the last :data:`SEED_WINDOW_S`
+        (newest last, so the bound keeps the newest): what a crashed predecessor may have written."""
+        n = 0
+        for table, keys in NATURAL_KEYS.items():
+            cols = ", ".join(keys)
+            result = client.query(
+                f"SELECT {cols} FROM {table} WHERE inserted_at >= now() - {SEED_WINDOW_S} "
+                f"ORDER BY inserted_at DESC LIMIT {self.limit}")
+            names = result.column_names
+            for values in reversed(result.result_rows):
+                self.remember(table, dict(zip(names, values, strict=True)))
+                n += 1
+        return n
+
+
 # -- the buffer ------------------------------------------------------------------------------------
 
 
@@ -194,6 +282,7 @@ class SinkCounters:
     retries: int = 0
     failed_flushes: int = 0
     unknown_rows: int = 0
+    reemitted_rows: int = 0  # dropped: their natural key was written already
 
 
 def batch_token(table: str, rows: list[dict]) -> str:
@@ -218,8 +307,10 @@ class BufferedSink:
         backoff_s: float = 0.2,
         max_backoff_s: float = 10.0,
         sleep: Callable[[float], None] = time.sleep,
+        recent: RecentKeys | None = None,
     ) -> None:
         self.writer = writer
+        self.recent = recent
         self.batch_rows = batch_rows
         self.max_retries = max_retries
         self.backoff_s = backoff_s
@@ -246,6 +337,9 @@ class BufferedSink:
                     if not self.counters.unknown_rows:
                         log.warning("ClickHouse sink: no table for rows of kind %r; skipping them", kind)
                     self.counters.unknown_rows += 1
+                    continue
+                if self.recent is not None and not self.recent.fresh(table, row):
+                    self.counters.reemitted_rows += 1
                     continue
                 self._open.setdefault(table, []).append(row)
                 self._buffered += 1
@@ -307,14 +401,20 @@ class BufferedSink:
 
 
 @contextmanager
-def open_sink(dsn: str, database: str, batch_rows: int = DEFAULT_BATCH_ROWS) -> Iterator[BufferedSink]:
-    """A sink for replay: pending migrations applied, everything flushed on a clean exit.
+def open_sink(dsn: str, database: str, batch_rows: int = DEFAULT_BATCH_ROWS,
+              dedup: bool = False) -> Iterator[BufferedSink]:
+    """A sink: pending migrations applied, everything flushed on a clean exit.
 
     Applying migrations here lets ``replay --clickhouse chdb:///new/dir`` work on an empty
-    directory; it is a no-op on an up-to-date database.
+    directory; it is a no-op on an up-to-date database. ``dedup`` (the streaming sink, whose input
+    can repeat) drops re-emitted rows, seeded from what ClickHouse already holds.
     """
     client = connect(dsn, database)
     apply_migrations(client, database)
-    sink = BufferedSink(ClickHouseWriter(client), batch_rows=batch_rows)
+    recent = None
+    if dedup:
+        recent = RecentKeys()
+        log.info("ClickHouse sink: %d recently written keys remembered", recent.seed(client))
+    sink = BufferedSink(ClickHouseWriter(client), batch_rows=batch_rows, recent=recent)
     yield sink
     sink.flush()

@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from streams import kafka_client, settings
     from streams.kafka_admin import ensure_topics, pipeline_topics
+    from streams.logthrottle import throttle_worker_logs
 
     cfg = settings.load()
     kafka_client.wait_until_reachable(cfg, say=lambda m: print(f"distillwatch worker: {m}", file=sys.stderr,
@@ -43,5 +44,6 @@ def run(args: argparse.Namespace) -> int:
                     logging_config=logs.logging_config(cfg.log_format, args.loglevel))
     if not decorated:
         worker.spinner = None  # its escape codes would land in log files
+    throttle_worker_logs(app)
     worker.execute_from_commandline()
     return 0
