@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "streams.commands.notify",
     "streams.commands.query",
     "streams.commands.schema",
+    "streams.commands.suppress",
 )
 
 

@@ -23,12 +23,16 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def ensure_topics(bootstrap: str, topics: list[tuple[str, int]]) -> None:
-    """Create the missing ones; an existing topic is left as it is."""
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def ensure_topics(bootstrap: str, topics: list[tuple[str, int]], configs: dict[str, str] | None = None) -> None:
+    """Create the missing ones (with ``configs``, e.g. :data:`COMPACTED`); an existing topic is left as it is."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="distillwatch-admin")
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(name, partitions, 1) for name, partitions in topics if name not in existing]
+        new = [NewTopic(name, partitions, 1, topic_configs=configs or {})
+               for name, partitions in topics if name not in existing]
         if new:
             try:
                 admin.create_topics(new)

@@ -12,7 +12,8 @@ from streams.stages.outbox import Outbox
 
 DELIVER_EVERY_EVENTS = 5000
 
-stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics)
+stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics,
+                     suppressions=state.live_suppressions)
 metrics.gauges["late_events"] = stage.late_events
 lock = asyncio.Lock()  # the agent and the timer take turns on the stage
 
