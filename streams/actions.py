@@ -56,14 +56,14 @@ def add_suppression(s: Settings, sup: Suppression, by: str) -> None:
     at = rfc3339(time.time())
     _send(s, [(s.suppressions_topic, sup.key.encode(), to_line(sup, by=by, at=at)),
               _audit(s, "suppression", {"action": "add", "attribute": sup.attribute, "value": sup.value,
-                                        "until": rfc3339(sup.until), "reason": sup.reason, "by": by, "at": at})])
+                                        "until": rfc3339(sup.until), "reason": sup.reason, "who": by, "at": at})])
 
 
 def remove_suppression(s: Settings, sup: Suppression, by: str, reason: str) -> None:
     at = rfc3339(time.time())
     _send(s, [(s.suppressions_topic, sup.key.encode(), None),
               _audit(s, "suppression", {"action": "remove", "attribute": sup.attribute, "value": sup.value,
-                                        "until": rfc3339(sup.until), "reason": reason, "by": by, "at": at})])
+                                        "until": rfc3339(sup.until), "reason": reason, "who": by, "at": at})])
 
 
 def current_suppressions(s: Settings) -> dict[str, Suppression]:
@@ -85,4 +85,4 @@ def current_suppressions(s: Settings) -> dict[str, Suppression]:
 def record_action(s: Settings, dedup_key: str, action: str, by: str, note: str, verdict: str = "") -> None:
     """One ack / resolve / verdict on the incident ``dedup_key``."""
     _send(s, [_audit(s, "incident_action", {"dedup_key": dedup_key, "action": action, "verdict": verdict,
-                                            "note": note, "by": by, "at": rfc3339(time.time())})])
+                                            "note": note, "who": by, "at": rfc3339(time.time())})])

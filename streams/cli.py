@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "streams.commands.query",
     "streams.commands.schema",
     "streams.commands.suppress",
+    "streams.commands.incidents",
 )
 
 

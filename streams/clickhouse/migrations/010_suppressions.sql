@@ -8,7 +8,7 @@ CREATE TABLE IF NOT EXISTS suppressions
     value      String,
     until      DateTime64(3, 'UTC') COMMENT 'event time the suppression ends (for remove: the end it had)',
     reason     String,
-    by         String COMMENT 'who',
+    who        String COMMENT 'who',
     at         DateTime64(3, 'UTC') COMMENT 'wall-clock time of the change',
     inserted_at DateTime('UTC') DEFAULT now()
 )

@@ -7,7 +7,7 @@ CREATE TABLE IF NOT EXISTS incident_actions
     action     LowCardinality(String) COMMENT 'ack, resolve or verdict',
     verdict    LowCardinality(String) DEFAULT '' COMMENT 'true-positive or false-positive (verdict only)',
     note       String COMMENT 'why',
-    by         String COMMENT 'who',
+    who        String COMMENT 'who',
     at         DateTime64(3, 'UTC') COMMENT 'wall-clock time of the action',
     inserted_at DateTime('UTC') DEFAULT now()
 )
