@@ -21,7 +21,7 @@ from kafka import KafkaProducer
 from models.alerts import rfc3339
 from models.suppressions import Suppression, parse_line, to_line
 from streams import codecs
-from streams.kafka_admin import COMPACTED, ensure_topics
+from streams.kafka_admin import COMPACTED, ensure_topics, suppressions_topic
 from streams.settings import Settings
 from streams.web.alerts import read_tail
 
@@ -37,7 +37,7 @@ def who() -> str:
 def _send(s: Settings, records: list[tuple[str, bytes | None, bytes | None]]) -> None:
     """Deliver ``(topic, key, value)`` records and wait for the broker's acknowledgement."""
     ensure_topics(s.kafka_bootstrap_servers, [(s.rows_topic, 1)])
-    ensure_topics(s.kafka_bootstrap_servers, [(s.suppressions_topic, 1)], COMPACTED)
+    ensure_topics(s.kafka_bootstrap_servers, [(suppressions_topic(s), 1)], COMPACTED)
     producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap_servers, acks="all")
     try:
         for topic, key, value in records:
@@ -54,14 +54,14 @@ def _audit(s: Settings, kind: str, row: dict) -> tuple[str, None, bytes]:
 
 def add_suppression(s: Settings, sup: Suppression, by: str) -> None:
     at = rfc3339(time.time())
-    _send(s, [(s.suppressions_topic, sup.key.encode(), to_line(sup, by=by, at=at)),
+    _send(s, [(suppressions_topic(s), sup.key.encode(), to_line(sup, by=by, at=at)),
               _audit(s, "suppression", {"action": "add", "attribute": sup.attribute, "value": sup.value,
                                         "until": rfc3339(sup.until), "reason": sup.reason, "who": by, "at": at})])
 
 
 def remove_suppression(s: Settings, sup: Suppression, by: str, reason: str) -> None:
     at = rfc3339(time.time())
-    _send(s, [(s.suppressions_topic, sup.key.encode(), None),
+    _send(s, [(suppressions_topic(s), sup.key.encode(), None),
               _audit(s, "suppression", {"action": "remove", "attribute": sup.attribute, "value": sup.value,
                                         "until": rfc3339(sup.until), "reason": reason, "who": by, "at": at})])
 
@@ -70,7 +70,7 @@ def current_suppressions(s: Settings) -> dict[str, Suppression]:
     """What the workers hold: the latest record per key of the suppressions topic, tombstones
     applied (expired ones included: expiry is by event time, which only the stream knows)."""
     held: dict[str, Suppression] = {}
-    for record in read_tail(s.kafka_bootstrap_servers, s.suppressions_topic, None):
+    for record in read_tail(s.kafka_bootstrap_servers, suppressions_topic(s), None):
         key = record.key.decode()
         if record.value is None:
             held.pop(key, None)

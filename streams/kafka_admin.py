@@ -26,6 +26,13 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
 COMPACTED = {"cleanup.policy": "compact"}
 
 
+def suppressions_topic(s: Settings) -> str:
+    """The compacted topic of analysts' suppressions: the changelog of the workers' global table
+    (:data:`streams.state.suppressions`), under the name Faust gives it, so that a worker recovers
+    and follows it like any table (a custom changelog topic stalls Faust's partition assignor)."""
+    return f"{s.app_id}-suppressions-changelog"
+
+
 def ensure_topics(bootstrap: str, topics: list[tuple[str, int]], configs: dict[str, str] | None = None) -> None:
     """Create the missing ones (with ``configs``, e.g. :data:`COMPACTED`); an existing topic is left as it is."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="distillwatch-admin")

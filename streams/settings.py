@@ -107,8 +107,6 @@ class Settings:
     # the sink worker's read-only ClickHouse HTTP endpoint (0: off), and where clients find it
     query_port: int = field(default=8124, metadata={"env": "DW_QUERY_PORT"})
     query_url: str = field(default="", metadata={"env": "DW_QUERY_URL"})
-    # analysts' suppressions: a compacted topic every worker reads (docs/oncall.md)
-    suppressions_topic: str = field(default="dw.suppressions", metadata={"env": "DW_SUPPRESSIONS_TOPIC"})
 
     @property
     def effective_query_url(self) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 from models.suppressions import Suppression, parse_line
-from streams import topics
 from streams.app import MAX_RECORD_BYTES, app, settings
 
 # Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
@@ -36,10 +35,11 @@ cluster_state = app.Table(
     key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
 )
 
-# every worker holds every suppression (one small partition), kept current while it runs
+# every worker holds every suppression (one small partition, :func:`streams.kafka_admin.suppressions_topic`),
+# kept current while it runs
 suppressions = app.GlobalTable(
-    "suppressions", partitions=1, recovery_buffer_size=1, changelog_topic=topics.suppressions,
-    key_type=bytes, value_type=bytes, synchronize_all_active_partitions=True,
+    "suppressions", partitions=1, recovery_buffer_size=1,
+    key_type=bytes, value_type=bytes,
 )
 
 

@@ -7,6 +7,3 @@ from streams.app import app, settings
 requests = app.topic(settings.requests_topic, partitions=settings.requests_partitions)
 links = app.topic(settings.links_topic, partitions=settings.cluster_partitions)
 rows = app.topic(settings.rows_topic, partitions=1)
-# analysts' suppressions (key ``attribute:value``, value :func:`models.suppressions.to_line`, a
-# tombstone removes): compacted, so the latest record per subject is all a worker reads
-suppressions = app.topic(settings.suppressions_topic, partitions=1, compacting=True, key_type=bytes, value_type=bytes)

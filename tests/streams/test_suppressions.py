@@ -69,8 +69,7 @@ def test_a_suppression_added_with_the_cli_stops_the_stream_paging_like_replay(
     plain = [orjson.loads(line) for line in out.getvalue().splitlines()]
     paged = next(a for a in plain if a["kind"] == "account" and a["severity"] in ("error", "critical"))
     account = paged["subject"]
-    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_SUPPRESSIONS_TOPIC=f"{topic_prefix}.suppressions",
-                       DW_ANALYST="oncall-test")
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_ANALYST="oncall-test")
     added = subprocess.run([pipeline.CLI, "suppress", "add", "--account", account, "--until", "2026-12-31T00:00:00Z",
                             "--reason", "known partner"], env=env, capture_output=True, text=True, timeout=120)
     assert added.returncode == 0, added.stderr
