@@ -14,25 +14,28 @@ from models.cluster_processor import ClusterProcessor
 from models.config import DetectorConfig
 from models.event import Event
 from models.partitioning import partition_for
+from models.suppressions import SuppressionTable, apply_suppressions
 
 
 class Engine:
     """Replay driver: ``process`` events in file order, ``finish`` at the end, drain outputs.
 
     ``config`` must be the one the streaming agents use (``streams.settings.detector_config``),
-    or replay and the stream disagree."""
+    or replay and the stream disagree; so must ``suppressions`` (the workers' suppressions topic)."""
 
     def __init__(
         self,
         partitions: int = 4,
         cluster_partitions: int = 4,
         config: DetectorConfig | None = None,
+        suppressions: SuppressionTable | None = None,
     ) -> None:
         self.partitions = partitions
         config = config or DetectorConfig()
         self.accounts = [AccountProcessor(p, cluster_partitions, config.account) for p in range(partitions)]
         self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
         self._partition_cache: dict[str, int] = {}
+        self.suppressions = {} if suppressions is None else suppressions
         # one shared outbox, so alerts come out in exactly the order they were raised
         self._alerts: list[dict] = []
         self._rows: list[tuple[str, dict]] = []
@@ -68,7 +71,7 @@ class Engine:
 
     def drain_alerts(self) -> list[dict]:
         """Alerts raised since the last drain, in the order they were raised."""
-        out = self._alerts[:]
+        out = [apply_suppressions(a, self.suppressions) for a in self._alerts]
         self._alerts.clear()
         return out
 

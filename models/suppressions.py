@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from models.alerts import rfc3339
 from models.event import parse_time
 
 ATTRIBUTES = ("account", "org", "payment", "ip24", "router", "template")
@@ -60,6 +61,13 @@ def parse_line(line: str | bytes) -> Suppression:
     return Suppression(attribute, value, parse_time(until, "until"), str(obj.get("reason", "")))
 
 
+def to_line(s: Suppression, **extra: str) -> bytes:
+    """The contract's line form of ``s`` (what :func:`parse_line` reads), plus ``extra`` fields
+    (who added it, when) that readers ignore."""
+    return orjson.dumps({"attribute": s.attribute, "value": s.value, "until": rfc3339(s.until),
+                         "reason": s.reason, **extra})
+
+
 def table_of(suppressions: list[Suppression]) -> dict[str, Suppression]:
     """The lookup table; for a subject suppressed twice the later end wins."""
     table: dict[str, Suppression] = {}
@@ -91,11 +99,14 @@ def suppressed_by(alert: Mapping, table: SuppressionTable, ts: float) -> Suppres
     return None
 
 
-def apply_suppressions(alert: dict, table: SuppressionTable, ts: float) -> dict:
-    """``alert`` as it may leave the detector at event time ``ts``: unchanged, or, for a paging
-    trigger about a suppressed subject, the same alert at ``warning`` (it logs, it does not page)."""
+def apply_suppressions(alert: dict, table: SuppressionTable, ts: float | None = None) -> dict:
+    """``alert`` as it may leave the detector at event time ``ts`` (default: its ``detected_at``):
+    unchanged, or, for a paging trigger about a suppressed subject, the same alert at ``warning``
+    (it logs, it does not page)."""
     if not table or alert["severity"] not in PAGING or alert.get("action", "trigger") != "trigger":
         return alert
+    if ts is None:
+        ts = parse_time(alert["detected_at"], "detected_at")
     if suppressed_by(alert, table, ts) is None:
         return alert
     return {**alert, "severity": BELOW_PAGING}

@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "streams.commands.notify",
     "streams.commands.query",
     "streams.commands.schema",
+    "streams.commands.suppress",
+    "streams.commands.incidents",
 )
 
 

@@ -24,15 +24,26 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
     ]
 
 
-def ensure_topics(target: Settings | str, topics: list[tuple[str, int]]) -> None:
-    """Create the missing ones with ``DW_KAFKA_REPLICATION_FACTOR`` replicas; an existing topic is
-    left as it is. ``target`` is the settings (security included) or a plain-text bootstrap address.
-    Raises :class:`~streams.errors.Unreachable` within seconds when the cluster does not answer."""
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def suppressions_topic(s: Settings) -> str:
+    """The compacted topic of analysts' suppressions: the changelog of the workers' global table
+    (:data:`streams.state.suppressions`), under the name Faust gives it, so that a worker recovers
+    and follows it like any table (a custom changelog topic stalls Faust's partition assignor)."""
+    return f"{s.app_id}-suppressions-changelog"
+
+
+def ensure_topics(target: Settings | str, topics: list[tuple[str, int]], configs: dict[str, str] | None = None) -> None:
+    """Create the missing ones with ``DW_KAFKA_REPLICATION_FACTOR`` replicas (and ``configs``, e.g.
+    :data:`COMPACTED`); an existing topic is left as it is. ``target`` is the settings (security
+    included) or a plain-text bootstrap address. Raises :class:`~streams.errors.Unreachable` within
+    seconds when the cluster does not answer."""
     s = load(kafka_bootstrap_servers=target) if isinstance(target, str) else target
     admin = kafka_client.admin(s)
     try:
         existing = set(admin.list_topics())
-        new = [NewTopic(name, partitions, s.kafka_replication_factor)
+        new = [NewTopic(name, partitions, s.kafka_replication_factor, topic_configs=configs or {})
                for name, partitions in topics if name not in existing]
         if new:
             try:

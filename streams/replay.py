@@ -16,6 +16,7 @@ import orjson
 from models.config import DetectorConfig
 from models.engine import Engine
 from models.event import decode
+from models.suppressions import SuppressionTable
 from streams.recorded import read_lines
 from streams.settings import detector_config, load
 
@@ -51,12 +52,14 @@ def replay(
     engine: Engine | None = None,
     config: DetectorConfig | None = None,
     progress: Callable[[int], None] | None = None,
+    suppressions: SuppressionTable | None = None,
 ) -> ReplaySummary:
     """Run ``paths`` through the engine; alerts to ``alerts_out``, bad records to ``dead_letter``,
-    aggregate rows to ``rows_sink`` in batches. ``config`` defaults to the detector settings of
-    the environment, exactly what a streaming worker started there would use. ``progress`` is
-    told how many more lines were read, every few thousand."""
-    engine = engine or Engine(partitions, cluster_partitions, config or detector_config(load()))
+    aggregate rows to ``rows_sink`` in batches; ``suppressions`` as the workers hold them.
+    ``config`` defaults to the detector settings of the environment, exactly what a streaming
+    worker started there would use. ``progress`` is told how many more lines were read, every few
+    thousand."""
+    engine = engine or Engine(partitions, cluster_partitions, config or detector_config(load()), suppressions)
     summary = ReplaySummary()
     t0 = time.perf_counter()
     n = 0

@@ -13,6 +13,9 @@ batch mixes partitions and Faust's ``table[k] = v`` would use the current event'
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
+from models.suppressions import Suppression, parse_line
 from streams.app import MAX_RECORD_BYTES, app, settings
 
 # Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
@@ -31,6 +34,36 @@ cluster_state = app.Table(
     "cluster-state", partitions=settings.cluster_partitions,
     key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
 )
+
+# every worker holds every suppression (one small partition, :func:`streams.kafka_admin.suppressions_topic`),
+# kept current while it runs
+suppressions = app.GlobalTable(
+    "suppressions", partitions=1, recovery_buffer_size=1,
+    key_type=bytes, value_type=bytes,
+)
+
+
+class LiveSuppressions(Mapping[str, Suppression]):
+    """The global table as :data:`models.suppressions.SuppressionTable`: decoded when looked up
+    (alerts are rare), so a record that arrives while the worker runs applies from the next alert."""
+
+    def __init__(self, data: Mapping[bytes, bytes]) -> None:
+        self.data = data
+
+    def __getitem__(self, key: str) -> Suppression:
+        try:
+            return parse_line(self.data[key.encode()])
+        except ValueError:  # not written by `distillwatch suppress`: no suppression, never a crash
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return (k.decode() for k in self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+live_suppressions = LiveSuppressions(suppressions.data)
 
 
 def changelog_name(table) -> str:

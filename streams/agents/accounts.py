@@ -13,7 +13,8 @@ from streams.stages.outbox import Outbox
 
 DELIVER_EVERY_EVENTS = 5000
 
-stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics)
+stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics,
+                     suppressions=state.live_suppressions)
 for _gauge, _counter in (("late_events", "late"), ("duplicate_events", "duplicates"),
                          ("implausible_ahead", "too_far_ahead"), ("implausible_behind", "too_far_behind"),
                          ("processing_errors", "errors")):

@@ -8,7 +8,8 @@ from streams.app import app, metrics, settings
 from streams.stages.clusters import ClusterStage
 from streams.stages.outbox import Outbox
 
-stage = ClusterStage(settings, state.cluster_state.data, state.changelog_name(state.cluster_state), metrics)
+stage = ClusterStage(settings, state.cluster_state.data, state.changelog_name(state.cluster_state), metrics,
+                     state.live_suppressions)
 
 
 @app.agent(topics.links)

@@ -51,6 +51,8 @@ ROW_TABLES = {
     "cluster_minute": "cluster_minute",
     "cluster_member": "cluster_member",
     "alert": "alerts",
+    "suppression": "suppressions",  # audit rows of `distillwatch suppress` (streams/actions.py)
+    "incident_action": "incident_actions",  # ack / resolve / verdict (streams/actions.py)
 }
 DEFAULT_BATCH_ROWS = 50_000
 # The natural key of each table (its ReplacingMergeTree sorting key, less the columns the key

@@ -15,6 +15,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alerts", required=True, metavar="ALERTS.jsonl", help="where to write the alerts")
     p.add_argument("--dead-letter", metavar="BAD.jsonl", help="where to write bad records with reasons")
     p.add_argument("--clickhouse", metavar="DSN", help="also write aggregates: chdb:///path or http(s)://…")
+    p.add_argument("--suppressions", metavar="SUPPRESSIONS.jsonl",
+                   help="the suppressions the stream applied (`distillwatch suppress list --jsonl`)")
     p.add_argument("--partitions", type=int, help="requests-topic partitions to emulate (default: config)")
     p.add_argument("--cluster-partitions", type=int, help="cluster-topic partitions to emulate")
     p.set_defaults(func=run)
@@ -25,6 +27,11 @@ def run(args: argparse.Namespace) -> int:
     from streams.replay import replay
 
     cfg = settings.load(requests_partitions=args.partitions, cluster_partitions=args.cluster_partitions)
+    try:
+        suppressions = read_suppressions(args.suppressions) if args.suppressions else None
+    except (OSError, ValueError) as exc:
+        print(f"distillwatch replay: {exc}", file=sys.stderr)
+        return 2
     with ExitStack() as stack:
         try:
             alerts_out = stack.enter_context(open(args.alerts, "wb"))
@@ -42,10 +49,25 @@ def run(args: argparse.Namespace) -> int:
             summary = replay(
                 args.events, alerts_out, dead, rows_sink=sink.write if sink else None,
                 partitions=cfg.requests_partitions, cluster_partitions=cfg.cluster_partitions,
-                config=settings.detector_config(cfg), progress=progress.update,
+                config=settings.detector_config(cfg), progress=progress.update, suppressions=suppressions,
             )
         except OSError as exc:
             print(f"distillwatch replay: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
             return 2
     print(summary.line())
     return 0
+
+
+def read_suppressions(path: str) -> dict:
+    """The suppressions file (cli.md's line form) as a table; the error names the line to fix."""
+    from models.suppressions import parse_line, table_of
+
+    found = []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    found.append(parse_line(line))
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{n}: {exc}") from None
+    return table_of(found)

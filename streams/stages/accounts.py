@@ -25,6 +25,7 @@ from models.snapshot import (
     parse_account_record,
     restore_account_processor,
 )
+from models.suppressions import SuppressionTable
 from streams import codecs
 from streams.metrics import Metrics
 from streams.settings import Settings, detector_config
@@ -57,8 +58,9 @@ class AccountStage:
     """
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, suppressions: SuppressionTable | None = None) -> None:
         self.settings = s
+        self.suppressions = {} if suppressions is None else suppressions  # streams.state.suppressions
         self.config = detector_config(s).account
         self.data = data
         self.changelog = changelog
@@ -171,7 +173,7 @@ class AccountStage:
         self.rows = []
 
     def _outputs(self, p: int, part: Partition, out: Outbox) -> None:
-        take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, self.rows, self.metrics)
+        take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, self.rows, self.metrics, self.suppressions)
         for target in sorted(part.links):
             for record in codecs.link_records(p, part.links[target]):
                 out.add(self.settings.links_topic, None, record, target)

@@ -16,6 +16,7 @@ import orjson
 from models.cluster_processor import ClusterProcessor
 from models.links import from_wire
 from models.snapshot import cluster_to_bytes, restore_cluster_processor
+from models.suppressions import SuppressionTable
 from streams.metrics import Metrics
 from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
@@ -34,8 +35,10 @@ class ClusterStage:
 
     ``data`` is the table's mapping (key ``c/<partition>``, see :mod:`streams.state`)."""
 
-    def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics) -> None:
+    def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
+                 suppressions: SuppressionTable | None = None) -> None:
         self.settings = s
+        self.suppressions = {} if suppressions is None else suppressions  # streams.state.suppressions
         self.data = data
         self.changelog = changelog
         self.metrics = metrics
@@ -71,7 +74,7 @@ class ClusterStage:
         rows: list[tuple[str, dict]] = []
         for c in sorted(self.touched):
             part = self.parts[c]
-            take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, rows, self.metrics)
+            take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, rows, self.metrics, self.suppressions)
             key = b"c/%d" % c
             value = self.data[key] = cluster_to_bytes(part.proc, part.last)
             out.add_state(self.changelog, key, value, c)

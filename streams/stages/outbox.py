@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Protocol
 
+from models.suppressions import SuppressionTable, apply_suppressions
 from streams import codecs
 from streams.metrics import Metrics
 
@@ -62,12 +63,14 @@ class Outbox:
 
 
 def take_alerts_and_rows(proc: Producing, out: Outbox, alerts_topic: str, rows: list[tuple[str, dict]],
-                         metrics: Metrics) -> None:
-    """Move a processor's alerts and rows out of it: each alert to ``alerts_topic`` (key
-    ``dedup_key``), into ``rows`` as an ``alerts`` row and counted by severity; its rows into ``rows``.
+                         metrics: Metrics, suppressions: SuppressionTable) -> None:
+    """Move a processor's alerts and rows out of it: each alert (below paging if ``suppressions``
+    cover it, exactly as replay's engine does) to ``alerts_topic`` (key ``dedup_key``), into
+    ``rows`` as an ``alerts`` row and counted by severity; its rows into ``rows``.
 
     One helper for both stages, so an account alert and a cluster alert travel exactly alike."""
-    for alert in proc.alerts:
+    for raised in proc.alerts:
+        alert = apply_suppressions(raised, suppressions)
         out.add(alerts_topic, *codecs.alert_record(alert))
         rows.append(("alert", alert))
         metrics.inc(f"alerts.{alert['severity']}")

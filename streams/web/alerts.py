@@ -20,6 +20,15 @@ def read_recent(bootstrap: str, topic: str, per_partition: int = 200, timeout_s:
     """The last ``per_partition`` alerts of each partition of ``topic``, newest first, one per
     ``alert_id`` (a worker restarted mid-batch may send an alert twice). Blocking: run it in an
     executor. A missing topic gives an empty list (no worker has started yet)."""
+    records = read_tail(bootstrap, topic, per_partition, timeout_s)
+    alerts = {a["alert_id"]: a for a in (orjson.loads(r.value) for r in records if r.value)}
+    return sorted(alerts.values(), key=lambda a: (a["detected_at"], SEVERITY_RANK.get(a["severity"], 0)),
+                  reverse=True)
+
+
+def read_tail(bootstrap: str, topic: str, per_partition: int | None, timeout_s: float = 5.0) -> list:
+    """The last ``per_partition`` records (``None``: all) of each partition of ``topic``, tombstones
+    included, with a throw-away consumer; a missing topic gives an empty list."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
                              request_timeout_ms=int(timeout_s * 1000) + 1000)
     try:
@@ -31,22 +40,19 @@ def read_recent(bootstrap: str, topic: str, per_partition: int = 200, timeout_s:
         ends = consumer.end_offsets(tps)
         begins = consumer.beginning_offsets(tps)
         for tp in tps:
-            consumer.seek(tp, max(begins[tp], ends[tp] - per_partition))
-        values = _drain(consumer, ends, time.monotonic() + timeout_s)
+            consumer.seek(tp, begins[tp] if per_partition is None else max(begins[tp], ends[tp] - per_partition))
+        return _drain(consumer, ends, time.monotonic() + timeout_s)
     finally:
         consumer.close()
-    alerts = {a["alert_id"]: a for a in map(orjson.loads, values)}
-    return sorted(alerts.values(), key=lambda a: (a["detected_at"], SEVERITY_RANK.get(a["severity"], 0)),
-                  reverse=True)
 
 
-def _drain(consumer: KafkaConsumer, ends: dict[TopicPartition, int], deadline: float) -> list[bytes]:
+def _drain(consumer: KafkaConsumer, ends: dict[TopicPartition, int], deadline: float) -> list:
     """Poll until every partition's position reached its end offset (or the deadline)."""
-    values: list[bytes] = []
+    records: list = []
     while time.monotonic() < deadline and any(consumer.position(tp) < end for tp, end in ends.items()):
-        for records in consumer.poll(timeout_ms=200).values():
-            values += [r.value for r in records if r.value]
-    return values
+        for batch in consumer.poll(timeout_ms=200).values():
+            records += batch
+    return records
 
 
 def latest_for(alerts: list[dict], kind: str, subject: str) -> dict | None:

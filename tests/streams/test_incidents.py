@@ -1,0 +1,57 @@
+"""Incidents not rows: the recorded stream's alerts grouped by dedup key, and people's actions
+(ack, resolve, verdict) and suppression audit rows through the real sink into embedded ClickHouse."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+
+from streams.clickhouse.sink import open_sink
+from streams.commands.incidents import ACTIONS_SQL
+from streams.incidents import fold_actions, group, select
+from streams.replay import replay
+
+
+def _alerts(path) -> list[dict]:
+    out = io.BytesIO()
+    replay([str(path)], out, partitions=4, cluster_partitions=4)
+    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_alerts_group_into_one_incident_per_dedup_key(recorded):
+    alerts = _alerts(recorded[0])
+    incidents = group(alerts)
+    assert len(incidents) == len({a["dedup_key"] for a in alerts}) < len(alerts)
+    assert sum(len(i.alerts) for i in incidents) == len(alerts)
+    paging = select(incidents)
+    assert paging and all(i.pages and i.state == "open" for i in paging)
+    assert len(paging) < len(incidents)  # warnings are left out by default
+    grown = max(incidents, key=lambda i: i.growth)
+    assert grown.kind == "cluster" and grown.growth > 0 and grown.members == grown.alerts[-1]["accounts_total"]
+    member = grown.alerts[-1]["accounts"][0]
+    assert grown in select(incidents, pages_only=False, search=member)
+
+
+def test_actions_and_suppressions_reach_clickhouse_through_the_sink_and_fold_in(recorded, ch):
+    incidents = group(_alerts(recorded[0]))
+    first, second = select(incidents)[:2]
+    rows = [
+        ("incident_action", {"dedup_key": first.dedup_key, "action": "ack", "verdict": "", "note": "looking",
+                             "who": "ana", "at": "2026-03-01T10:00:00.000Z"}),
+        ("incident_action", {"dedup_key": first.dedup_key, "action": "verdict", "verdict": "true-positive",
+                             "note": "harvester", "who": "ana", "at": "2026-03-01T10:05:00.000Z"}),
+        ("incident_action", {"dedup_key": second.dedup_key, "action": "resolve", "verdict": "", "note": "partner",
+                             "who": "bo", "at": "2026-03-01T10:06:00.000Z"}),
+        ("suppression", {"action": "add", "attribute": "account", "value": "acct-1", "until": "2026-03-08T00:00:00Z",
+                         "reason": "partner", "who": "bo", "at": "2026-03-01T10:07:00.000Z"}),
+    ]
+    with open_sink(ch.dsn, ch.database) as sink:
+        sink.add(rows)
+    actions = list(ch.client.query(ACTIONS_SQL).named_results())
+    assert [(a["action"], a["who"]) for a in actions] == [("ack", "ana"), ("verdict", "ana"), ("resolve", "bo")]
+    fold_actions(incidents, actions)
+    assert (first.state, first.by, first.note, first.verdict) == ("acked", "ana", "looking", "true-positive")
+    assert second.state == "resolved" and second not in select(incidents)
+    audit = ch.client.query("SELECT action, attribute, value, who, toString(until) FROM suppressions").result_rows
+    assert audit == [("add", "account", "acct-1", "bo", "2026-03-08 00:00:00.000")]
