@@ -2,7 +2,8 @@
 
 It owns the accounts of its partition, closes each account's event-time minute when the
 partition's watermark passes it, scores the account there (not per event), raises account
-alerts, writes per-minute aggregates, and sends link messages (:mod:`models.links`) of
+alerts (sent to the campaign stage as :class:`~models.links.Verdict` messages, which pages once
+per operation), writes per-minute aggregates, and sends link messages (:mod:`models.links`) of
 harvest-like accounts to the cluster stage. Everything it decides depends only on its
 partition's events in order, so the streaming workers and offline replay (which shards events
 the same way) agree exactly.
@@ -24,7 +25,7 @@ from models.alerts import SEVERITY_RANK, AdaptiveThreshold
 from models.config import AccountConfig
 from models.event import MAX_FUTURE_S, Event
 from models.features import FEATURES, end_users, extract
-from models.links import Degree, Link, Message, Rewind, Watermark
+from models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
 from models.partitioning import partition_for
 from models.peers import WEAK_VERIFICATION, PeerModel, peer_group
 from models.timespans import DAY, MINUTE
@@ -114,7 +115,7 @@ class AccountProcessor:
         if boundary > self.sent_watermark:
             self.sent_watermark = boundary
             msg = Watermark(self.partition, boundary)
-            self.links.extend((p, msg) for p in range(self.cluster_partitions))
+            self.links.extend((p, msg) for p in self._stage_targets())
 
     def flush(self) -> None:
         """End of input: close everything (offline replay's end, or an idle streaming partition)."""
@@ -134,7 +135,12 @@ class AccountProcessor:
             self.watermark = self.max_ts - self.config.lateness_s
             self.sent_watermark = math.floor(self.watermark / MINUTE) * MINUTE
         msg = Rewind(self.partition, self.sent_watermark)
-        self.links.extend((c, msg) for c in range(self.cluster_partitions))
+        self.links.extend((c, msg) for c in self._stage_targets())
+
+    def _stage_targets(self) -> tuple[int, ...]:
+        """Every partition downstream that waits on this one's watermark: the cluster stage's and
+        the campaign stage's."""
+        return (*range(self.cluster_partitions), CAMPAIGNS)
 
     # -- windows ------------------------------------------------------------------------------
 
@@ -172,6 +178,9 @@ class AccountProcessor:
         # it again would be most of the per-event cost for the many low-rate accounts.
         if st.win_req >= cfg.dense_requests or close_ts - st.score_t >= cfg.rescore_s:
             self._score(acc, st, close_ts, age, group)
+            for alert in self.alerts:  # the campaign stage routes account alerts (the one pager)
+                self.links.append((CAMPAIGNS, Verdict(minute, acc, alert)))
+            self.alerts.clear()
         self.rows.append(("account_minute", report.account_minute_row(acc, st, minute, group)))
         hub = end_users(st) >= cfg.hub_end_users
         day = int(close_ts // DAY)

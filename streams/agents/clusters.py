@@ -17,7 +17,7 @@ async def score_clusters(stream) -> None:
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
         out = Outbox()
         for event in batch:
-            stage.apply(event.message.partition, event.message.value)
+            stage.apply(event.message.partition, event.message.offset, event.message.value)
         stage.finish(out)
         await out.deliver(app)
 

@@ -43,6 +43,7 @@ ROW_TABLES = {
     "account_minute": "account_minute",
     "cluster_minute": "cluster_minute",
     "cluster_member": "cluster_member",
+    "campaign_member": "campaign_member",
     "alert": "alerts",
 }
 DEFAULT_BATCH_ROWS = 50_000
