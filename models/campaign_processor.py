@@ -6,7 +6,9 @@ that is not a hub (:class:`~models.links.Report`, with its harvest-like members)
 many partitions; :class:`~models.minute_merge.MinuteMerge` applies them a closed minute at a time,
 in a total order, so replay and the stream decide alike.
 
-- A report founds a campaign, or joins the one it shares accounts with (the same cluster, or
+- A report of a value most of whose users look harvest-like (``min_share``: a card, a reseller's
+  router, a private template; not a popular SDK's TLS stack that several operations and honest
+  accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
   ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
   campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
@@ -73,7 +75,8 @@ class CampaignProcessor:
         ts = (minute + 1) * MINUTE
         for msg in sorted(msgs, key=_order):
             if type(msg) is Report:
-                self._report(msg, ts)
+                if msg.share >= self.config.min_share:
+                    self._report(msg, ts)
             else:
                 self._verdict(msg, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet

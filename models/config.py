@@ -82,6 +82,7 @@ class ClusterConfig:
 class CampaignConfig:
     """The campaign stage: when cluster reports join one operation, and when it is resolved."""
 
+    min_share: float = 0.8  # a cluster ties a campaign only when this share of its value's users look harvest-like
     join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
     join_share: float = 0.3  # ... or this share of them
     update_every_s: float = 600.0  # joined accounts are named in an update at most this often (alert.md: <= 15 min)

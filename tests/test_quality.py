@@ -75,39 +75,40 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
     """Issue 11 target: evasive hydra recall >= 0.8, ttd p90 <= 60 min; issue 12: lone harvesters
-    recall >= 0.95, ttd p90 <= 3 h (<= 1 h at >= 1,000/day). Measured today: far from it."""
+    recall >= 0.95, ttd p90 <= 3 h (<= 1 h at >= 1,000/day). Measured today: far from it.
+
+    Two pins moved down with issue 11's campaign stage, on purpose: before it, one evasive-hydra
+    account (p90 942 -> 1006 min) and one lone harvester (10 -> 9 of 19, p90 667 -> 850 min) were
+    named only by pages of a popular SDK's TLS cluster that mixed several operations with honest
+    reasoning-heavy accounts (3 of them named too). Such a value no longer ties a campaign
+    (``CampaignConfig.min_share``); the evasive hydra pages as one campaign through its prompt pool's
+    SimHash band clusters instead."""
     s = full["scenarios"]
-    assert s["evasive_hydra"]["detected"] >= 43, s["evasive_hydra"]  # of 63, p90 942 min
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 960
-    assert s["lone_harvester"]["detected"] >= 10, s["lone_harvester"]  # of 19, p90 667 min
-    assert s["lone_harvester"]["ttd_p90_min"] <= 680
+    assert s["evasive_hydra"]["detected"] >= 43, s["evasive_hydra"]  # of 63, p90 1006 min
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 1010
+    assert s["lone_harvester"]["detected"] >= 9, s["lone_harvester"]  # of 19, p90 850 min
+    assert s["lone_harvester"]["ttd_p90_min"] <= 860
     assert s["lone_harvester_fast"]["detected"] >= 1, s["lone_harvester_fast"]  # of 3, at 570 min
     assert s["lone_harvester_fast"]["ttd_p90_min"] <= 600
 
 
-def test_incidents_per_campaign_pinned(full):
-    """Issue 11 target: <= 2 paging incidents per coordinated campaign. Measured today: up to 23."""
-    measured = {
-        "cot_coercion": 15,
-        "evasive_hydra": 6,
-        "hydra": 10,
-        "rate_limit_sharding": 23,
-        "release_chasing": 9,
-        "slow_and_low": 6,
-    }
-    for name, most in measured.items():
-        assert full["scenarios"][name]["incidents_per_campaign_max"] <= most, (name, full["scenarios"][name])
-    assert full["overall"]["incidents"] <= 83  # 107 pages in 83 incidents, 29 active campaigns
+def test_one_incident_per_campaign(full):
+    """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
+    stage: up to 23). Measured now: 1 for every coordinated scenario, 20 incidents in all (8 of them
+    campaigns, the rest lone accounts), every one of 29 active campaigns' accounts in at most one."""
+    for name in ("cot_coercion", "evasive_hydra", "hydra", "rate_limit_sharding", "release_chasing",
+                 "slow_and_low"):
+        assert full["scenarios"][name]["incidents_per_campaign_max"] == 1, (name, full["scenarios"][name])
+    assert full["overall"]["incidents"] <= 20
 
 
 def test_benign_look_alikes_pinned(full):
     """Issues 11/12 target: no page on the look-alikes, <= 1 false page per week, <= 0.1 % of benign
     accounts implicated. Measured today: the tutoring app pages twice (both accounts), a batch job
-    once; a reasoning business and a reasoning-heavy account are named in hub (popular TLS) pages."""
+    once; nothing else benign is named (3 of 357; 6 before the campaign stage)."""
     pops = full["benign"]["populations"]
     assert pops["tutoring_app"]["false_pages"] <= 2 and pops["tutoring_app"]["implicated"] <= 2
-    assert pops["reasoning_business"]["implicated"] <= 1
-    for name in ("coding_agent_users", "ci_fleet", "hackathon"):
+    for name in ("coding_agent_users", "ci_fleet", "hackathon", "nat_org", "reasoning_business", "reasoning_heavy"):
         assert pops[name]["implicated"] == 0, (name, pops[name])
     assert full["benign"]["false_pages"] <= 3
-    assert full["benign"]["implicated"] <= 6  # of 357
+    assert full["benign"]["implicated"] <= 3  # of 357
