@@ -13,11 +13,11 @@ from collections.abc import MutableMapping
 
 import orjson
 
-from models.links import from_wire
 from models.snapshot import campaign_to_bytes, restore_campaign_processor
 from streams.metrics import Metrics
 from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
+from streams.stages.positions import unseen
 
 KEY = b"k/0"
 
@@ -48,15 +48,9 @@ class CampaignStage:
         if self.proc is None:
             self._restore()
         source, messages = orjson.loads(raw)
-        last = self.last[source]
         proc = self.proc
-        for offset, k, msg in messages:
-            if [offset, k] <= last:
-                self.metrics.inc("campaign_messages_redelivered_skipped")
-                continue
-            last = [offset, k]
-            proc.receive(from_wire(msg))
-        self.last[source] = last
+        for msg in unseen(messages, self.last[source], self.metrics, "campaign_messages_redelivered_skipped"):
+            proc.receive(msg)
         self.touched = True
 
     def finish(self, out: Outbox) -> None:

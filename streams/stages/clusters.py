@@ -16,12 +16,13 @@ from collections.abc import Iterable, MutableMapping
 import orjson
 
 from models.cluster_processor import ClusterProcessor
-from models.links import from_wire, to_wire
+from models.links import to_wire
 from models.snapshot import cluster_to_bytes, restore_cluster_processor
 from streams import codecs
 from streams.metrics import Metrics
 from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
+from streams.stages.positions import unseen
 
 
 class ClusterPartition:
@@ -52,22 +53,16 @@ class ClusterStage:
             sources = self.settings.requests_partitions
             proc, last = restore_cluster_processor(
                 c, sources, self.data.get(b"c/%d" % c), detector_config(self.settings).cluster)
-            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1]] * sources)
+            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1] for _ in range(sources)])
         return part
 
     def apply(self, c: int, offset: int, raw: bytes) -> None:
         """One link record at ``offset`` of partition ``c``: ``[source, [[offset, k, msg], ...]]``."""
         part = self.partition(c)
         source, messages = orjson.loads(raw)
-        last = part.last[source]
         proc = part.proc
-        for src_offset, k, msg in messages:
-            if [src_offset, k] <= last:
-                self.metrics.inc("links_redelivered_skipped")
-                continue
-            last = [src_offset, k]
-            proc.receive(from_wire(msg))
-        part.last[source] = last
+        for msg in unseen(messages, part.last[source], self.metrics, "links_redelivered_skipped"):
+            proc.receive(msg)
         for k, msg in enumerate(proc.out):
             part.out.append([offset, k, to_wire(msg)])
         proc.out.clear()
