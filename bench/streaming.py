@@ -46,6 +46,7 @@ class Scenario:
             DW_ALERTS_TOPIC=f"{self.prefix}.alerts",
             DW_DEAD_LETTER_TOPIC=f"{self.prefix}.dead-letter",
             DW_LINKS_TOPIC=f"{self.prefix}.links",
+            DW_CAMPAIGNS_TOPIC=f"{self.prefix}.campaigns",
             DW_ROWS_TOPIC=f"{self.prefix}.rows",
             DW_APP_ID=self.prefix,
             DW_DATA_DIR=str(self.dir),

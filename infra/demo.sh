@@ -14,6 +14,7 @@ export DW_DATA_DIR=$PWD/.run/demo
 export DW_APP_ID=demo-$run
 export DW_REQUESTS_TOPIC=demo-$run.requests DW_ALERTS_TOPIC=demo-$run.alerts
 export DW_DEAD_LETTER_TOPIC=demo-$run.dead-letter DW_LINKS_TOPIC=demo-$run.links DW_ROWS_TOPIC=demo-$run.rows
+export DW_CAMPAIGNS_TOPIC=demo-$run.campaigns
 export DW_WEB_PORT=${DW_WEB_PORT:-6066} DW_SINK=1
 SPEED=${DEMO_SPEED:-2880}
 rm -rf "$DW_DATA_DIR"; mkdir -p "$DW_DATA_DIR"

@@ -4,10 +4,11 @@ It owns the accounts of its partition, closes each account's event-time minute w
 partition's watermark passes it (the watermark trails the partition's event time, which follows
 the bulk of its accounts: :mod:`models.event_clock`; events implausibly far ahead of or behind
 it are rejected, and so is an ``event_id`` the account sent recently), scores the account there
-(not per event), raises account alerts, writes per-minute aggregates, and sends link messages
-(:mod:`models.links`) of harvest-like accounts to the cluster stage. Everything it decides
-depends only on its partition's events in order, so the streaming workers and offline replay
-(which shards events the same way) agree exactly.
+(not per event), raises account alerts (sent to the campaign stage as
+:class:`~models.links.Verdict` messages, which pages once per operation), writes per-minute
+aggregates, and sends link messages (:mod:`models.links`) of harvest-like accounts to the cluster
+stage. Everything it decides depends only on its partition's events in order, so the streaming
+workers and offline replay (which shards events the same way) agree exactly.
 
 A streaming partition that goes quiet is :meth:`~AccountProcessor.flush` ed like the end of
 input (its last minutes close and the cluster stage stops waiting for it); if events return,
@@ -27,7 +28,7 @@ from models.config import AccountConfig
 from models.event import MAX_FUTURE_S, Event
 from models.event_clock import EventClock
 from models.features import FEATURE_INDEX, FEATURES, end_users, extract
-from models.links import Degree, Link, Message, Rewind, Watermark
+from models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
 from models.partitioning import partition_for
 from models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
 from models.timespans import DAY, MINUTE
@@ -140,7 +141,7 @@ class AccountProcessor:
         if boundary > self.sent_watermark:
             self.sent_watermark = boundary
             msg = Watermark(self.partition, boundary)
-            self.links.extend((p, msg) for p in range(self.cluster_partitions))
+            self.links.extend((p, msg) for p in self._stage_targets())
 
     def flush(self) -> None:
         """End of input: close everything (offline replay's end, or an idle streaming partition)."""
@@ -160,7 +161,12 @@ class AccountProcessor:
             self.watermark = self.clock.time - self.config.lateness_s
             self.sent_watermark = math.floor(self.watermark / MINUTE) * MINUTE
         msg = Rewind(self.partition, self.sent_watermark)
-        self.links.extend((c, msg) for c in range(self.cluster_partitions))
+        self.links.extend((c, msg) for c in self._stage_targets())
+
+    def _stage_targets(self) -> tuple[int, ...]:
+        """Every partition downstream that waits on this one's watermark: the cluster stage's and
+        the campaign stage's."""
+        return (*range(self.cluster_partitions), CAMPAIGNS)
 
     # -- windows ------------------------------------------------------------------------------
 
@@ -202,6 +208,9 @@ class AccountProcessor:
         # it again would be most of the per-event cost for the many low-rate accounts.
         if crossed or st.win_req >= cfg.dense_requests or close_ts - st.score_t >= cfg.rescore_s:
             self._score(acc, st, close_ts, group, risk)
+            for alert in self.alerts:  # the campaign stage routes account alerts (the one pager)
+                self.links.append((CAMPAIGNS, Verdict(minute, acc, alert)))
+            self.alerts.clear()
         self.rows.append(("account_minute", report.account_minute_row(acc, st, minute, group)))
         hub = end_users(st) >= cfg.hub_end_users
         day = int(close_ts // DAY)

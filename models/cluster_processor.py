@@ -9,12 +9,15 @@ popular SDK, a legitimate router) is a hub and its members are not implicated.
 
 Messages from all account partitions are buffered per event-time minute and applied only when
 the slowest source partition's watermark has passed that minute, in sorted order, so the result
-does not depend on how partitions interleave.
+does not depend on how partitions interleave (:class:`~models.minute_merge.MinuteMerge`).
+
+Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
+instead sends a :class:`~models.links.Report` to the campaign stage, which pages once per
+operation; its own watermark follows each report, so the campaign stage can merge in turn.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Iterator
 
@@ -23,7 +26,10 @@ from models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
 from models.cluster_state import HARVEST, REQUESTS, ClusterState, DegreeSketch
 from models.config import ClusterConfig
 from models.links import Degree, Link, Message, Rewind, Watermark
+from models.minute_merge import MinuteMerge
 from models.timespans import DAY, MINUTE
+
+WARNING = SEVERITY_RANK["warning"]
 
 
 def _link_order(link: Link) -> tuple[str, str, str]:
@@ -35,54 +41,41 @@ class ClusterProcessor:
 
     def __init__(self, partition: int, source_partitions: int, config: ClusterConfig | None = None) -> None:
         self.partition = partition
+        self.source = source_partitions + partition  # this partition's source index at the campaign stage
         cfg = self.config = config or ClusterConfig()
-        self.source_wm = [-math.inf] * source_partitions
-        self.watermark = -math.inf
-        self._pending: dict[int, list[Link | Degree]] = {}
-        self._pending_heap: list[int] = []
+        self.merge = MinuteMerge(source_partitions, self._close_minute)
         self.clusters: dict[str, ClusterState] = {}
         self.degree = DegreeSketch(cfg.cms_width, cfg.cms_depth)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
+        self.out: list[Message] = []  # reports, watermarks and rewinds for the campaign stage
+
+    @property
+    def watermark(self) -> float:
+        return self.merge.watermark
+
+    @property
+    def source_wm(self) -> list[float]:
+        return self.merge.source_wm
 
     def receive(self, msg: Message) -> None:
         """One message from the account stage: links and degrees wait for their minute to close;
-        a watermark may close minutes; a rewind makes the stage wait for a woken source again."""
-        if type(msg) is Watermark:
-            src, wm = msg
-            if wm > self.source_wm[src]:
-                self.source_wm[src] = wm
-                low = min(self.source_wm)
-                if low > self.watermark:
-                    self.watermark = low
-                    self._close_until(low)
-            return
-        if type(msg) is Rewind:
-            self.rewind(msg.source, msg.watermark)
-            return
-        minute = msg.minute
-        bucket = self._pending.get(minute)
-        if bucket is None:
-            bucket = self._pending[minute] = []
-            heapq.heappush(self._pending_heap, minute)
-        bucket.append(msg)
+        a watermark may close minutes; a rewind makes the stage wait for a woken source again.
+        Either way the campaign stage learns where this partition's watermark went."""
+        if self.merge.receive(msg):
+            wm = self.merge.watermark
+            boundary = math.floor(wm / MINUTE) * MINUTE if math.isfinite(wm) else wm
+            kind = Rewind if type(msg) is Rewind else Watermark
+            self.out.append(kind(self.source, boundary))
 
     def rewind(self, source: int, watermark: float) -> None:
         """A source partition woke up: wait for it again (minutes already closed stay closed)."""
-        self.source_wm[source] = watermark
-        self.watermark = min(self.watermark, min(self.source_wm))
+        self.receive(Rewind(source, watermark))
 
     def pending(self) -> Iterator[tuple[int, list[Link | Degree]]]:
         """Buffered messages by minute, oldest first (what a snapshot must keep)."""
-        for minute in sorted(self._pending):
-            yield minute, self._pending[minute]
-
-    def _close_until(self, watermark: float) -> None:
-        heap = self._pending_heap
-        while heap and (heap[0] + 1) * 60 <= watermark:
-            minute = heapq.heappop(heap)
-            self._close_minute(minute, self._pending.pop(minute))
+        return self.merge.pending()
 
     def _close_minute(self, minute: int, msgs: list[Link | Degree]) -> None:
         ts = (minute + 1) * MINUTE
@@ -131,13 +124,20 @@ class ClusterProcessor:
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)
         raise_alert = rank > cl.severity or (grew and cl.severity >= SEVERITY_RANK["error"])
-        if raise_alert or (cl.severity and ts - cl.snapshot_ts >= cfg.snapshot_every_s):
+        reporting = rank >= WARNING and v.share >= cfg.error_share  # hubs never report, so never glue
+        snapshot = raise_alert or (cl.severity and ts - cl.snapshot_ts >= cfg.snapshot_every_s)
+        if reporting or snapshot:
             active.sort(key=lambda am: (-am[1][REQUESTS] * am[1][HARVEST], am[0]))  # highest contribution first
+        if snapshot:
             if raise_alert:
                 cl.severity = max(cl.severity, rank)
                 cl.alerted_members = n
                 cl.alert_seq += 1
-                self.alerts.append(report.cluster_alert(key, cl, SEVERITIES[cl.severity], active, v, threshold, ts))
+                # below paging: the campaign stage pages once per operation
+                shown = SEVERITIES[min(cl.severity, WARNING)]
+                self.alerts.append(report.cluster_alert(key, cl, shown, active, v, threshold, ts))
             # membership rows for analysts: at every alert, and hourly while an incident is open
             cl.snapshot_ts = ts
             self.rows.extend(report.cluster_member_rows(key, active, ts, cfg.snapshot_members))
+        if reporting:
+            self.out.append(report.cluster_report(int(ts // MINUTE) - 1, key, cl, severity, active, v, threshold))

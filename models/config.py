@@ -2,7 +2,8 @@
 
 Frozen dataclasses of plain ``float``/``int`` fields, so ``streams/settings.py`` can give each
 field an environment variable (account fields ``DW_<FIELD>``, cluster fields
-``DW_CLUSTER_<FIELD>``) and the replay engine and the streaming agents build the very same
+``DW_CLUSTER_<FIELD>``, campaign fields ``DW_CAMPAIGN_<FIELD>``) and the replay engine and the
+streaming agents build the very same
 :class:`DetectorConfig`: one setting can never mean two things in the two paths.
 
 What stays out: constants that define what state *means* (counter time constants, sketch
@@ -89,11 +90,24 @@ class ClusterConfig:
 
 
 @dataclass(frozen=True)
+class CampaignConfig:
+    """The campaign stage: when cluster reports join one operation, and when it is resolved."""
+
+    min_share: float = 0.8  # a cluster ties a campaign only when this share of its value's users look harvest-like
+    join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
+    join_share: float = 0.3  # ... or this share of them
+    update_every_s: float = 600.0  # joined accounts are named in an update at most this often (alert.md: <= 15 min)
+    quiet_s: float = 3 * HOUR  # a campaign with no member signal for this long is resolved and forgotten
+    max_members: int = 20_000  # per campaign: bounds the stage's state
+
+
+@dataclass(frozen=True)
 class DetectorConfig:
-    """Both stages' settings: what the engine and the streaming agents are built from."""
+    """Every stage's settings: what the engine and the streaming agents are built from."""
 
     account: AccountConfig = field(default_factory=AccountConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    campaign: CampaignConfig = field(default_factory=CampaignConfig)
 
 
-__all__ = ["AccountConfig", "ClusterConfig", "DetectorConfig"]
+__all__ = ["AccountConfig", "CampaignConfig", "ClusterConfig", "DetectorConfig"]

@@ -1,18 +1,22 @@
 """The whole detector in one process: account processors sharded exactly like the requests topic,
-cluster processors sharded like the cluster topic, wired by in-memory hand-off.
+cluster processors sharded like the cluster topic, and the one campaign processor, wired by
+in-memory hand-off.
 
 Offline replay drives it directly; the streaming pipeline runs the same processors in Faust
 agents, one per partition, with Kafka in place of the hand-off. Because each processor only
 sees its own partition's messages in order, and the cluster stage buffers until every source
-watermark has passed, both give the same alerts.
+watermark has passed (the campaign stage likewise, over account and cluster watermarks), both
+give the same alerts.
 """
 
 from __future__ import annotations
 
 from models.account_processor import AccountProcessor
+from models.campaign_processor import CampaignProcessor
 from models.cluster_processor import ClusterProcessor
 from models.config import DetectorConfig
 from models.event import Event
+from models.links import CAMPAIGNS
 from models.partitioning import partition_for
 from models.suppressions import SuppressionTable, apply_suppressions
 
@@ -34,14 +38,17 @@ class Engine:
         config = config or DetectorConfig()
         self.accounts = [AccountProcessor(p, cluster_partitions, config.account) for p in range(partitions)]
         self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
+        self.campaigns = CampaignProcessor(partitions + cluster_partitions, config.campaign)
         self._partition_cache: dict[str, int] = {}
         self.suppressions = {} if suppressions is None else suppressions
-        # one shared outbox, so alerts come out in exactly the order they were raised
+        # one shared outbox, so alerts come out in exactly the order they were raised (account
+        # alerts reach it through the campaign processor, which routes them)
         self._alerts: list[dict] = []
         self._rows: list[tuple[str, dict]] = []
-        for proc in (*self.accounts, *self.clusters):
-            proc.alerts = self._alerts
+        for proc in (*self.accounts, *self.clusters, self.campaigns):
             proc.rows = self._rows
+        for proc in (*self.clusters, self.campaigns):
+            proc.alerts = self._alerts
 
     def partition_of(self, account_id: str) -> int:
         p = self._partition_cache.get(account_id)
@@ -65,9 +72,17 @@ class Engine:
 
     def _hand_off(self, proc: AccountProcessor) -> None:
         links, proc.links = proc.links, []
-        clusters = self.clusters
+        clusters, campaigns = self.clusters, self.campaigns
         for target, msg in links:
-            clusters[target].receive(msg)
+            if target == CAMPAIGNS:
+                campaigns.receive(msg)
+                continue
+            cluster = clusters[target]
+            cluster.receive(msg)
+            if cluster.out:
+                for out in cluster.out:
+                    campaigns.receive(out)
+                cluster.out.clear()
 
     def drain_alerts(self) -> list[dict]:
         """Alerts raised since the last drain, in the order they were raised."""

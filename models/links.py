@@ -7,6 +7,11 @@
 - :class:`Watermark`: a source partition's event time passed a minute boundary;
 - :class:`Rewind`: a source partition that was idle-flushed received events again.
 
+And the messages both stages send the campaign stage (one partition, :data:`CAMPAIGNS` as
+target): :class:`Verdict` (an account alert, which the campaign stage passes on or folds into its
+campaign) and :class:`Report` (a cluster scored at warning or above, with its harvest-like
+members), plus their own watermarks and rewinds.
+
 On the wire each is a JSON list ``[kind, *fields]``; watermarks may be infinite, which JSON
 cannot carry, so they are clamped (see :mod:`models.jsonsafe`).
 """
@@ -17,7 +22,8 @@ from typing import NamedTuple
 
 from models.jsonsafe import clamp_infinity, unclamp_infinity
 
-LINK, DEGREE, WATERMARK, REWIND = "L", "D", "W", "R"
+LINK, DEGREE, WATERMARK, REWIND, VERDICT, REPORT = "L", "D", "W", "R", "V", "C"
+CAMPAIGNS = -1  # the target of messages for the campaign stage (its topic has one partition)
 
 
 class Link(NamedTuple):
@@ -65,8 +71,39 @@ class Rewind(NamedTuple):
     KIND = REWIND
 
 
-Message = Link | Degree | Watermark | Rewind
-_KINDS: dict[str, type] = {LINK: Link, DEGREE: Degree, WATERMARK: Watermark, REWIND: Rewind}
+class Verdict(NamedTuple):
+    """An account alert raised at the close of ``minute``, for the campaign stage to route."""
+
+    minute: int
+    account: str
+    alert: dict
+
+    KIND = VERDICT
+
+
+class Report(NamedTuple):
+    """A cluster scored at warning or above at the close of ``minute``: what ties its members,
+    how strongly, and its harvest-like members (highest contribution first, at most 1,000)."""
+
+    minute: int
+    cluster: str  # ``attribute:value``
+    attribute: str
+    value: str
+    severity: str
+    score: float
+    threshold: float
+    share: float  # harvest-like share of the value's users (1: not a hub)
+    requests: int  # decayed requests per day over the members
+    output_tokens: int
+    members: list  # [[account, contribution], ...]
+    samples: list  # event ids
+
+    KIND = REPORT
+
+
+Message = Link | Degree | Watermark | Rewind | Verdict | Report
+_KINDS: dict[str, type] = {LINK: Link, DEGREE: Degree, WATERMARK: Watermark, REWIND: Rewind, VERDICT: Verdict,
+                           REPORT: Report}
 
 
 def to_wire(msg: Message) -> list:
@@ -96,5 +133,5 @@ def from_wire(data: list) -> Message:
     return kind(*data[1:])
 
 
-__all__ = ["DEGREE", "LINK", "REWIND", "WATERMARK", "Degree", "Link", "Message", "Rewind", "Watermark",
-           "from_wire", "to_wire"]
+__all__ = ["CAMPAIGNS", "DEGREE", "LINK", "REPORT", "REWIND", "VERDICT", "WATERMARK", "Degree", "Link", "Message",
+           "Report", "Rewind", "Verdict", "Watermark", "from_wire", "to_wire"]

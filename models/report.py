@@ -6,7 +6,19 @@ from __future__ import annotations
 
 from models.account_scoring import SELF_SURGE, AccountVerdict, Contribution
 from models.account_state import HLL_ASN, HLL_IP, HLL_PROMPT, HLL_ROUTER, HLL_TLS, AccountState, verification_name
-from models.alerts import MAX_SAMPLE_EVENTS, make_alert
+from models.alerts import MAX_ACCOUNTS, MAX_SAMPLE_EVENTS, make_alert
+from models.campaign_state import (
+    C_ATTRIBUTE,
+    C_MEMBERS,
+    C_OUTPUT_TOKENS,
+    C_REQUESTS,
+    C_SAMPLES,
+    C_VALUE,
+    M_CONTRIBUTION,
+    M_JOINED,
+    M_VIA,
+    CampaignState,
+)
 from models.cluster_scoring import ClusterTerm, ClusterVerdict
 from models.cluster_state import (
     FIRST_SEEN,
@@ -19,6 +31,7 @@ from models.cluster_state import (
 )
 from models.cluster_state import HARVEST as MEMBER_HARVEST
 from models.features import FEATURES, display
+from models.links import Report
 from models.timespans import DAY, MINUTE
 
 ACCOUNT_REASONS = 5  # score terms shown as an account alert's reasons
@@ -168,6 +181,15 @@ def _cluster_summaries(cl: ClusterState, active: list[tuple[str, list]],
     }
 
 
+def cluster_report(minute: int, key: str, cl: ClusterState, severity: str, active: list[tuple[str, list]],
+                   v: ClusterVerdict, threshold: float) -> Report:
+    """What the campaign stage learns of a cluster scored at ``severity``; ``active`` sorted."""
+    members = [[a, round(m[REQUESTS] * m[MEMBER_HARVEST], 3)] for a, m in active[:MAX_ACCOUNTS]]
+    samples = sorted({m[LAST_EVENT] for _, m in active[:MAX_SAMPLE_EVENTS] if m[LAST_EVENT]})
+    return Report(minute, key, cl.attr, cl.value, severity, round(v.score, 4), round(threshold, 4),
+                  round(v.share, 4), round(cl.req_day), round(cl.out_day), members, samples)
+
+
 def _short(value: str) -> str:
     return value if len(value) <= 40 else value[:37] + "..."
 
@@ -184,4 +206,73 @@ def _top_feature(active: list[tuple[str, list]]) -> str:
     return f"; most common: {FEATURES[top].name.replace('_', ' ')}"
 
 
-__all__ = ["account_alert", "account_minute_row", "cluster_alert", "cluster_member_rows", "cluster_minute_row"]
+# -- campaign stage -----------------------------------------------------------------------------
+
+MAX_LINKS = 50  # clusters listed in a campaign alert's links
+
+
+def campaign_alert(c: CampaignState, severity: str, ts: float, added: list[str], action: str) -> dict:
+    """The alert for the campaign's incident at its current ``alert_seq``: ``trigger`` with the
+    accounts that joined since its previous alert (``added``), or the ``resolve`` that closes it."""
+    ranked = sorted(c.members.items(), key=lambda am: (-am[1][M_CONTRIBUTION], am[0]))
+    clusters = sorted(c.clusters.items(), key=lambda kc: (-kc[1][C_MEMBERS], kc[0]))
+    links = [{"attribute": cl[C_ATTRIBUTE], "value": cl[C_VALUE], "accounts": cl[C_MEMBERS]}
+             for _, cl in clusters[:MAX_LINKS]]
+    n = len(c.members)
+    via_accounts = sum(1 for m in c.members.values() if m[M_VIA] == "account")
+    reasons = [
+        {"code": "campaign_members", "summary": f"{n} accounts act as one operation, tied by {len(c.clusters)} "
+         "shared attribute value(s) that ordinary accounts do not share", "value": n, "baseline": 1},
+        {"code": "linked_by", "summary": "; ".join(
+            f"{link['accounts']} share {link['attribute']} {_short(link['value'])}" for link in links[:5]),
+         "value": len(c.clusters), "baseline": 0},
+    ]
+    if via_accounts:
+        reasons.append({"code": "accounts_paged", "summary": f"{via_accounts} member account(s) page on their own "
+                        "behaviour (their account alerts stay below paging: this incident covers them)",
+                        "value": via_accounts, "baseline": 0})
+    if added and action == "trigger":
+        reasons.append({"code": "accounts_added", "summary": f"{len(added)} account(s) joined since the previous "
+                        "alert", "value": len(added), "baseline": 0})
+    if action == "resolve":
+        reasons.insert(0, {"code": "quiet", "summary": "no member active in a harvest-like way for "
+                           f"{(ts - c.last_ts) / 3600:.1f} h: the operation went quiet",
+                           "value": round(ts - c.last_ts), "baseline": 0})
+    samples = sorted({e for cl in c.clusters.values() for e in cl[C_SAMPLES]} | set(c.samples))[:MAX_SAMPLE_EVENTS]
+    evidence = {
+        "requests": max((cl[C_REQUESTS] for cl in c.clusters.values()), default=0),
+        "output_tokens": max((cl[C_OUTPUT_TOKENS] for cl in c.clusters.values()), default=0),
+        "members": n,
+        "clusters": len(c.clusters),
+        "sample_event_ids": samples,
+    }
+    alert = make_alert(
+        kind="campaign", subject=c.id, accounts=[a for a, _ in ranked], accounts_total=n, severity=severity,
+        score=c.score, threshold=c.threshold, detected_at=ts, window_start=c.created, reasons=reasons,
+        evidence=evidence, links=links, seq=c.alert_seq,
+    )
+    return _with_action(alert, action, added[:MAX_ACCOUNTS])
+
+
+def _with_action(alert: dict, action: str, added: list[str]) -> dict:
+    """``action`` after ``kind`` and ``accounts_added`` after ``accounts_total``, as alert.md lists them."""
+    out = {}
+    for k, v in alert.items():
+        out[k] = v
+        if k == "kind":
+            out["action"] = action
+        elif k == "accounts_total":
+            out["accounts_added"] = added
+    return out
+
+
+def campaign_member_rows(c: CampaignState, accounts: list[str], ts: float) -> list[tuple[str, dict]]:
+    """``campaign_member`` rows of ``accounts`` at an alert of the campaign."""
+    return [("campaign_member", {
+        "campaign_id": c.id, "account_id": a, "joined_at": c.members[a][M_JOINED], "snapshot_at": ts,
+        "contribution": c.members[a][M_CONTRIBUTION], "via": c.members[a][M_VIA],
+    }) for a in accounts]
+
+
+__all__ = ["account_alert", "account_minute_row", "campaign_alert", "campaign_member_rows", "cluster_alert",
+           "cluster_member_rows", "cluster_minute_row", "cluster_report"]

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 
 import orjson
 
 from models.account_processor import AccountProcessor
 from models.account_state import AccountState
+from models.campaign_processor import CampaignProcessor
+from models.campaign_state import CampaignState
 from models.cluster_processor import ClusterProcessor
 from models.cluster_state import ClusterState
-from models.config import AccountConfig, ClusterConfig
+from models.config import AccountConfig, CampaignConfig, ClusterConfig
 from models.jsonsafe import clamp_infinity, unclamp_infinity
-from models.links import from_wire, to_wire
+from models.links import Message, from_wire, to_wire
+from models.minute_merge import MinuteMerge
 
 _VERSION = 3  # 2: links without r_day, sent_watermark; 3: the partition's event clock
 _ACCOUNT_RECORD = struct.Struct("<Hqi")
@@ -36,8 +40,13 @@ ACCOUNT_OTHER = (
     "alerts", "rows", "links", "dirty", "_link_partition",  # outputs and caches
 )
 CLUSTER_OTHER = (
-    "watermark", "source_wm", "_pending", "_pending_heap", "clusters", "degree", "threshold",
-    "partition", "config", "alerts", "rows",
+    "merge", "clusters", "degree", "threshold",
+    "partition", "source", "config", "alerts", "rows", "out",
+)
+CAMPAIGN_OTHER = (
+    "merge", "campaigns",  # own records
+    "member_of", "cluster_of",  # rebuilt from the campaigns
+    "config", "alerts", "rows",
 )
 
 
@@ -117,8 +126,7 @@ def cluster_to_bytes(proc: ClusterProcessor, extra: object = None) -> bytes:
     clusters = [[key, {f: _clamp(getattr(cl, f)) for f in ClusterState.__slots__}]
                 for key, cl in proc.clusters.items()]
     body = orjson.dumps({
-        "source_wm": [_clamp(w) for w in proc.source_wm],
-        "pending": [[minute, [to_wire(m) for m in msgs]] for minute, msgs in proc.pending()],
+        **_merge_doc(proc.merge),
         "clusters": clusters,
         "extra": extra,
     })
@@ -135,15 +143,12 @@ def restore_cluster_processor(
     if not data:
         return proc, None
     raw = zlib.decompress(data)
-    version, proc.watermark, degree_day = _CLUSTER_HEAD.unpack_from(raw, 0)
+    version, watermark, degree_day = _CLUSTER_HEAD.unpack_from(raw, 0)
     if version != _VERSION:
         raise ValueError("cluster snapshot of an unknown version")
     (body, degree, threshold), _ = _blobs(raw, _CLUSTER_HEAD.size, 3)
     doc = orjson.loads(body)
-    proc.source_wm = [_unclamp(w) for w in doc["source_wm"]]
-    for _, msgs in doc["pending"]:
-        for m in msgs:
-            proc.receive(from_wire(m))  # links and degrees are only buffered
+    _restore_merge(proc.merge, watermark, doc, proc.receive)
     for key, fields in doc["clusters"]:
         cl = proc.clusters[key] = ClusterState(fields["attr"], fields["value"], 0.0)
         for f, v in fields.items():
@@ -151,6 +156,51 @@ def restore_cluster_processor(
     proc.degree.load(degree_day, degree)
     proc.threshold.load(threshold)
     return proc, doc["extra"]
+
+
+def campaign_to_bytes(proc: CampaignProcessor, extra: object = None) -> bytes:
+    """The campaign stage, compressed; ``extra`` is any JSON-able driver state kept alongside."""
+    campaigns = [[cid, {f: _clamp(getattr(c, f)) for f in CampaignState.__slots__}]
+                 for cid, c in proc.campaigns.items()]
+    body = orjson.dumps({
+        "version": _VERSION, "watermark": clamp_infinity(proc.merge.watermark), **_merge_doc(proc.merge),
+        "campaigns": campaigns, "extra": extra,
+    })
+    return zlib.compress(body, 1)
+
+
+def restore_campaign_processor(
+    sources: int, data: bytes | None, config: CampaignConfig | None = None,
+) -> tuple[CampaignProcessor, object]:
+    """The campaign processor (fresh when ``data`` is ``None``) and the driver's ``extra`` state."""
+    proc = CampaignProcessor(sources, config)
+    if not data:
+        return proc, None
+    doc = orjson.loads(zlib.decompress(data))
+    if doc.get("version") != _VERSION:
+        raise ValueError("campaign snapshot of an unknown version")
+    _restore_merge(proc.merge, unclamp_infinity(doc["watermark"]), doc, proc.receive)
+    for cid, fields in doc["campaigns"]:
+        c = proc.campaigns[cid] = CampaignState(cid, 0.0)
+        for f, v in fields.items():
+            setattr(c, f, _unclamp(v))
+        proc.index(c)
+    return proc, doc["extra"]
+
+
+def _merge_doc(merge: MinuteMerge) -> dict:
+    return {
+        "source_wm": [_clamp(w) for w in merge.source_wm],
+        "pending": [[minute, [to_wire(m) for m in msgs]] for minute, msgs in merge.pending()],
+    }
+
+
+def _restore_merge(merge: MinuteMerge, watermark: float, doc: dict, receive: Callable[[Message], None]) -> None:
+    merge.watermark = watermark
+    merge.source_wm = [_unclamp(w) for w in doc["source_wm"]]
+    for _, msgs in doc["pending"]:
+        for m in msgs:
+            receive(from_wire(m))  # minute messages are only buffered
 
 
 def _clamp(v):

@@ -81,7 +81,8 @@ def suppressed_by(alert: Mapping, table: SuppressionTable, ts: float) -> Suppres
     """The suppression covering ``alert`` at event time ``ts``, or ``None``.
 
     An account alert matches ``account:SUBJECT``; a cluster alert matches its subject
-    (``payment:…``, ``ip24:…``, …), or ``account:`` suppressions covering every account it lists.
+    (``payment:…``, ``ip24:…``, …); a cluster or campaign alert matches ``account:`` suppressions
+    covering every account it implicates.
     """
     def live(key: str) -> Suppression | None:
         found = table.get(key)
@@ -93,6 +94,7 @@ def suppressed_by(alert: Mapping, table: SuppressionTable, ts: float) -> Suppres
         direct = live(alert["subject"])
         if direct is not None:
             return direct
+    if alert["kind"] in ("cluster", "campaign"):
         members = [live(f"account:{a}") for a in alert.get("accounts", ())]
         if members and all(members) and len(members) == alert.get("accounts_total", len(members)):
             return members[0]

@@ -14,10 +14,12 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
     """``(name, partitions)`` of every topic the pipeline reads or writes (not Faust's changelogs).
 
     The aggregates topic has one partition so that exactly one worker holds the ClickHouse sink
-    (chdb lets only one process open its data directory)."""
+    (chdb lets only one process open its data directory); the campaigns topic has one so that
+    one processor sees every suspicious account and cluster (a few messages a minute)."""
     return [
         (s.requests_topic, s.requests_partitions),
         (s.links_topic, s.cluster_partitions),
+        (s.campaigns_topic, 1),
         (s.alerts_topic, s.requests_partitions),
         (s.dead_letter_topic, 1),
         (s.rows_topic, 1),

@@ -5,7 +5,8 @@ keyword arguments to :func:`load`. ``distillwatch config`` prints the result, se
 
 Detector settings are the fields of :class:`models.config.DetectorConfig`; each gets its
 variable by rule (:func:`detector_env`): account fields ``DW_<FIELD>`` (so ``DW_LATENESS_S``),
-cluster fields ``DW_CLUSTER_<FIELD>``. :func:`detector_config` is the one way to the detector's
+cluster fields ``DW_CLUSTER_<FIELD>``, campaign fields ``DW_CAMPAIGN_<FIELD>``.
+:func:`detector_config` is the one way to the detector's
 configuration, for the replay engine and the streaming agents alike.
 """
 
@@ -18,7 +19,7 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from models.config import AccountConfig, ClusterConfig, DetectorConfig
+from models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,6 +40,7 @@ class Settings:
     dead_letter_topic: str = field(default="dw.dead-letter", metadata={"env": "DW_DEAD_LETTER_TOPIC"})
     links_topic: str = field(default="dw.cluster-links", metadata={"env": "DW_LINKS_TOPIC"})
     rows_topic: str = field(default="dw.aggregates", metadata={"env": "DW_ROWS_TOPIC"})
+    campaigns_topic: str = field(default="dw.campaigns", metadata={"env": "DW_CAMPAIGNS_TOPIC"})
     requests_partitions: int = field(default=4, metadata={"env": "DW_REQUESTS_PARTITIONS"})
     cluster_partitions: int = field(default=4, metadata={"env": "DW_CLUSTER_PARTITIONS"})
     app_id: str = field(default="distillwatch", metadata={"env": "DW_APP_ID"})
@@ -149,7 +151,7 @@ def _coerce(raw: str, typ: type, env: str) -> object:
 
 
 _TYPES = {"str": str, "int": int, "float": float}
-_SECTIONS = {"account": AccountConfig, "cluster": ClusterConfig}
+_SECTIONS = {"account": AccountConfig, "cluster": ClusterConfig, "campaign": CampaignConfig}
 
 
 def detector_env(section: str, name: str) -> str:

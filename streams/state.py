@@ -6,6 +6,8 @@
   batch for what changed, accounts first, so a partition record never runs ahead of its accounts.
 - ``cluster_state`` (changelog partition = cluster-links partition): key ``c/<partition>`` holds
   the whole cluster processor (:func:`models.snapshot.cluster_to_bytes`).
+- ``campaign_state`` (one partition, like the campaigns topic): key ``k/0`` holds the campaign
+  processor (:func:`models.snapshot.campaign_to_bytes`).
 
 The agents write ``table.data`` and the changelog directly (:func:`changelog_name`), because a
 batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition.
@@ -64,6 +66,10 @@ class LiveSuppressions(Mapping[str, Suppression]):
 
 
 live_suppressions = LiveSuppressions(suppressions.data)
+
+campaign_state = app.Table(
+    "campaign-state", partitions=1, key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
+)
 
 
 def changelog_name(table) -> str:

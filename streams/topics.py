@@ -7,3 +7,4 @@ from streams.app import app, settings
 requests = app.topic(settings.requests_topic, partitions=settings.requests_partitions)
 links = app.topic(settings.links_topic, partitions=settings.cluster_partitions)
 rows = app.topic(settings.rows_topic, partitions=1)
+campaigns = app.topic(settings.campaigns_topic, partitions=1)

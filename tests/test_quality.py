@@ -74,46 +74,38 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
-    """Issue 11 target: evasive hydra recall >= 0.8, ttd p90 <= 60 min (measured: far from it, pinned).
-    Issue 12 targets, met here since the sequential harvest evidence: lone harvesters recall >= 0.95,
-    ttd p90 <= 3 h (measured 19/19, p90 74 min), <= 1 h at >= 1,000/day (3/3, p90 12 min)."""
+    """Issue 11 target: evasive hydra recall >= 0.8 (measured 52 of 63, met), ttd p90 <= 60 min
+    (measured 980 min: its accounts page one by one on their own sequential evidence; the lockstep
+    tie that would join them early is not built — pinned). Issue 12 targets, met here since the
+    sequential harvest evidence: lone harvesters recall >= 0.95 (19/19, p90 74 min), <= 1 h at
+    >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
-    assert s["evasive_hydra"]["detected"] >= 43, s["evasive_hydra"]  # of 63, p90 929 min
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 960
+    assert s["evasive_hydra"]["detected"] >= 52, s["evasive_hydra"]
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 990
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
     assert s["lone_harvester_fast"]["ttd_p90_min"] <= 60
 
 
-def test_incidents_per_campaign_pinned(full):
-    """Issue 11 target: <= 2 paging incidents per coordinated campaign. Measured today: up to 30.
-
-    Raised with issue 12: the sequential harvest evidence pages campaign members individually (each
-    account's own incident) well before their cluster does; folding those account pages into the
-    campaign's incident is issue 11's routing."""
-    measured = {
-        "cot_coercion": 19,
-        "evasive_hydra": 24,
-        "hydra": 21,
-        "rate_limit_sharding": 30,
-        "release_chasing": 9,
-        "slow_and_low": 10,
-    }
-    for name, most in measured.items():
-        assert full["scenarios"][name]["incidents_per_campaign_max"] <= most, (name, full["scenarios"][name])
-    assert full["overall"]["incidents"] <= 137  # 161 pages in 137 incidents, 29 active campaigns
+def test_one_incident_per_campaign(full):
+    """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
+    stage: up to 23). Met for every campaign tied by a shared attribute. The evasive hydra (no shared
+    attribute) is the gap: 16 of its accounts page as their own incidents (pinned). 47 incidents in
+    all for 29 active campaigns, most of them lone harvesters (one incident each, as they should)."""
+    for name in ("cot_coercion", "hydra", "rate_limit_sharding", "release_chasing", "slow_and_low"):
+        assert full["scenarios"][name]["incidents_per_campaign_max"] <= 2, (name, full["scenarios"][name])
+    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 16
+    assert full["overall"]["incidents"] <= 47
 
 
 def test_benign_look_alikes_pinned(full):
     """Issues 11/12 target: no page on the look-alikes, <= 1 false page per week, <= 0.1 % of benign
     accounts implicated. Measured: the tutoring app and the reasoning businesses are no longer paged
-    (context risk, harvest requests need a reasoning trace); one batch job still pages (the peer
-    score, not the sequential evidence) and hub (popular TLS) pages name two more accounts."""
+    (context risk, harvest requests need a reasoning trace)."""
     pops = full["benign"]["populations"]
     assert pops["tutoring_app"]["false_pages"] == 0 and pops["tutoring_app"]["implicated"] == 0
-    assert pops["reasoning_business"]["implicated"] == 0
-    for name in ("coding_agent_users", "ci_fleet", "hackathon"):
+    for name in ("coding_agent_users", "ci_fleet", "hackathon", "nat_org", "reasoning_business", "reasoning_heavy"):
         assert pops[name]["implicated"] == 0, (name, pops[name])
-    assert full["benign"]["false_pages"] <= 1
+    assert full["benign"]["false_pages"] <= 1  # a batch job (the peer score); target: <= 1 a week
     assert full["benign"]["implicated"] <= 3  # of 357

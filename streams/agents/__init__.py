@@ -4,7 +4,7 @@ The ClickHouse sink agent is registered only where ``DW_SINK`` is on (one proces
 embedded chdb directory, and the aggregates topic has one partition, so one worker holds it).
 """
 
-from streams.agents import accounts, clusters, monitor  # noqa: F401
+from streams.agents import accounts, campaigns, clusters, monitor  # noqa: F401
 from streams.app import settings
 from streams.web import health, views  # noqa: F401  (/metrics, /healthz, /readyz; the on-call page)
 

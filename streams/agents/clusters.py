@@ -19,7 +19,7 @@ async def score_clusters(stream) -> None:
         with metrics.batch("cluster", batch):
             out = Outbox()
             for event in batch:
-                stage.apply(event.message.partition, event.message.value)
+                stage.apply(event.message.partition, event.message.offset, event.message.value)
             stage.finish(out)
             await out.deliver(app)
 

@@ -50,6 +50,7 @@ ROW_TABLES = {
     "account_minute": "account_minute",
     "cluster_minute": "cluster_minute",
     "cluster_member": "cluster_member",
+    "campaign_member": "campaign_member",
     "alert": "alerts",
     "suppression": "suppressions",  # audit rows of `distillwatch suppress` (streams/actions.py)
     "incident_action": "incident_actions",  # ack / resolve / verdict (streams/actions.py)

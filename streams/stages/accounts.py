@@ -1,5 +1,6 @@
-"""The account stage's driver: requests records → one AccountProcessor per partition → alerts,
-links to the cluster stage, aggregate rows, dead letters; state to the ``account_state`` table.
+"""The account stage's driver: requests records → one AccountProcessor per partition → links to
+the cluster stage, account alerts and watermarks to the campaign stage, aggregate rows, dead
+letters; state to the ``account_state`` table.
 
 Recovery is exact where Kafka lets it be: every state record carries the source offset it
 reflects, outputs are delivered before state is written and state before input is acked, so a
@@ -17,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
 from models.account_processor import AccountProcessor, error_reason
 from models.event import decode
-from models.links import to_wire
+from models.links import CAMPAIGNS, to_wire
 from models.snapshot import (
     account_partition_to_bytes,
     account_record,
@@ -175,8 +176,11 @@ class AccountStage:
     def _outputs(self, p: int, part: Partition, out: Outbox) -> None:
         take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, self.rows, self.metrics, self.suppressions)
         for target in sorted(part.links):
+            # account alerts and watermarks for the campaign stage go to its one partition
+            topic, partition = ((self.settings.campaigns_topic, 0) if target == CAMPAIGNS
+                                else (self.settings.links_topic, target))
             for record in codecs.link_records(p, part.links[target]):
-                out.add(self.settings.links_topic, None, record, target)
+                out.add(topic, None, record, partition)
         part.links.clear()
 
     def _state(self, p: int, part: Partition, out: Outbox) -> None:

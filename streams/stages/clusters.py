@@ -1,10 +1,12 @@
 """The cluster stage's driver: cluster-links records → one ClusterProcessor per partition →
-cluster alerts and rows; the whole processor is one ``cluster_state`` record per partition,
-written per batch.
+cluster alerts (below paging) and rows, and reports and watermarks for the campaign stage; the
+whole processor is one ``cluster_state`` record per partition, written per batch.
 
 Each link message carries its position in its source partition's output; the last position
 applied per source is part of the snapshot, so messages a restarted account stage sends again
-are dropped and the cluster state stays exact.
+are dropped and the cluster state stays exact. Messages for the campaign stage get their own
+position, ``(links offset, k)``: a record applied again after a crash produces them again at the
+same positions, and the campaign stage drops them likewise.
 """
 
 from __future__ import annotations
@@ -14,20 +16,23 @@ from collections.abc import Iterable, MutableMapping
 import orjson
 
 from models.cluster_processor import ClusterProcessor
-from models.links import from_wire
+from models.links import to_wire
 from models.snapshot import cluster_to_bytes, restore_cluster_processor
 from models.suppressions import SuppressionTable
+from streams import codecs
 from streams.metrics import Metrics
 from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
+from streams.stages.positions import unseen
 
 
 class ClusterPartition:
-    __slots__ = ("proc", "last")
+    __slots__ = ("proc", "last", "out")
 
     def __init__(self, proc: ClusterProcessor, last: list[list[int]]) -> None:
         self.proc = proc
         self.last = last  # per source partition: position [offset, k] of the last message applied
+        self.out: list[list] = []  # [offset, k, wire message] for the campaign stage
 
 
 class ClusterStage:
@@ -51,22 +56,19 @@ class ClusterStage:
             sources = self.settings.requests_partitions
             proc, last = restore_cluster_processor(
                 c, sources, self.data.get(b"c/%d" % c), detector_config(self.settings).cluster)
-            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1]] * sources)
+            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1] for _ in range(sources)])
         return part
 
-    def apply(self, c: int, raw: bytes) -> None:
-        """One link record: ``[source, [[offset, k, msg], ...]]``."""
+    def apply(self, c: int, offset: int, raw: bytes) -> None:
+        """One link record at ``offset`` of partition ``c``: ``[source, [[offset, k, msg], ...]]``."""
         part = self.partition(c)
         source, messages = orjson.loads(raw)
-        last = part.last[source]
         proc = part.proc
-        for offset, k, msg in messages:
-            if [offset, k] <= last:
-                self.metrics.inc("links_redelivered_skipped")
-                continue
-            last = [offset, k]
-            proc.receive(from_wire(msg))
-        part.last[source] = last
+        for msg in unseen(messages, part.last[source], self.metrics, "links_redelivered_skipped"):
+            proc.receive(msg)
+        for k, msg in enumerate(proc.out):
+            part.out.append([offset, k, to_wire(msg)])
+        proc.out.clear()
         self.touched.add(c)
 
     def finish(self, out: Outbox) -> None:
@@ -75,6 +77,9 @@ class ClusterStage:
         for c in sorted(self.touched):
             part = self.parts[c]
             take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, rows, self.metrics, self.suppressions)
+            for record in codecs.link_records(self.settings.requests_partitions + c, part.out):
+                out.add(self.settings.campaigns_topic, None, record, 0)
+            part.out.clear()
             key = b"c/%d" % c
             value = self.data[key] = cluster_to_bytes(part.proc, part.last)
             out.add_state(self.changelog, key, value, c)

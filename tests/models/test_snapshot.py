@@ -8,19 +8,23 @@ import math
 import pytest
 
 from models.account_processor import AccountProcessor
+from models.campaign_processor import CampaignProcessor
 from models.cluster_processor import ClusterProcessor
 from models.engine import Engine
 from models.event import decode
 from models.snapshot import (
     ACCOUNT_FIELDS,
     ACCOUNT_OTHER,
+    CAMPAIGN_OTHER,
     CLUSTER_OTHER,
     account_partition_to_bytes,
     account_record,
+    campaign_to_bytes,
     cluster_to_bytes,
     open_positions,
     parse_account_record,
     restore_account_processor,
+    restore_campaign_processor,
     restore_cluster_processor,
 )
 
@@ -63,8 +67,15 @@ def _round_trip(engine: Engine) -> Engine:
         fresh.clusters[c], extra = restore_cluster_processor(c, len(engine.accounts),
                                                              cluster_to_bytes(proc, {"x": 1}))
         assert extra == {"x": 1}
-    for proc in (*fresh.accounts, *fresh.clusters):
-        proc.alerts, proc.rows = fresh._alerts, fresh._rows
+    fresh.campaigns, extra = restore_campaign_processor(
+        len(engine.accounts) + len(engine.clusters), campaign_to_bytes(engine.campaigns, [[3, 4]]))
+    assert extra == [[3, 4]]
+    assert fresh.campaigns.member_of == engine.campaigns.member_of
+    assert fresh.campaigns.cluster_of == engine.campaigns.cluster_of
+    for proc in (*fresh.accounts, *fresh.clusters, fresh.campaigns):
+        proc.rows = fresh._rows
+    for proc in (*fresh.clusters, fresh.campaigns):
+        proc.alerts = fresh._alerts
     return fresh
 
 
@@ -72,6 +83,7 @@ def test_snapshots_know_every_processor_attribute():
     """A new attribute in a processor must be placed in models/snapshot.py, or restores lose it."""
     assert set(vars(AccountProcessor(0, 4))) <= {*ACCOUNT_FIELDS, *ACCOUNT_OTHER}
     assert set(vars(ClusterProcessor(0, 4))) <= set(CLUSTER_OTHER)
+    assert set(vars(CampaignProcessor(8))) <= set(CAMPAIGN_OTHER)
 
 
 def test_restored_engine_raises_the_same_alerts(events):

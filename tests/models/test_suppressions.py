@@ -38,9 +38,13 @@ def test_clusters_match_by_subject_or_when_every_member_is_suppressed() -> None:
 
 
 @pytest.mark.parametrize("kept", [alert("account", "a1", "warning"), alert("account", "a1", action="resolve"),
-                                  alert("campaign", "c1")])
-def test_non_paging_alerts_resolves_and_campaigns_pass_unchanged(kept: dict) -> None:
+                                  alert("campaign", "c1", accounts=("a1", "b7"))])
+def test_non_paging_alerts_resolves_and_partly_suppressed_campaigns_pass_unchanged(kept: dict) -> None:
     assert apply_suppressions(kept, TABLE, T) is kept
+
+
+def test_a_campaign_of_suppressed_accounts_only_does_not_page() -> None:
+    assert apply_suppressions(alert("campaign", "c1"), TABLE, T)["severity"] == "warning"
 
 
 def test_the_later_end_wins_and_bad_lines_say_why() -> None:

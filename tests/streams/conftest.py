@@ -58,6 +58,6 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
     out = io.BytesIO()
     replay([str(path)], out, partitions=4, cluster_partitions=4)
     alerts = [orjson.loads(line) for line in out.getvalue().splitlines()]
-    assert {a["kind"] for a in alerts} == {"account", "cluster"}, "both stages should raise alerts"
+    assert {a["kind"] for a in alerts} == {"account", "cluster", "campaign"}, "every stage should raise alerts"
     assert len(alerts) > 20, "the recorded stream should raise alerts to compare"
     return path, {a["alert_id"] for a in alerts}

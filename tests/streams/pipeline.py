@@ -37,6 +37,7 @@ def env(bootstrap: str, prefix: str, tmp: Path, **overrides: str) -> dict[str, s
         "DW_ALERTS_TOPIC": f"{prefix}.alerts",
         "DW_DEAD_LETTER_TOPIC": f"{prefix}.dead-letter",
         "DW_LINKS_TOPIC": f"{prefix}.links",
+        "DW_CAMPAIGNS_TOPIC": f"{prefix}.campaigns",
         "DW_ROWS_TOPIC": f"{prefix}.aggregates",
         "DW_REQUESTS_PARTITIONS": "4",
         "DW_CLUSTER_PARTITIONS": "4",

@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.config import AccountConfig, ClusterConfig, DetectorConfig
+from models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
 from models.engine import Engine
 from streams import settings
 from streams.replay import replay
@@ -48,16 +48,19 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_every_detector_setting_has_its_own_variable(monkeypatch):
     _clean_env(monkeypatch)
     rows = settings.detector_settings()
-    assert len(rows) == len(dataclasses.fields(AccountConfig)) + len(dataclasses.fields(ClusterConfig))
+    assert len(rows) == sum(len(dataclasses.fields(c)) for c in (AccountConfig, ClusterConfig, CampaignConfig))
     plain = {f.metadata["env"] for f in dataclasses.fields(settings.Settings) if f.metadata["env"]}
     envs = [env for _, _, env in rows]
     assert len(set(envs)) == len(envs) and not set(envs) & plain
     assert ("account", "lateness_s", "DW_LATENESS_S") in rows
     assert ("cluster", "max_members", "DW_CLUSTER_MAX_MEMBERS") in rows
+    assert ("campaign", "quiet_s", "DW_CAMPAIGN_QUIET_S") in rows
     monkeypatch.setenv("DW_LATENESS_S", "30")
     monkeypatch.setenv("DW_CLUSTER_MAX_MEMBERS", "200")
+    monkeypatch.setenv("DW_CAMPAIGN_QUIET_S", "600")
     cfg = settings.detector_config(settings.load())
-    assert cfg == DetectorConfig(AccountConfig(lateness_s=30.0), ClusterConfig(max_members=200))
+    assert cfg == DetectorConfig(AccountConfig(lateness_s=30.0), ClusterConfig(max_members=200),
+                                 CampaignConfig(quiet_s=600.0))
     assert isinstance(cfg.cluster.max_members, int)
 
 

@@ -65,6 +65,13 @@ def alert(kind: str, subject: str, severity: str, detected: int, accounts: list[
     })
 
 
+def campaign_member(acc: str, joined: int, snapshot: int, via: str) -> tuple[str, dict]:
+    return ("campaign_member", {
+        "campaign_id": "cmp-1", "account_id": acc, "joined_at": float(T0 + joined),
+        "snapshot_at": float(T0 + snapshot), "contribution": 10.0, "via": via,
+    })
+
+
 def fixture_rows() -> list[tuple[str, dict]]:
     h = {"payment_fingerprint": "pay-A", "tls_fingerprint": "tls-X", "asn": "64500"}
     rows = []
@@ -94,6 +101,10 @@ def fixture_rows() -> list[tuple[str, dict]]:
         alert("cluster", "payment:pay-A", "critical", 71 * MIN, ["h1", "h2"]),
         alert("account", "h1", "critical", DAY + 2 * MIN, ["h1"]),
     ]
+    rows += [campaign_member("h1", 6 * MIN, 7 * MIN, "payment:pay-A"),
+             campaign_member("h2", 6 * MIN, 7 * MIN, "payment:pay-A"),
+             campaign_member("h1", 6 * MIN, 71 * MIN, "account"),  # named again after a merge
+             campaign_member("t1", 30 * MIN, 40 * MIN, "tls:tls-T1")]
     return rows
 
 
@@ -140,6 +151,13 @@ def test_account_timeline(client) -> None:
 def test_cluster_members(client) -> None:
     rows = run(client, "cluster_members", cluster_id="payment:pay-A")
     assert [(r[0], r[1], r[4]) for r in rows] == [("h1", at(71 * MIN), 1000), ("h2", at(71 * MIN), 800)]
+
+
+def test_campaign_members(client) -> None:
+    rows = run(client, "campaign_members", campaign_id="cmp-1")
+    assert rows == [("h1", at(6 * MIN), at(7 * MIN), 10.0, "payment:pay-A"),
+                    ("h2", at(6 * MIN), at(7 * MIN), 10.0, "payment:pay-A"),
+                    ("t1", at(30 * MIN), at(40 * MIN), 10.0, "tls:tls-T1")]
 
 
 def test_cluster_links(client) -> None:

@@ -1,4 +1,4 @@
-"""The account and cluster stage drivers without Faust or Kafka: records from memory (as Bytewax's
+"""The account, cluster and campaign stage drivers without Faust or Kafka: records from memory (as Bytewax's
 ``TestingSource`` feeds a flow), outputs collected from the Outbox, state in a plain dict standing
 in for the table. A "restart" is a new stage on the same dict, which is what a worker rebuilds
 from the changelog."""
@@ -20,6 +20,7 @@ from streams.publisher import route
 from streams.replay import replay
 from streams.settings import Settings
 from streams.stages.accounts import AccountStage
+from streams.stages.campaigns import CampaignStage
 from streams.stages.clusters import ClusterStage
 from streams.stages.outbox import Outbox
 
@@ -59,18 +60,29 @@ class TestingSource:
 
 
 class Pipeline:
-    """Both stages, joined the way the links topic joins them (link records in order per target)."""
+    """The three stages, joined the way the links and campaigns topics join them (records in
+    order per target partition, numbered by offset there)."""
 
     def __init__(self, accounts: dict[bytes, bytes] | None = None, clusters: dict[bytes, bytes] | None = None,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, campaigns: dict[bytes, bytes] | None = None) -> None:
         self.metrics = Metrics()
         self.clock = clock or Clock()
         self.account_data = {} if accounts is None else accounts
         self.cluster_data = {} if clusters is None else clusters
+        self.campaign_data = {} if campaigns is None else campaigns
         self.accounts = AccountStage(SETTINGS, self.account_data, "account-changelog", self.metrics, self.clock)
         self.clusters = ClusterStage(SETTINGS, self.cluster_data, "cluster-changelog", self.metrics)
+        self.campaigns = CampaignStage(SETTINGS, self.campaign_data, "campaign-changelog", self.metrics)
         self.alert_ids: list[str] = []
         self.links: list[tuple[int, bytes]] = []  # every link record delivered: (target, value)
+        self.campaign_records: list[bytes] = []  # every campaigns record delivered
+        self.link_offsets = [0] * SETTINGS.cluster_partitions
+
+    def restarted(self, accounts: dict[bytes, bytes]) -> Pipeline:
+        """Workers restarted on this state (the account table as given), topics as they are."""
+        pipe = Pipeline(accounts, self.cluster_data, self.clock, self.campaign_data)
+        pipe.link_offsets = list(self.link_offsets)
+        return pipe
 
     def run(self, batches: Iterator[list[Record]]) -> None:
         for batch in batches:
@@ -86,18 +98,34 @@ class Pipeline:
         self.deliver(out)
 
     def deliver(self, out: Outbox) -> None:
-        """What the broker does with a batch's outputs: links reach the cluster stage, alerts the topic."""
+        """What the broker does with a batch's outputs: links reach the cluster stage, account
+        alerts and watermarks the campaign stage, alerts the topic."""
         links = [(p, v) for topic, _, v, p in out.outputs if topic == SETTINGS.links_topic]
         self.links += links
-        self.alert_ids += [orjson.loads(v)["alert_id"] for t, _, v, _ in out.outputs if t == SETTINGS.alerts_topic]
+        self._collect(out)
         if links:
             self.apply_links(links)
+
+    def _collect(self, out: Outbox) -> None:
+        self.alert_ids += [orjson.loads(v)["alert_id"] for t, _, v, _ in out.outputs if t == SETTINGS.alerts_topic]
+        records = [v for t, _, v, _ in out.outputs if t == SETTINGS.campaigns_topic]
+        if records:
+            self.apply_campaigns(records)
 
     def apply_links(self, links: list[tuple[int, bytes]]) -> None:
         out = Outbox()
         for target, value in links:
-            self.clusters.apply(target, value)
+            self.clusters.apply(target, self.link_offsets[target], value)
+            self.link_offsets[target] += 1
         self.clusters.finish(out)
+        self._collect(out)
+
+    def apply_campaigns(self, records: list[bytes]) -> None:
+        self.campaign_records += records
+        out = Outbox()
+        for value in records:
+            self.campaigns.apply(value)
+        self.campaigns.finish(out)
         self.alert_ids += [orjson.loads(v)["alert_id"] for t, _, v, _ in out.outputs if t == SETTINGS.alerts_topic]
 
     def end_of_stream(self, source: TestingSource) -> None:
@@ -140,7 +168,7 @@ def test_redelivered_offsets_are_skipped_after_a_restart(source, recorded):
     expected = recorded[1]
     pipe = Pipeline()
     pipe.run(source.batches(500))
-    restarted = Pipeline(pipe.account_data, pipe.cluster_data, pipe.clock)
+    restarted = pipe.restarted(pipe.account_data)
     restarted.alert_ids = pipe.alert_ids
     last = source.records[-1000:]
     restarted.run(iter([last]))
@@ -167,7 +195,7 @@ def test_a_torn_batch_resumes_exactly(source):
     torn = before | landed
     assert landed and all(torn[k] != after[k] for k in after if k.startswith(b"p/"))
 
-    restarted = Pipeline(torn, pipe.cluster_data, pipe.clock)
+    restarted = pipe.restarted(torn)
     restarted.run(_first(source.batches(size, start=torn_at * size), 1))  # the batch is delivered again
     assert {k: v for k, v in restarted.account_data.items() if k.startswith(b"a/")} == {
         k: v for k, v in after.items() if k.startswith(b"a/")}
@@ -205,6 +233,8 @@ def test_an_idle_partition_flushes_and_wakes(source):
     rewinds = [(target, from_wire(msg)) for target, raw in pipe.links[links_before:]
                for _, _, msg in orjson.loads(raw)[1] if isinstance(from_wire(msg), Rewind)]
     assert sorted(target for target, _ in rewinds) == [0, 1, 2, 3], "every cluster partition waits again"
+    woken = [from_wire(msg) for raw in pipe.campaign_records for _, _, msg in orjson.loads(raw)[1]]
+    assert Rewind(1, rewinds[0][1].watermark) in woken, "and so does the campaign stage"
     for c in range(SETTINGS.cluster_partitions):
         cluster = pipe.clusters.parts[c].proc
         assert cluster.source_wm[1] == rewinds[0][1].watermark
@@ -232,8 +262,29 @@ def test_duplicate_link_messages_are_dropped(source):
     assert restarted.alert_ids == []
 
 
+def test_duplicate_campaign_messages_are_dropped(source):
+    """Campaign records twice (restarted account or cluster stages sending again) leave the
+    campaign stage's state and alerts exactly as once, also after a restart from its snapshot."""
+    pipe = run_whole(source)
+    records = pipe.campaign_records
+    messages = sum(len(orjson.loads(v)[1]) for v in records)
+    once, twice = Pipeline(), Pipeline()
+    once.apply_campaigns(records)
+    twice.apply_campaigns(records)
+    twice.apply_campaigns(records)
+    assert twice.metrics.counters["campaign_messages_redelivered_skipped"] == messages
+    assert twice.campaign_data == once.campaign_data
+    assert twice.alert_ids == once.alert_ids
+    assert len(once.alert_ids) > 0
+
+    restarted = Pipeline(campaigns=dict(once.campaign_data))
+    restarted.apply_campaigns(records)
+    assert restarted.metrics.counters["campaign_messages_redelivered_skipped"] == messages
+    assert restarted.alert_ids == []
+
+
 def test_the_stage_drivers_do_not_import_faust():
-    code = ("import sys, streams.stages.accounts, streams.stages.clusters; "
+    code = ("import sys, streams.stages.accounts, streams.stages.clusters, streams.stages.campaigns; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faust' or m == 'streams.app'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

@@ -1,0 +1,178 @@
+"""The campaign stage: one processor (one partition) that pages once per operation.
+
+It hears two things (:mod:`models.links`): every account alert the account stage raises
+(:class:`~models.links.Verdict`) and every cluster the cluster stage scores at warning or above
+that is not a hub (:class:`~models.links.Report`, with its harvest-like members). Both arrive from
+many partitions; :class:`~models.minute_merge.MinuteMerge` applies them a closed minute at a time,
+in a total order, so replay and the stream decide alike.
+
+- A report of a value most of whose users look harvest-like (``min_share``: a card, a reseller's
+  router, a private template; not a popular SDK's TLS stack that several operations and honest
+  accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
+  ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
+  campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
+- The campaign's severity is the highest its member signals reached; it pages at ``error``.
+  Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
+  accounts joined since its last alert (``accounts_added``), so every member is named.
+- An account alert of a member of a campaign passes on below paging (the campaign's incident
+  covers it), and an account page escalates its campaign; any other account alert passes on
+  unchanged.
+- A campaign with no member signal for ``quiet_s`` is resolved (if it paged) and forgotten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from models import report
+from models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
+from models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
+from models.config import CampaignConfig
+from models.links import Message, Report, Verdict
+from models.minute_merge import MinuteMerge
+from models.timespans import MINUTE
+
+ERROR = SEVERITY_RANK["error"]
+WARNING = SEVERITY_RANK["warning"]
+
+
+def _order(msg: Report | Verdict) -> tuple[int, str]:
+    """Reports first (so a minute's verdicts see the campaigns it formed), then by subject."""
+    return (0, msg.cluster) if type(msg) is Report else (1, msg.account)
+
+
+class CampaignProcessor:
+    """State and logic of the campaign stage (see the module docstring).
+
+    ``sources``: account partitions then cluster partitions, in the order of their watermarks'
+    source indexes."""
+
+    def __init__(self, sources: int, config: CampaignConfig | None = None) -> None:
+        self.config = config or CampaignConfig()
+        self.merge = MinuteMerge(sources, self._close_minute)
+        self.campaigns: dict[str, CampaignState] = {}
+        self.member_of: dict[str, str] = {}  # account -> campaign id (rebuilt from campaigns)
+        self.cluster_of: dict[str, str] = {}  # cluster key -> campaign id (rebuilt from campaigns)
+        self.alerts: list[dict] = []
+        self.rows: list[tuple[str, dict]] = []
+
+    def receive(self, msg: Message) -> None:
+        self.merge.receive(msg)
+
+    def pending(self) -> Iterator[tuple[int, list]]:
+        return self.merge.pending()
+
+    def index(self, c: CampaignState) -> None:
+        """Point the member and cluster indexes at ``c`` (after founding, merging, restoring)."""
+        for acc in c.members:
+            self.member_of[acc] = c.id
+        for key in c.clusters:
+            self.cluster_of[key] = c.id
+
+    # -- one closed minute ----------------------------------------------------------------------
+
+    def _close_minute(self, minute: int, msgs: list[Report | Verdict]) -> None:
+        ts = (minute + 1) * MINUTE
+        for msg in sorted(msgs, key=_order):
+            if type(msg) is Report:
+                if msg.share >= self.config.min_share:
+                    self._report(msg, ts)
+            else:
+                self._verdict(msg, ts)
+        for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
+            self._maybe_alert(self.campaigns[cid], ts)
+        self._resolve_quiet(ts)
+
+    def _report(self, r: Report, ts: float) -> None:
+        cfg = self.config
+        counts: dict[str, int] = {}
+        for acc, _ in r.members:
+            cid = self.member_of.get(acc)
+            if cid is not None:
+                counts[cid] = counts.get(cid, 0) + 1
+        need = min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+        ids = {cid for cid, k in counts.items() if k >= need}
+        own = self.cluster_of.get(r.cluster)
+        if own is not None:
+            ids.add(own)
+        if ids:
+            ranked = sorted((self.campaigns[cid] for cid in ids), key=lambda c: (c.created, c.id))
+            c = ranked[0]
+            for other in ranked[1:]:
+                self._absorb(c, other, ts)
+        else:
+            c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
+            self.campaigns[c.id] = c
+        member_of = self.member_of
+        for acc, contribution in r.members:
+            if member_of.get(acc, c.id) == c.id:  # an account belongs to one campaign: the first to claim it
+                c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
+        c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
+                                 r.samples[:3], r.score, r.threshold]
+        rank = SEVERITY_RANK[r.severity]
+        c.severity = max(c.severity, rank)
+        if r.score >= c.score:
+            c.score, c.threshold = r.score, r.threshold
+        c.last_ts = ts
+        self.index(c)
+
+    def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
+        """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""
+        if other.alerted:
+            self._alert(other, ts, [], "resolve")
+        c.absorb(other)
+        del self.campaigns[other.id]
+        self.index(c)
+
+    def _verdict(self, v: Verdict, ts: float) -> None:
+        alert = v.alert
+        cid = self.member_of.get(v.account)
+        c = self.campaigns.get(cid) if cid is not None else None
+        if c is None:
+            self.alerts.append(alert)
+            return
+        rank = SEVERITY_RANK[alert["severity"]]
+        c.last_ts = ts
+        if rank >= ERROR:
+            c.severity = max(c.severity, rank)
+            c.members[v.account][M_VIA] = "account"
+        c.samples = sorted({*c.samples, *alert["evidence"].get("sample_event_ids", ())})[-3:]
+        if c.severity >= ERROR and rank > WARNING:
+            alert = {**alert, "severity": SEVERITIES[WARNING]}  # the campaign's incident pages for it
+        self.alerts.append(alert)
+
+    def _maybe_alert(self, c: CampaignState, ts: float) -> None:
+        if c.severity < ERROR:
+            return
+        added = c.unnamed()
+        if c.severity > c.alerted or (added and ts - c.alerted_ts >= self.config.update_every_s):
+            self._alert(c, ts, added[:MAX_ACCOUNTS], "trigger")
+
+    def _alert(self, c: CampaignState, ts: float, added: list[str], action: str) -> None:
+        c.alert_seq += 1
+        c.alerted_ts = ts
+        if action == "trigger":
+            c.alerted = c.severity
+        for acc in added:
+            c.members[acc][M_NAMED] = 1
+        best = max(c.clusters.values(), key=lambda cl: cl[C_SCORE], default=None)
+        if best is not None and best[C_SCORE] > c.score:
+            c.score, c.threshold = best[C_SCORE], best[C_THRESHOLD]
+        self.alerts.append(report.campaign_alert(c, SEVERITIES[c.alerted or c.severity], ts, added, action))
+        self.rows.extend(report.campaign_member_rows(c, added, ts))
+
+    def _resolve_quiet(self, ts: float) -> None:
+        quiet = self.config.quiet_s
+        for cid in sorted(cid for cid, c in self.campaigns.items() if ts - c.last_ts >= quiet):
+            c = self.campaigns.pop(cid)
+            if c.alerted:
+                self._alert(c, ts, [], "resolve")
+            for acc in c.members:
+                if self.member_of.get(acc) == cid:
+                    del self.member_of[acc]
+            for key in c.clusters:
+                if self.cluster_of.get(key) == cid:
+                    del self.cluster_of[key]
+
+
+__all__ = ["CampaignProcessor"]
