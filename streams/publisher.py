@@ -1,6 +1,8 @@
 """Publish a recorded stream into the requests topic (kafka-python), fast or paced.
 
-Each line goes to the partition Kafka's default partitioner gives its ``account_id``; with
+Each line goes to the partition a partitioner gives its ``account_id``: Kafka's default (murmur2)
+unless told otherwise, or, to play a producer the pipeline does not control, librdkafka's CRC32
+default or a seeded random spread (request-event.md 1.1: the result must not depend on it). With
 ``batch`` > 1, consecutive good lines of one partition travel as one JSON-array record (the
 request-event.md batch form), flushed in order so per-partition order is the file's order.
 Lines that are not a JSON object with a string ``account_id``, and lines over the 64 KiB record
@@ -9,16 +11,37 @@ limit, are published as they are, on their own, for the worker to dead-letter.
 
 from __future__ import annotations
 
+import random
 import time
-from collections.abc import Iterable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from kafka import KafkaProducer
 
 from models.event import MAX_RECORD_BYTES, parse_time
 from models.partitioning import partition_for
+
+Partitioner = Callable[[str, int], int]  # (account_id, partitions) -> partition
+PARTITIONERS = ("murmur2", "crc32", "random")
+
+
+def partitioner(name: str, seed: int = 0) -> Partitioner:
+    """The partitioner a producer named ``name`` would use on the record key.
+
+    ``murmur2`` is Kafka's (Java, kafka-python) default and the one the account stage owns
+    accounts by; ``crc32`` is librdkafka's ``consistent_random`` default (kcat, confluent-kafka
+    clients) for keyed records; ``random`` spreads records with no regard to the key, reproducibly
+    for one ``seed``."""
+    if name == "murmur2":
+        return partition_for
+    if name == "crc32":
+        return lambda key, partitions: zlib.crc32(key.encode()) % partitions
+    if name == "random":
+        rng = random.Random(seed)
+        return lambda key, partitions: rng.randrange(partitions)
+    raise ValueError(f"unknown partitioner {name!r}: use one of {', '.join(PARTITIONERS)}")
 
 
 @dataclass
@@ -34,7 +57,8 @@ class PublishSummary:
                 f"in {self.seconds:.1f} s, {rate:,.0f} lines/s")
 
 
-def route(raw: bytes, partitions: int, want_ts: bool = False) -> tuple[int | None, str | None, float | None]:
+def route(raw: bytes, partitions: int, want_ts: bool = False,
+          pick: Partitioner = partition_for) -> tuple[int | None, str | None, float | None]:
     """``(partition, account_id, event time if wanted)``; partition ``None`` when it cannot be routed."""
     try:
         obj = orjson.loads(raw)
@@ -48,7 +72,7 @@ def route(raw: bytes, partitions: int, want_ts: bool = False) -> tuple[int | Non
             ts = parse_time(obj.get("ts"), "ts")
         except ValueError:
             pass
-    return partition_for(obj["account_id"], partitions), obj["account_id"], ts
+    return pick(obj["account_id"], partitions), obj["account_id"], ts
 
 
 class Pacer:
@@ -85,9 +109,15 @@ def publish(
     rate: float | None = None,
     speed: float | None = None,
     connection: dict[str, Any] | None = None,
+    partitioning: str = "murmur2",
+    seed: int = 0,
 ) -> PublishSummary:
-    """Send ``lines`` to ``topic``; returns counts once everything is acknowledged. ``connection``:
-    kafka-python settings with security (:func:`streams.kafka_client.kafka_python_config`)."""
+    """Send ``lines`` to ``topic``, each to the partition ``partitioning`` (see :func:`partitioner`)
+    gives its account; returns counts once everything is acknowledged. ``connection``: kafka-python
+    settings with security (:func:`streams.kafka_client.kafka_python_config`)."""
+    from kafka import KafkaProducer  # here, so the CLI can list PARTITIONERS without loading a client
+
+    pick = partitioner(partitioning, seed)
     producer = KafkaProducer(
         **(connection or {"bootstrap_servers": bootstrap}), acks="all", linger_ms=20, batch_size=512 * 1024,
         max_request_size=8 * 1024 * 1024, enable_idempotence=True, compression_type="gzip",
@@ -110,7 +140,7 @@ def publish(
 
     for raw in lines:
         summary.lines += 1
-        p, account, ts = route(raw, partitions, want_ts=bool(speed))
+        p, account, ts = route(raw, partitions, want_ts=bool(speed), pick=pick)
         if pacer.wait(summary.lines, ts):
             for q in sorted(pending):  # paced: a batch never waits for more than one pause
                 flush_partition(q)

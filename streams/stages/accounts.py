@@ -8,6 +8,12 @@ restarted worker skips what its state already holds and re-emits at most the ale
 one batch (same ``alert_id``; links are dropped by position at the cluster stage). The one gap: a
 crash in the middle of writing one batch's state leaves some accounts ahead of their partition
 record; their events are skipped but their effect on the partition's peer model is lost.
+
+An account belongs to one partition, ``partition_for(account_id)`` (Kafka's murmur2), whatever
+partitioner the producer used (request-event.md 1.1). An event that arrives elsewhere is not
+processed there: it is re-routed, produced to the requests topic at its owner partition through
+the Outbox (so before its input is acked), and processed when the owner reads it. A crash between
+the two can deliver it twice; the account's recent event-id ring counts the copy once.
 """
 
 from __future__ import annotations
@@ -16,9 +22,12 @@ import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
+import msgspec
+
 from models.account_processor import AccountProcessor, error_reason
-from models.event import decode
+from models.event import Event, decode
 from models.links import CAMPAIGNS, to_wire
+from models.partitioning import partition_for
 from models.snapshot import (
     account_partition_to_bytes,
     account_record,
@@ -33,6 +42,7 @@ from streams.settings import Settings, detector_config
 from streams.stages.outbox import Outbox, take_alerts_and_rows
 
 _PARTITION_HEAD = struct.Struct("<qq")  # source offset applied, link position within it
+_split_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
 class Partition:
@@ -72,6 +82,7 @@ class AccountStage:
         self.touched: set[int] = set()
         self.pending_events = 0  # events applied since the last finish
         self.rows: list[tuple[str, dict]] = []
+        self.owners: dict[str, int] = {}  # account -> owner partition, memoised (murmur2 per event is slow)
 
     def partition(self, p: int) -> Partition:
         part = self.parts.get(p)
@@ -112,6 +123,8 @@ class AccountStage:
         events, bad = decode(raw)
         for item, reason in bad:
             self._dead_letter(out, reason, item, source)
+        if any(self.owner(ev.account_id) != p for ev in events):
+            events = self._reroute(p, raw, events, out)
         proc = part.proc
         for ev in events:
             if part.ahead and part.ahead.get(ev.account_id, -1) >= offset:
@@ -130,6 +143,44 @@ class AccountStage:
         part.offset, part.link_k = offset, 0
         part.active_at = self.clock()
         self._take_links(p, part)
+
+    def owner(self, account_id: str) -> int:
+        """The one partition that processes ``account_id``'s events (and holds its state)."""
+        owner = self.owners.get(account_id)
+        if owner is None:
+            owner = self.owners[account_id] = partition_for(account_id, self.settings.requests_partitions)
+        return owner
+
+    def _reroute(self, p: int, raw: bytes, events: list[Event], out: Outbox) -> list[Event]:
+        """Forward the events of record ``raw`` that partition ``p`` does not own to their owner
+        partitions, as they were written (one record per owner: the event alone, keyed by its
+        account, or a JSON array of them, never larger than ``raw``); returns the events ``p`` owns.
+
+        A batch is split into its elements again to find each good event's bytes: only elements that
+        are JSON objects, decoded alone exactly as the batch decoder judges them, so the events
+        found are ``events`` in the same order (bad elements were dead-lettered already)."""
+        if len(events) == 1 and raw.lstrip()[:1] != b"[":
+            found = [(events[0], raw)]
+        else:
+            found = [(ev, item) for item in map(bytes, _split_batch(raw)) if item[:1] == b"{"
+                     for ev in decode(item)[0]]
+        kept: list[Event] = []
+        moved: dict[int, list[tuple[Event, bytes]]] = {}
+        for ev, item in found:
+            owner = self.owner(ev.account_id)
+            if owner == p:
+                kept.append(ev)
+            else:
+                moved.setdefault(owner, []).append((ev, item))
+        for owner in sorted(moved):
+            group = moved[owner]
+            if len(group) == 1:
+                ev, item = group[0]
+                out.add(self.settings.requests_topic, ev.account_id.encode(), item, owner)
+            else:
+                out.add(self.settings.requests_topic, None, b"[" + b",".join(i for _, i in group) + b"]", owner)
+            self.metrics.inc("rerouted", len(group))
+        return kept
 
     def flush_idle(self, highwaters: Mapping[int, int | None], out: Outbox) -> None:
         """Flush partitions that are caught up (``highwaters``: assigned partition → its end offset)

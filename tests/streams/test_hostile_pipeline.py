@@ -134,8 +134,9 @@ def test_stage_dead_letters_tombstones_and_exceptions_and_keeps_the_batch(record
     alerts still equal replay's."""
     path, expected = recorded
     source = TestingSource(path, SETTINGS.requests_partitions)
-    poison = orjson.dumps({"event_id": "boom", "ts": "2026-02-09T00:10:00Z", "account_id": "acct-boom",
+    poison = orjson.dumps({"event_id": "boom", "ts": "2026-02-09T00:10:00Z", "account_id": "acct-boom4",
                            "model": "m", "input_tokens": 1, "output_tokens": 1, "status": 200})
+    # acct-boom4 is owned by partition 1 (murmur2): on another partition it would be re-routed
     source.records[500:500] = [(0, -1, None), (1, -1, poison)]
     next_offset = [0] * SETTINGS.requests_partitions  # renumbered: offsets follow the new order
     for i, (p, _, value) in enumerate(source.records):

@@ -1,0 +1,268 @@
+"""Producers with another partitioner (request-event.md 1.1; issue 14 item 6).
+
+The account stage owns an account on ``partition_for(account_id)`` (murmur2) whatever partition its
+events arrive on: a misplaced event is re-routed to its owner, never processed where it landed, so
+an account's state is never split. Stage-level tests feed the driver from memory, with a small
+stand-in for the broker that appends re-routed records to their partition; the real-broker test at
+the end publishes with ``distillwatch publish --partitioner`` and runs a real worker.
+
+What holds exactly: every account's events are processed by its owner partition alone, every valid
+event is counted once, and the ``rerouted`` count equals the misplaced events. What does not:
+re-routed events reach their owner later, and in another order, than the file has them, so some
+decisions differ from replay's; the alert id overlap with replay is measured and printed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import zlib
+from pathlib import Path
+
+import orjson
+import pytest
+
+from models.event import decode
+from models.partitioning import partition_for
+from models.snapshot import parse_account_record
+from streams.publisher import PARTITIONERS, partitioner, route
+from streams.stages.outbox import Outbox
+from tests.streams import pipeline
+from tests.streams.test_stages import SETTINGS, Pipeline
+
+P = SETTINGS.requests_partitions
+
+
+def _event(account: str, event_id: str, minute: int = 0) -> dict:
+    return {"event_id": event_id, "ts": 1_770_000_000 + 60 * minute, "account_id": account, "model": "m",
+            "input_tokens": 10, "output_tokens": 20, "status": 200}
+
+
+def _account_on(partition: int, n: int = 0) -> str:
+    """The ``n``-th account id (acct-…) that murmur2 puts on ``partition``."""
+    found = (f"acct-{i:05d}" for i in range(10_000) if partition_for(f"acct-{i:05d}", P) == partition)
+    for _ in range(n):
+        next(found)
+    return next(found)
+
+
+# --- the publisher's partitioners ----------------------------------------------------------------
+
+def test_partitioners_play_the_producers_they_name():
+    keys = [f"acct-{i:05d}" for i in range(200)]
+    assert [partitioner("murmur2")(k, P) for k in keys] == [partition_for(k, P) for k in keys]
+    assert [partitioner("crc32")(k, P) for k in keys] == [zlib.crc32(k.encode()) % P for k in keys]
+    crc_moved = sum(partitioner("crc32")(k, P) != partition_for(k, P) for k in keys)
+    assert 100 <= crc_moved <= 200, "CRC32 puts most accounts on another partition than murmur2"
+    first, again, other = (partitioner("random", seed) for seed in (7, 7, 8))
+    draws = [first(k, P) for k in keys + keys]
+    assert draws == [again(k, P) for k in keys + keys], "random is reproducible for one seed"
+    assert draws != [other(k, P) for k in keys + keys]
+    assert draws[:200] != draws[200:], "random ignores the key"
+    assert set(draws) == set(range(P))
+    with pytest.raises(ValueError, match="unknown partitioner 'rr': use one of murmur2, crc32, random"):
+        partitioner("rr")
+    raw = orjson.dumps(_event("acct-00001", "e1"))
+    assert route(raw, P, pick=partitioner("crc32"))[:2] == (zlib.crc32(b"acct-00001") % P, "acct-00001")
+
+
+# --- the stage ------------------------------------------------------------------------------------
+
+class Rerouting(Pipeline):
+    """Both stages, plus what the broker does with a re-routed record: appends it to its partition."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queues: dict[int, list[bytes]] = {p: [] for p in range(P)}
+        self.read = dict.fromkeys(range(P), 0)  # next offset to consume, per partition
+        self.forwarded: list[tuple[int, bytes | None, bytes]] = []
+
+    def deliver(self, out: Outbox) -> None:
+        for topic, key, value, p in out.outputs:
+            if topic == SETTINGS.requests_topic:
+                self.forwarded.append((p, key, value))
+                self.queues[p].append(value)
+        super().deliver(out)
+
+    def consume(self, arrivals: list[tuple[int, bytes]], per_round: int, chunk: int) -> None:
+        """Rounds: ``per_round`` more records of ``arrivals`` reach their partitions, then up to
+        ``chunk`` records of each partition are read as one batch (a consumer's fetches), until
+        everything is read, re-routed records included. A backlog is ``per_round`` = all of them; a
+        live stream is a few records a round, all read at once, so a re-routed record trails its
+        neighbours by one round."""
+        self.flush_idle({p: 0 for p in range(P)})  # assigned: the idle timer starts counting
+        sent = 0
+        while sent < len(arrivals) or any(self.read[p] < len(q) for p, q in self.queues.items()):
+            for p, raw in arrivals[sent : sent + per_round]:
+                self.queues[p].append(raw)
+            sent += per_round
+            batch = []
+            for p, q in self.queues.items():
+                start = self.read[p]
+                batch += [(p, start + i, v) for i, v in enumerate(q[start : start + chunk])]
+                self.read[p] = start + len(q[start : start + chunk])
+            self.run(iter([batch]))
+        self.clock.now += 10 * SETTINGS.idle_flush_s
+        self.flush_idle({p: len(q) for p, q in self.queues.items()})
+
+    def owners_of_state(self) -> dict[str, set[int]]:
+        """account -> the partitions whose processors hold it."""
+        held: dict[str, set[int]] = {}
+        for p, part in self.accounts.parts.items():
+            for acc in part.proc.accounts:
+                held.setdefault(acc, set()).add(p)
+        return held
+
+
+def test_a_misplaced_event_is_forwarded_to_its_owner_not_processed():
+    home, away = _account_on(1), _account_on(2)
+    pipe = Rerouting()
+    pipe.queues[3] += [orjson.dumps(_event(home, "h1")), orjson.dumps(_event(away, "a1"))]
+    pipe.run(iter([[(3, 0, pipe.queues[3][0]), (3, 1, pipe.queues[3][1])]]))
+    assert pipe.forwarded == [(1, home.encode(), pipe.queues[3][0]), (2, away.encode(), pipe.queues[3][1])], \
+        "each event goes on, as it was written, keyed by its account, to its owner partition"
+    assert pipe.metrics.counters["rerouted"] == 2
+    assert pipe.metrics.counters["events_in"] == 0, "partition 3 processed neither"
+    assert pipe.accounts.parts[3].proc.accounts == {}
+    assert pipe.accounts.parts[3].offset == 1, "the record counts as applied: its input may be acked"
+
+    pipe.run(iter([[(1, 0, pipe.queues[1][0]), (2, 0, pipe.queues[2][0])]]))
+    assert pipe.metrics.counters["events_in"] == 2
+    assert pipe.metrics.counters["rerouted"] == 2, "an owner never sends an event on"
+    assert pipe.owners_of_state() == {home: {1}, away: {2}}
+    assert pipe.accounts.parts[1].proc.accounts[home].events == 1
+
+
+def test_a_mixed_batch_keeps_its_own_events_and_groups_the_rest_per_owner():
+    mine, theirs, theirs_too = _account_on(0), _account_on(2), _account_on(2, 1)
+    items = [orjson.dumps(_event(theirs, "t1")), orjson.dumps(_event(mine, "m1")), b'{"event_id": 5}',
+             b"[1]", orjson.dumps(_event(theirs_too, "t2")), orjson.dumps(_event(mine, "m2", minute=1))]
+    record = b"[" + b", ".join(items) + b"]"
+    pipe = Rerouting()
+    pipe.run(iter([[(0, 0, record)]]))
+    assert pipe.forwarded == [(2, None, b"[" + items[0] + b"," + items[4] + b"]")]
+    assert pipe.metrics.counters["rerouted"] == 2
+    assert pipe.metrics.counters["events_in"] == 2
+    assert pipe.metrics.counters["bad_records"] == 2, "bad elements are dead-lettered once, where they landed"
+    assert pipe.owners_of_state() == {mine: {0}}
+
+    pipe.run(iter([[(2, 0, pipe.queues[2][0])]]))
+    assert pipe.metrics.counters["events_in"] == 4
+    assert pipe.owners_of_state() == {mine: {0}, theirs: {2}, theirs_too: {2}}
+
+
+def test_a_redelivered_forward_is_counted_once_by_the_owner():
+    """At least once: the input of a crashed batch is read again and its events forwarded again."""
+    acc = _account_on(1)
+    raw = orjson.dumps(_event(acc, "e1"))
+    pipe = Rerouting()
+    pipe.run(iter([[(0, 0, raw)]]))
+    restarted = Rerouting()  # no state written: the same record again
+    restarted.queues = pipe.queues
+    restarted.run(iter([[(0, 0, raw)]]))
+    assert restarted.queues[1] == [raw, raw]
+    restarted.run(iter([[(1, 0, raw), (1, 1, raw)]]))
+    assert restarted.metrics.counters["events_in"] == 2
+    assert restarted.accounts.parts[1].proc.accounts[acc].events == 1
+    assert restarted.accounts.processor_total("duplicates") == 1
+
+
+def _published(path: Path, name: str, seed: int = 0) -> tuple[list[tuple[int, bytes]], int, int]:
+    """The file's lines as ``name`` partitions them (one per record), the valid events, and how
+    many of those land on another partition than their owner's."""
+    pick = partitioner(name, seed)
+    placed, valid, misplaced = [], 0, 0
+    for raw in path.read_bytes().splitlines():
+        p = route(raw, P, pick=pick)[0]
+        p = 0 if p is None else p  # unroutable: Kafka picks a partition; any will do
+        placed.append((p, raw))
+        events = decode(raw)[0]
+        valid += len(events)
+        misplaced += sum(partition_for(ev.account_id, P) != p for ev in events)
+    return placed, valid, misplaced
+
+
+def _overlap(got: set[str], expected: set[str]) -> str:
+    return (f"{len(got & expected)} of {len(expected)} replay alert ids ({len(got & expected) / len(expected):.1%}), "
+            f"{len(got - expected)} others")
+
+
+@pytest.mark.parametrize("live", [False, True], ids=["backlog", "live"])
+@pytest.mark.parametrize("name", PARTITIONERS)
+def test_any_partitioner_keeps_each_account_on_one_partition(recorded, name, live):
+    path, expected = recorded
+    placed, valid, misplaced = _published(path, name)
+    pipe = Rerouting()
+    if live:  # ~25 lines a round: about 10 s of the stream's event time
+        pipe.consume(placed, per_round=25, chunk=len(placed))
+    else:
+        pipe.consume(placed, per_round=len(placed), chunk=200)
+
+    assert all(len(held) == 1 and held == {partition_for(acc, P)} for acc, held in pipe.owners_of_state().items())
+    for key, value in pipe.account_data.items():
+        if key.startswith(b"a/"):
+            assert parse_account_record(value)[0] == partition_for(key[2:].decode(), P)
+    assert pipe.metrics.counters["events_in"] == valid, "every valid event counted once"
+    assert pipe.metrics.counters["rerouted"] == misplaced
+    got = set(pipe.alert_ids)
+    print(f"{name}, {'live' if live else 'backlog'}: {misplaced} of {valid} events re-routed; "
+          f"{_overlap(got, expected)}", file=sys.stderr)
+    if name == "murmur2":
+        assert misplaced == 0
+        assert got == expected, pipeline.diff(got, expected)
+    else:
+        assert misplaced > valid / 2
+    if live:  # deterministic here (measured 87 % crc32, 93 % random); a backlog is far worse, see docs/streaming.md
+        assert len(got & expected) >= 0.8 * len(expected)
+
+
+# --- on the real broker ---------------------------------------------------------------------------
+
+def _changelog(bootstrap: str, prefix: str) -> list[tuple[bytes, bytes]]:
+    """The account-state changelog's (key, value) records: Faust names it ``<app id>-account-state-changelog``."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    topic = f"{prefix}-account-state-changelog"
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=5000)
+    try:
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        return [(r.key, r.value) for r in consumer]
+    finally:
+        consumer.close()
+
+
+@pytest.mark.kafka
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["random", "crc32"])
+def test_a_worker_fed_by_another_partitioner(kafka_bootstrap, topic_prefix, tmp_path, recorded, name):
+    path, expected = recorded
+    _, valid, misplaced = _published(path, name)  # the publisher's own routing, line by line, seed 0
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
+    with pipeline.worker(env, tmp_path / "w.log") as (_, port):
+        deadline = time.monotonic() + 60
+        while pipeline.metric(port, "assigned_partitions") != P:
+            assert time.monotonic() < deadline, "the worker did not get the partitions"
+            time.sleep(0.5)
+        # live, 4 h of event time in ~25 s (--rate: --speed would wait for the stream's implausible
+        # far-future events): a re-routed event trails its neighbours by about one
+        # worker batch (0.2 s, ~2 min of event time), inside the 5 min lateness
+        subprocess.run([pipeline.CLI, "publish", str(path), "--batch", "10", "--rate", "1500",
+                        "--partitioner", name], env=env, check=True, capture_output=True, timeout=120)
+        values = pipeline.read(kafka_bootstrap, env["DW_ALERTS_TOPIC"],
+                               lambda _: pipeline.metric(port, "events_in") >= valid, timeout=300, quiet=15)
+        counted, rerouted = pipeline.metric(port, "events_in"), pipeline.metric(port, "rerouted")
+    changelog = _changelog(kafka_bootstrap, topic_prefix)
+
+    assert counted == valid, "every valid event counted once"
+    assert rerouted == misplaced
+    accounts = [(key[2:].decode(), parse_account_record(value)[0]) for key, value in changelog
+                if key.startswith(b"a/") and value]
+    assert len({acc for acc, _ in accounts}) > 250
+    split = [(acc, p) for acc, p in accounts if p != partition_for(acc, P)]
+    assert split == [], "every account's state is written by its owner partition alone"
+    got = {orjson.loads(v)["alert_id"] for v in values}
+    print(f"worker, publish --partitioner {name}: {misplaced} of {valid} events re-routed; "
+          f"{_overlap(got, expected)}", file=sys.stderr)
