@@ -91,6 +91,10 @@ class CampaignProcessor:
             if cid is not None:
                 counts[cid] = counts.get(cid, 0) + 1
         need = min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+        if r.attribute == "template":
+            # an operation's accounts draw each request from its whole pool, so its private templates
+            # share accounts pairwise only sparsely at first: one shared account joins them early
+            need = min(need, cfg.pool_overlap)
         ids = {cid for cid, k in counts.items() if k >= need}
         own = self.cluster_of.get(r.cluster)
         if own is not None:

@@ -120,6 +120,8 @@ class ClusterProcessor:
             self.threshold.learn(v.score)
         threshold = self.threshold.level
         severity = cluster_scoring.severity(v, threshold, cl.req_day, cfg)
+        if severity == "none" and cluster_scoring.is_pool(cl.attr, v, cfg):
+            severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)

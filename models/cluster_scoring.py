@@ -103,4 +103,22 @@ def severity(v: ClusterVerdict, threshold: float, requests_day: float, cfg: Clus
     return "warning"
 
 
-__all__ = ["ClusterTerm", "ClusterVerdict", "hub_share", "severity", "verdict"]
+def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> bool:
+    """Whether a template cluster is a harvesting operation's prompt pool: several harvest-like
+    accounts use it and almost nobody else does (a framework's shared system prompt is a hub).
+
+    An evasive operation's accounts share nothing but their dispatcher and their pool, and each
+    draws a different template of the pool each time, so every single template ties only a few
+    of them and scores below the threshold; reported at ``warning`` they are joined by shared
+    members into one campaign, which pages as soon as any member does (docs/detection.md, Campaigns).
+
+    >>> cfg = ClusterConfig()
+    >>> v = ClusterVerdict(9.0, 6, 1.0, 7.0, 0.0, 1.0, ())
+    >>> is_pool("template", v, cfg), is_pool("tls", v, cfg), is_pool("template", v._replace(share=0.3), cfg)
+    (True, False, False)
+    """
+    return (attribute == "template" and v.members >= cfg.pool_members and v.share >= cfg.pool_share
+            and v.signature >= cfg.pool_harvest)
+
+
+__all__ = ["ClusterTerm", "ClusterVerdict", "hub_share", "is_pool", "severity", "verdict"]

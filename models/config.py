@@ -87,6 +87,10 @@ class ClusterConfig:
     snapshot_members: int = 1000  # member rows per snapshot
     cms_width: int = 1 << 15  # degree sketch (count-min) columns ...
     cms_depth: int = 3  # ... and rows
+    # a prompt pool: a template (or SimHash band) whose users are nearly all harvest-like accounts
+    pool_members: int = 5  # active harvest-like members that make a private template a pool ...
+    pool_share: float = 0.8  # ... when this share of the value's users look harvest-like (not a framework's prompt)
+    pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class CampaignConfig:
     min_share: float = 0.8  # a cluster ties a campaign only when this share of its value's users look harvest-like
     join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
     join_share: float = 0.3  # ... or this share of them
+    pool_overlap: int = 1  # a prompt-pool (template) report joins a campaign sharing this many accounts
     update_every_s: float = 600.0  # joined accounts are named in an update at most this often (alert.md: <= 15 min)
     quiet_s: float = 3 * HOUR  # a campaign with no member signal for this long is resolved and forgotten
     max_members: int = 20_000  # per campaign: bounds the stage's state

@@ -74,14 +74,15 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
-    """Issue 11 target: evasive hydra recall >= 0.8 (measured 52 of 63, met), ttd p90 <= 60 min
-    (measured 980 min: its accounts page one by one on their own sequential evidence; the lockstep
-    tie that would join them early is not built — pinned). Issue 12 targets, met here since the
+    """Issue 11 target: evasive hydra recall >= 0.8 (measured 63 of 63 since its private prompt-pool
+    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 693 min, 980 before: the
+    pool campaign pages when its first account pages on its own sequential evidence; a timing tie
+    that would page the pool by itself is not built — pinned). Issue 12 targets, met here since the
     sequential harvest evidence: lone harvesters recall >= 0.95 (19/19, p90 74 min), <= 1 h at
     >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
-    assert s["evasive_hydra"]["detected"] >= 52, s["evasive_hydra"]
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 990
+    assert s["evasive_hydra"]["detected"] >= 63, s["evasive_hydra"]
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 700
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
@@ -91,12 +92,13 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
 def test_one_incident_per_campaign(full):
     """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
     stage: up to 23). Met for every campaign tied by a shared attribute. The evasive hydra (no shared
-    attribute) is the gap: 16 of its accounts page as their own incidents (pinned). 47 incidents in
-    all for 29 active campaigns, most of them lone harvesters (one incident each, as they should)."""
+    attribute) is the gap: 7 incidents (16 before its prompt-pool templates joined): members that page
+    before the pool's templates have joined (pinned). 38 incidents in all for 29 active campaigns,
+    most of them lone harvesters (one incident each, as they should)."""
     for name in ("cot_coercion", "hydra", "rate_limit_sharding", "release_chasing", "slow_and_low"):
         assert full["scenarios"][name]["incidents_per_campaign_max"] <= 2, (name, full["scenarios"][name])
-    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 16
-    assert full["overall"]["incidents"] <= 47
+    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 7
+    assert full["overall"]["incidents"] <= 38
 
 
 def test_benign_look_alikes_pinned(full):
