@@ -258,7 +258,8 @@ class AccountProcessor:
             self.peers.learn(group, x)
             self.threshold.learn(verdict.score)
         threshold = self.threshold.level
-        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg, st.seq_s)
+        harvest_share = risk * st.harvest_day / max(st.r_day, 1e-9)
+        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg, harvest_share, st.seq_s)
         if SEVERITY_RANK[severity] > st.severity:
             st.severity = SEVERITY_RANK[severity]
             st.alert_seq += 1

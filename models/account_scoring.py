@@ -219,22 +219,31 @@ def learn_signature(st: AccountState, close_ts: float, tau_s: float) -> None:
 
 
 def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg: AccountConfig,
-             evidence: float = 0.0) -> str:
+             harvest_share: float, evidence: float = 0.0) -> str:
     """The severity policy: a warning above the threshold; a page (``error``) needs volume, a
-    harvest signature and a day's evidence together, or sequential harvest ``evidence`` (nats)
-    past ``seq_threshold``; ``critical`` a far higher score at scale.
+    harvest signature, a day's evidence and harvest requests together, or sequential harvest
+    ``evidence`` (nats) past ``seq_threshold``; ``critical`` a far higher score at scale.
+
+    ``harvest_share`` is the risk-weighted share of the day's requests that were *harvest
+    requests* (reasoning asked for on distillable work, and a trace returned): what distillers
+    want, in one request. The score's harvest terms are shares measured one by one (CoT,
+    distillable mix, output ratio, new models), which evaluation jobs and coding agents reach
+    separately without ever asking for traces; so the score pages only when at least
+    ``page_harvest_share`` of the requests want all of it at once.
 
     >>> cfg = AccountConfig()
     >>> v = AccountVerdict(30.0, 3.0, 8.0, 1.0, ())
-    >>> [severity(v, r, t, cfg) for r, t in ((500.0, 40.0), (50.0, 12.0), (500.0, 12.0), (5000.0, 12.0))]
+    >>> [severity(v, r, t, cfg, 0.5) for r, t in ((500.0, 40.0), (50.0, 12.0), (500.0, 12.0), (5000.0, 12.0))]
     ['none', 'warning', 'error', 'critical']
-    >>> severity(AccountVerdict(3.0, 0.0, 3.0, 0.0, ()), 20.0, 12.0, cfg, evidence=16.5)
+    >>> severity(v, 500.0, 12.0, cfg, 0.05)  # a batch job: CoT prompts, distillable work, few traces
+    'warning'
+    >>> severity(AccountVerdict(3.0, 0.0, 3.0, 0.0, ()), 20.0, 12.0, cfg, 0.0, evidence=16.5)
     'error'
     """
     sequential = evidence >= cfg.seq_threshold
     if verdict.score < threshold and not sequential:
         return "none"
-    paging = sequential or requests_day >= cfg.error_requests_day and (
+    paging = sequential or requests_day >= cfg.error_requests_day and harvest_share >= cfg.page_harvest_share and (
         (verdict.volume >= cfg.error_volume and verdict.harvest >= cfg.error_harvest)
         # an overwhelming harvest signature needs less volume before it pages
         or (verdict.volume >= cfg.strong_volume and verdict.harvest >= cfg.strong_harvest)
