@@ -182,6 +182,29 @@ def sequential_step(evidence: float, llr: float, requests: int, risk: float, dri
     return max(0.0, evidence + risk * llr - drift * requests)
 
 
+class SequentialEvidence(NamedTuple):
+    """What the sequential test has seen since its statistic last left 0: the alert's first reason."""
+
+    nats: float
+    threshold: float
+    requests: int
+    harvest: int
+    benign_share: float  # the harvest share expected of this account (peers or its own history)
+    hours: float
+
+
+def track_run(st: AccountState, close_ts: float) -> None:
+    """Count the closed minute into the current run of evidence (started afresh when the
+    statistic leaves 0), so an alert can say what it saw and for how long."""
+    if st.seq_s <= 0.0:
+        st.seq_t0 = 0.0
+        return
+    if st.seq_t0 <= 0.0:
+        st.seq_t0, st.seq_req, st.seq_harvest = close_ts - 60.0, 0.0, 0.0
+    st.seq_req += st.win_req
+    st.seq_harvest += st.win_harvest
+
+
 def benign_share(st: AccountState, peer_share: float, close_ts: float, cfg: AccountConfig) -> float:
     """The share of harvest requests expected of this account if it is what it was.
 
@@ -255,5 +278,6 @@ def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg
     return "error"
 
 
-__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "benign_share", "harvest_llr",
-           "learn_self", "learn_signature", "risk_factor", "score", "self_surge", "sequential_step", "severity"]
+__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "SequentialEvidence", "benign_share",
+           "harvest_llr", "learn_self", "learn_signature", "risk_factor", "score", "self_surge", "sequential_step",
+           "severity", "track_run"]

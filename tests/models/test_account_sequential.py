@@ -73,11 +73,11 @@ def test_own_signature_becomes_the_baseline_only_after_weeks():
 
 def test_new_state_fields_round_trip():
     st = AccountState()
-    st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.org, st.win_harvest = 7.5, 0.25, 10.0, 20.0, 1, 3
+    st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.org, st.win_harvest = 7.5, 0.25, 10.0, 20.0, "org-1", 3
     st.harvest_day = 4.5
     back = AccountState.from_bytes(st.to_bytes())
     assert (back.seq_s, back.sig_mean, back.sig_t0, back.sig_t, back.org, back.win_harvest, back.harvest_day) == (
-        7.5, 0.25, 10.0, 20.0, 1, 3, 4.5)
+        7.5, 0.25, 10.0, 20.0, "org-1", 3, 4.5)
 
 
 def _reasoner(r: random.Random, account: str, start: float, end: float, per_day: float, cot_share: float,
