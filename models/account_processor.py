@@ -31,7 +31,7 @@ from models.features import FEATURE_INDEX, FEATURES, end_users, extract
 from models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
 from models.partitioning import partition_for
 from models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
-from models.timespans import DAY, MINUTE
+from models.timespans import DAY, HOUR, MINUTE
 
 LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
 _FLUSH_AHEAD_S = 365 * DAY  # a flush moves the watermark this far past the newest event
@@ -201,7 +201,7 @@ class AccountProcessor:
         age = close_ts - st.created_at if not math.isnan(st.created_at) else math.nan
         group = peer_group(age, st.verification, cfg.young_s, cfg.established_s)
         risk = account_scoring.risk_factor(
-            age, st.verification in WEAK_VERIFICATION, st.org == 1 and st.verification in VOUCHED_VERIFICATION,
+            age, st.verification in WEAK_VERIFICATION, bool(st.org) and st.verification in VOUCHED_VERIFICATION,
             end_users(st), st.batch_day / max(st.r_day, 1e-9), cfg)
         crossed = self._sequential(st, close_ts, group, risk)
         # A sparse minute soon after the last score barely moves an account's picture: scoring
@@ -228,14 +228,19 @@ class AccountProcessor:
     def _sequential(self, st: AccountState, close_ts: float, group: str, risk: float) -> bool:
         """Add the closed minute's harvest evidence to the account's CUSUM; whether it now pages."""
         cfg = self.config
-        baseline = self.peers.baseline(group)
-        peer_share = baseline[0][_COT_SHARE] if baseline is not None else 0.0
-        p_benign = account_scoring.benign_share(st, peer_share, close_ts, cfg)
+        p_benign = self._benign_share(st, close_ts, group)
         llr = account_scoring.harvest_llr(st.win_req, st.win_harvest, cfg.seq_harvest_p, p_benign)
         st.seq_s = account_scoring.sequential_step(st.seq_s, llr, st.win_req, risk, cfg.seq_drift)
+        account_scoring.track_run(st, close_ts)
         if st.seq_s == 0.0:
             account_scoring.learn_signature(st, close_ts, cfg.own_tau_s)
         return st.seq_s >= cfg.seq_threshold and st.severity < SEVERITY_RANK["error"]
+
+    def _benign_share(self, st: AccountState, close_ts: float, group: str) -> float:
+        """The harvest-request share expected of the account: its peers' CoT share or its own history."""
+        baseline = self.peers.baseline(group)
+        peer_share = baseline[0][_COT_SHARE] if baseline is not None else 0.0
+        return account_scoring.benign_share(st, peer_share, close_ts, self.config)
 
     def _score(self, acc: str, st: AccountState, close_ts: float, group: str, risk: float) -> None:
         """Score the account against its peers and its own history, learn, and maybe alert."""
@@ -258,11 +263,18 @@ class AccountProcessor:
             self.peers.learn(group, x)
             self.threshold.learn(verdict.score)
         threshold = self.threshold.level
-        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg, st.seq_s)
+        harvest_share = risk * st.harvest_day / max(st.r_day, 1e-9)
+        severity = account_scoring.severity(verdict, st.r_day, threshold, cfg, harvest_share, st.seq_s)
         if SEVERITY_RANK[severity] > st.severity:
             st.severity = SEVERITY_RANK[severity]
             st.alert_seq += 1
-            self.alerts.append(report.account_alert(acc, st, severity, verdict, threshold, close_ts, group))
+            sequential = None
+            if st.seq_s >= cfg.seq_threshold:  # the page is the sequential test's: it says what it saw
+                sequential = account_scoring.SequentialEvidence(
+                    st.seq_s, cfg.seq_threshold, int(st.seq_req), int(st.seq_harvest),
+                    self._benign_share(st, close_ts, group), (close_ts - st.seq_t0) / HOUR)
+            self.alerts.append(report.account_alert(acc, st, severity, verdict, threshold, close_ts, group,
+                                                    sequential))
 
     # -- outputs ------------------------------------------------------------------------------
 

@@ -182,6 +182,29 @@ def sequential_step(evidence: float, llr: float, requests: int, risk: float, dri
     return max(0.0, evidence + risk * llr - drift * requests)
 
 
+class SequentialEvidence(NamedTuple):
+    """What the sequential test has seen since its statistic last left 0: the alert's first reason."""
+
+    nats: float
+    threshold: float
+    requests: int
+    harvest: int
+    benign_share: float  # the harvest share expected of this account (peers or its own history)
+    hours: float
+
+
+def track_run(st: AccountState, close_ts: float) -> None:
+    """Count the closed minute into the current run of evidence (started afresh when the
+    statistic leaves 0), so an alert can say what it saw and for how long."""
+    if st.seq_s <= 0.0:
+        st.seq_t0 = 0.0
+        return
+    if st.seq_t0 <= 0.0:
+        st.seq_t0, st.seq_req, st.seq_harvest = close_ts - 60.0, 0.0, 0.0
+    st.seq_req += st.win_req
+    st.seq_harvest += st.win_harvest
+
+
 def benign_share(st: AccountState, peer_share: float, close_ts: float, cfg: AccountConfig) -> float:
     """The share of harvest requests expected of this account if it is what it was.
 
@@ -219,22 +242,31 @@ def learn_signature(st: AccountState, close_ts: float, tau_s: float) -> None:
 
 
 def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg: AccountConfig,
-             evidence: float = 0.0) -> str:
+             harvest_share: float, evidence: float = 0.0) -> str:
     """The severity policy: a warning above the threshold; a page (``error``) needs volume, a
-    harvest signature and a day's evidence together, or sequential harvest ``evidence`` (nats)
-    past ``seq_threshold``; ``critical`` a far higher score at scale.
+    harvest signature, a day's evidence and harvest requests together, or sequential harvest
+    ``evidence`` (nats) past ``seq_threshold``; ``critical`` a far higher score at scale.
+
+    ``harvest_share`` is the risk-weighted share of the day's requests that were *harvest
+    requests* (reasoning asked for on distillable work, and a trace returned): what distillers
+    want, in one request. The score's harvest terms are shares measured one by one (CoT,
+    distillable mix, output ratio, new models), which evaluation jobs and coding agents reach
+    separately without ever asking for traces; so the score pages only when at least
+    ``page_harvest_share`` of the requests want all of it at once.
 
     >>> cfg = AccountConfig()
     >>> v = AccountVerdict(30.0, 3.0, 8.0, 1.0, ())
-    >>> [severity(v, r, t, cfg) for r, t in ((500.0, 40.0), (50.0, 12.0), (500.0, 12.0), (5000.0, 12.0))]
+    >>> [severity(v, r, t, cfg, 0.5) for r, t in ((500.0, 40.0), (50.0, 12.0), (500.0, 12.0), (5000.0, 12.0))]
     ['none', 'warning', 'error', 'critical']
-    >>> severity(AccountVerdict(3.0, 0.0, 3.0, 0.0, ()), 20.0, 12.0, cfg, evidence=16.5)
+    >>> severity(v, 500.0, 12.0, cfg, 0.05)  # a batch job: CoT prompts, distillable work, few traces
+    'warning'
+    >>> severity(AccountVerdict(3.0, 0.0, 3.0, 0.0, ()), 20.0, 12.0, cfg, 0.0, evidence=16.5)
     'error'
     """
     sequential = evidence >= cfg.seq_threshold
     if verdict.score < threshold and not sequential:
         return "none"
-    paging = sequential or requests_day >= cfg.error_requests_day and (
+    paging = sequential or requests_day >= cfg.error_requests_day and harvest_share >= cfg.page_harvest_share and (
         (verdict.volume >= cfg.error_volume and verdict.harvest >= cfg.error_harvest)
         # an overwhelming harvest signature needs less volume before it pages
         or (verdict.volume >= cfg.strong_volume and verdict.harvest >= cfg.strong_harvest)
@@ -246,5 +278,6 @@ def severity(verdict: AccountVerdict, requests_day: float, threshold: float, cfg
     return "error"
 
 
-__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "benign_share", "harvest_llr",
-           "learn_self", "learn_signature", "risk_factor", "score", "self_surge", "sequential_step", "severity"]
+__all__ = ["AccountVerdict", "Contribution", "FEATURES", "SELF_SURGE", "SequentialEvidence", "benign_share",
+           "harvest_llr", "learn_self", "learn_signature", "risk_factor", "score", "self_surge", "sequential_step",
+           "severity", "track_run"]

@@ -39,10 +39,10 @@ _COUNTER_FLOATS = (
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
     "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
-    "seq_s", "sig_mean", "sig_t0", "sig_t",
+    "seq_s", "sig_mean", "sig_t0", "sig_t", "harvest_day", "seq_t0", "seq_req", "seq_harvest",
 )
-_COUNTER_INTS = ("verification", "events", "degree_day", "v_top", "org")
-_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "last_ip")
+_COUNTER_INTS = ("verification", "events", "degree_day", "v_top")
+_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "last_ip", "org")
 # 2. the open incident: highest severity raised and alerts raised for this account
 _INCIDENT_INTS = ("severity", "alert_seq")
 # 3. the open event-time minute, for the per-minute aggregate
@@ -54,7 +54,10 @@ _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
 _HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
-_VERSION = 4  # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring
+_VERSION = 5  # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
+# 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
+# seq_t0/seq_req/seq_harvest (the current run of sequential evidence, for the alert's reason); org: the
+# org id (an org suppression matches the account's alerts), was a has-an-org flag
 COT_LEVEL = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
@@ -156,7 +159,8 @@ class AccountState:
         if ev.status == 429:
             self.e429_day += 1.0
         mt = ev.max_tokens
-        if ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt):
+        saturated = ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt)
+        if saturated:
             self.sat_day += 1.0
             self.win_sat += 1
         # capability mix and hour-of-day profile are only read as shares, so instead of decaying
@@ -174,6 +178,8 @@ class AccountState:
                 self.distill_day += 1.0
                 if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
                     self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
+                    if not saturated:  # a whole trace; one cut at max_tokens (evaluation harnesses) is no example
+                        self.harvest_day += 1.0
         self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
@@ -207,6 +213,7 @@ class AccountState:
         self.distill_day *= f_day
         self.newmodel_day *= f_day
         self.batch_day *= f_day
+        self.harvest_day *= f_day
 
     def _rebase(self, ts: float) -> None:
         """Move the weight reference forward to ``ts`` so the growing weights never overflow
@@ -267,7 +274,7 @@ class AccountState:
         if ev.account_created_at is not None:
             self.created_at = ev.account_created_at
         if ev.org_id:
-            self.org = 1
+            self.org = ev.org_id
         if ev.verification is not None:
             self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
         if ev.model != self.model:

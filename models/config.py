@@ -31,6 +31,7 @@ class AccountConfig:
     error_requests_day: float = 100.0  # ... and enough evidence
     strong_harvest: float = 14.0  # twice the harvest evidence ...
     strong_volume: float = 1.5  # ... pages with less volume
+    page_harvest_share: float = 0.15  # a score page also needs this risk-weighted share of harvest requests
     critical_requests_day: float = 2000.0
     critical_factor: float = 2.0  # a critical score is this many times the threshold
     dense_requests: int = 3  # a minute with this many requests is always scored ...

@@ -4,7 +4,7 @@ from exactly the numbers the decision used."""
 
 from __future__ import annotations
 
-from models.account_scoring import SELF_SURGE, AccountVerdict, Contribution
+from models.account_scoring import SELF_SURGE, AccountVerdict, Contribution, SequentialEvidence
 from models.account_state import HLL_ASN, HLL_IP, HLL_PROMPT, HLL_ROUTER, HLL_TLS, AccountState, verification_name
 from models.alerts import MAX_ACCOUNTS, MAX_SAMPLE_EVENTS, make_alert
 from models.campaign_state import (
@@ -73,9 +73,17 @@ def account_minute_row(acc: str, st: AccountState, minute: int, group: str) -> d
 
 
 def account_alert(acc: str, st: AccountState, severity: str, verdict: AccountVerdict, threshold: float,
-                  close_ts: float, group: str) -> dict:
-    """The alert for the account's incident at its current ``alert_seq``."""
+                  close_ts: float, group: str, sequential: SequentialEvidence | None = None) -> dict:
+    """The alert for the account's incident at its current ``alert_seq``.
+
+    When the sequential harvest evidence is past its threshold (``sequential``), that evidence
+    leads the reasons and is the alert's score and threshold (nats): the peer score may be far
+    below its own threshold for a patient harvester, and an on-call person must see what paged."""
     reasons = [_account_reason(t) for t in verdict.terms[:ACCOUNT_REASONS]]
+    score = verdict.score
+    if sequential is not None:
+        reasons.insert(0, _sequential_reason(sequential))
+        score, threshold = sequential.nats, sequential.threshold
     reasons.append({
         "code": "peer_group",
         "summary": f"compared with {group} accounts (verification: {verification_name(st.verification)})",
@@ -93,12 +101,32 @@ def account_alert(acc: str, st: AccountState, severity: str, verdict: AccountVer
         "rate_limited": round(st.e429_day),
         "sample_event_ids": sorted({st.win_event, st.last_event} - {""}),
     }
+    if st.org:
+        evidence["org"] = st.org  # what an org suppression (an analyst's "this org is fine") matches
     return make_alert(
         kind="account", subject=acc, accounts=[acc], accounts_total=1, severity=severity,
-        score=verdict.score, threshold=threshold, detected_at=close_ts,
+        score=score, threshold=threshold, detected_at=close_ts,
         window_start=close_ts - DAY,  # the horizon of the day counters behind the evidence
         reasons=reasons, evidence=evidence, links=[], seq=st.alert_seq,
     )
+
+
+def _sequential_reason(e: SequentialEvidence) -> dict:
+    """The sequential test's evidence in words.
+
+    >>> print(_sequential_reason(SequentialEvidence(17.04, 16.0, 40, 27, 0.1, 2.5))["summary"])
+    27 of the last 40 requests asked for reasoning traces on coding/maths/reasoning work — about 7 times
+    the rate expected of it (peers or own history: 10%), sustained for 2.5 hours
+    """
+    rate = e.harvest / e.requests / e.benign_share if e.requests and e.benign_share > 0.0 else 0.0
+    return {
+        "code": "sequential_evidence",
+        "summary": (f"{e.harvest:,} of the last {e.requests:,} requests asked for reasoning traces on "
+                    f"coding/maths/reasoning work — about {rate:.0f} times the rate expected of it "
+                    f"(peers or own history: {e.benign_share:.0%}), sustained for {e.hours:.1f} hours"),
+        "value": round(e.nats, 3),
+        "baseline": round(e.threshold, 3),
+    }
 
 
 def _account_reason(t: Contribution) -> dict:

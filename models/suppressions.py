@@ -80,7 +80,8 @@ def table_of(suppressions: list[Suppression]) -> dict[str, Suppression]:
 def suppressed_by(alert: Mapping, table: SuppressionTable, ts: float) -> Suppression | None:
     """The suppression covering ``alert`` at event time ``ts``, or ``None``.
 
-    An account alert matches ``account:SUBJECT``; a cluster alert matches its subject
+    An account alert matches ``account:SUBJECT`` or ``org:`` its org (``evidence.org``, when the
+    account sends one); a cluster alert matches its subject
     (``payment:…``, ``ip24:…``, …); a cluster or campaign alert matches ``account:`` suppressions
     covering every account it implicates.
     """
@@ -89,7 +90,8 @@ def suppressed_by(alert: Mapping, table: SuppressionTable, ts: float) -> Suppres
         return found if found is not None and ts < found.until else None
 
     if alert["kind"] == "account":
-        return live(f"account:{alert['subject']}")
+        org = alert.get("evidence", {}).get("org")
+        return live(f"account:{alert['subject']}") or (live(f"org:{org}") if org else None)
     if alert["kind"] == "cluster":
         direct = live(alert["subject"])
         if direct is not None:

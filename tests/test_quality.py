@@ -109,5 +109,7 @@ def test_benign_look_alikes_pinned(full):
     assert pops["tutoring_app"]["false_pages"] == 0 and pops["tutoring_app"]["implicated"] == 0
     for name in ("coding_agent_users", "ci_fleet", "hackathon", "nat_org", "reasoning_business", "reasoning_heavy"):
         assert pops[name]["implicated"] == 0, (name, pops[name])
-    assert full["benign"]["false_pages"] <= 1  # a batch job (the peer score); target: <= 1 a week
-    assert full["benign"]["implicated"] <= 3  # of 357
+    # measured 0 since a peer-score page needs harvest requests with whole traces (was 1, a batch
+    # job); 0 of 357 implicated (was 1). Sweep of seeds 11/23/31/41/53: 0 false pages in 5 days.
+    assert full["benign"]["false_pages"] == 0
+    assert full["benign"]["implicated"] <= 1  # of 357

@@ -48,18 +48,20 @@ def test_no_baseline_scores_zero_and_terms_name_their_feature():
         (SELF_SURGE, 3.0, 500.0, 40.0), (FEATURE_INDEX["cot_share"], 1.5, 1.0, 0.0)]
 
 
-@pytest.mark.parametrize(("verdict", "requests_day", "threshold", "expected"), [
-    (AccountVerdict(11.9, 3.0, 8.0, 0.9, ()), 5000.0, 12.0, "none"),  # below the threshold
-    (AccountVerdict(14.0, 0.5, 13.0, 0.5, ()), 5000.0, 12.0, "warning"),  # no volume
-    (AccountVerdict(14.0, 3.0, 8.0, 3.0, ()), 99.0, 12.0, "warning"),  # too little evidence
-    (AccountVerdict(14.0, 3.0, 8.0, 3.0, ()), 100.0, 12.0, "error"),
-    (AccountVerdict(16.0, 1.5, 14.0, 0.5, ()), 100.0, 12.0, "error"),  # strong harvest, less volume
-    (AccountVerdict(16.0, 1.4, 14.0, 0.6, ()), 100.0, 12.0, "warning"),
-    (AccountVerdict(24.0, 3.0, 18.0, 3.0, ()), 2000.0, 12.0, "critical"),
-    (AccountVerdict(23.9, 3.0, 18.0, 2.9, ()), 2000.0, 12.0, "error"),  # not twice the threshold
+@pytest.mark.parametrize(("verdict", "requests_day", "threshold", "harvest_share", "expected"), [
+    (AccountVerdict(11.9, 3.0, 8.0, 0.9, ()), 5000.0, 12.0, 0.5, "none"),  # below the threshold
+    (AccountVerdict(14.0, 0.5, 13.0, 0.5, ()), 5000.0, 12.0, 0.5, "warning"),  # no volume
+    (AccountVerdict(14.0, 3.0, 8.0, 3.0, ()), 99.0, 12.0, 0.5, "warning"),  # too little evidence
+    (AccountVerdict(14.0, 3.0, 8.0, 3.0, ()), 100.0, 12.0, 0.5, "error"),
+    (AccountVerdict(16.0, 1.5, 14.0, 0.5, ()), 100.0, 12.0, 0.5, "error"),  # strong harvest, less volume
+    (AccountVerdict(16.0, 1.4, 14.0, 0.6, ()), 100.0, 12.0, 0.5, "warning"),
+    # a batch job: volume and each harvest share high, yet few requests want a whole trace
+    (AccountVerdict(24.0, 3.0, 18.0, 3.0, ()), 2000.0, 12.0, 0.149, "warning"),
+    (AccountVerdict(24.0, 3.0, 18.0, 3.0, ()), 2000.0, 12.0, 0.15, "critical"),
+    (AccountVerdict(23.9, 3.0, 18.0, 2.9, ()), 2000.0, 12.0, 0.5, "error"),  # not twice the threshold
 ])
-def test_severity_policy(verdict, requests_day, threshold, expected):
-    assert severity(verdict, requests_day, threshold, CFG) == expected
+def test_severity_policy(verdict, requests_day, threshold, harvest_share, expected):
+    assert severity(verdict, requests_day, threshold, CFG, harvest_share) == expected
 
 
 def test_risk_factor():

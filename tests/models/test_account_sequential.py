@@ -73,10 +73,11 @@ def test_own_signature_becomes_the_baseline_only_after_weeks():
 
 def test_new_state_fields_round_trip():
     st = AccountState()
-    st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.org, st.win_harvest = 7.5, 0.25, 10.0, 20.0, 1, 3
+    st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.org, st.win_harvest = 7.5, 0.25, 10.0, 20.0, "org-1", 3
+    st.harvest_day = 4.5
     back = AccountState.from_bytes(st.to_bytes())
-    assert (back.seq_s, back.sig_mean, back.sig_t0, back.sig_t, back.org, back.win_harvest) == (
-        7.5, 0.25, 10.0, 20.0, 1, 3)
+    assert (back.seq_s, back.sig_mean, back.sig_t0, back.sig_t, back.org, back.win_harvest, back.harvest_day) == (
+        7.5, 0.25, 10.0, 20.0, "org-1", 3, 4.5)
 
 
 def _reasoner(r: random.Random, account: str, start: float, end: float, per_day: float, cot_share: float,
@@ -123,3 +124,23 @@ def test_a_person_who_sometimes_asks_for_steps_and_a_tutoring_product_never_page
     alerts = run(background(r, 120) + person + tutor)
     assert worst(alerts, "acct-person") in ("none", "info", "warning")
     assert worst(alerts, "acct-tutor") in ("none", "info", "warning")
+
+
+def test_an_evaluation_job_with_truncated_traces_warns_but_does_not_page():
+    """Seeds 23/41/53's false pages: an edu account's evaluation harness (distillable work, "think
+    step by step" in a third of its prompts, a reasoning model for some, completions capped at
+    max_tokens) surges to thousands of requests. Each harvest share is high against its peers, but
+    few requests want a whole trace: the peer score warns, it does not page. The same surge of
+    whole traces asked for in most prompts pages."""
+    r = random.Random(7)
+    start, end = T0 + 8 * 3600, T0 + 11 * 3600
+    ident = dict(account_created_at=T0 - 3 * DAY, verification="edu", org_id="org-eval")
+    evals = _reasoner(r, "acct-eval", start, end, 8 * 2000, 0.35, 0.35, client_ip="192.0.2.10",
+                      payment_fingerprint="pay-eval", **ident)
+    for ev in evals:
+        ev["max_tokens"], ev["output_tokens"] = 1024, 1024
+    bulk = _reasoner(r, "acct-bulk", start, end, 8 * 2000, 0.7, client_ip="192.0.2.20", payment_fingerprint="pay-b",
+                     **ident)
+    alerts = run(background(r, 120) + evals + bulk)
+    assert worst(alerts, "acct-eval") == "warning"
+    assert worst(alerts, "acct-bulk") in ("error", "critical")

@@ -10,7 +10,7 @@ def test_bulk_harvester_pages_with_reasons():
     r = random.Random(1)
     ev = background(r) + templated(
         r, "acct-harvest", T0 + 6 * 3600, T0 + DAY, 3.0, 4, capability="reasoning", cot_elicitation=0.9,
-        output_tokens=2000, max_tokens=2000, input_tokens=200, account_created_at=T0 - DAY,
+        output_tokens=2000, reasoning_tokens=3000, max_tokens=8192, input_tokens=200, account_created_at=T0 - DAY,
         verification="email", tls_fingerprint="python-requests", client_ip="203.0.113.7")
     alerts = run(ev)
     assert worst(alerts, "acct-harvest") in PAGING

@@ -55,3 +55,26 @@ def test_the_later_end_wins_and_bad_lines_say_why() -> None:
                       ('{"attribute": "account", "value": "a"}', "until"), ("[1]", "JSON object")]:
         with pytest.raises(ValueError, match=why):
             parse_line(line)
+
+
+def test_an_org_marked_legitimate_stops_paging_for_its_accounts() -> None:
+    """The analysts' verdict closes the loop (issue 12): the account stage names the org of an
+    account alert in its evidence, and an ``org`` suppression matches it."""
+    import random
+
+    from tests.models.test_account_sequential import _reasoner
+    from tests.models.worlds import DAY, T0, background, run
+
+    r = random.Random(5)
+    start = T0 + 6 * 3600
+    lab = _reasoner(r, "acct-lab", start, T0 + DAY, 300, 0.7, client_ip="198.51.100.9", org_id="org-lab",
+                    account_created_at=T0 - 40 * DAY, verification="card", payment_fingerprint="pay-lab")
+    pages = [a for a in run(background(r, 120) + lab) if a["subject"] == "acct-lab" and a["severity"] == "error"]
+    assert pages and pages[0]["evidence"]["org"] == "org-lab"
+    assert pages[0]["reasons"][0]["code"] == "sequential_evidence"
+    marked = table_of([Suppression("org", "org-lab", T0 + 2 * DAY, "a partner lab: verified")])
+    assert [apply_suppressions(a, marked)["severity"] for a in pages] == ["warning"] * len(pages)
+    other = table_of([Suppression("org", "org-other", T0 + 2 * DAY, "")])
+    assert apply_suppressions(pages[0], other)["severity"] == "error"
+    no_org = {**pages[0], "evidence": {k: v for k, v in pages[0]["evidence"].items() if k != "org"}}
+    assert apply_suppressions(no_org, marked)["severity"] == "error"
