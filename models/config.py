@@ -63,6 +63,10 @@ class AccountConfig:
     own_history_s: float = 21 * DAY  # ... which becomes its benign baseline after this much history
     risk_vouched: float = 0.5  # business/edu/research verification + an org + an established account
     risk_product: float = 0.25  # forwarding at least hub_end_users distinct end users: a product
+    # forgetting: bounded state over months (docs/scaling.md)
+    forget_s: float = 30 * DAY  # an account silent this long in event time ...
+    forget_requests_day: float = 0.01  # ... whose decayed requests/day are below this leaves the state
+    forget_every_s: float = HOUR  # silent accounts are looked for once per this much event time
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ class ClusterConfig:
     snapshot_members: int = 1000  # member rows per snapshot
     cms_width: int = 1 << 15  # degree sketch (count-min) columns ...
     cms_depth: int = 3  # ... and rows
+    forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
 
 
 @dataclass(frozen=True)
