@@ -60,9 +60,9 @@ def worst(alerts: list[dict], account: str) -> str:
     return max(sev, key=order.index, default="none")
 
 
-def quiet_months(days: int = 40, seed: int = 7) -> list[dict]:
+def quiet_months(days: int = 40, seed: int = 7, regulars: int = 6) -> list[dict]:
     """``days`` of traffic whose accounts mostly come and go (sorted request events, full fields):
-    six regulars every two hours; each day four transient accounts active that day only; and
+    ``regulars`` accounts every two hours; each day four transient accounts active that day only; and
     ``acct-back``, active on days 0-1, silent until day ``days - 5``, then back."""
     r = random.Random(seed)
     out: list[dict] = []
@@ -74,7 +74,7 @@ def quiet_months(days: int = 40, seed: int = 7) -> list[dict]:
                         client_ip=f"100.64.{len(account) % 200}.{r.randint(1, 250)}",
                         account_created_at=created, verification="card"))
 
-    for k in range(6):
+    for k in range(regulars):
         t = T0 + r.random() * 600
         while t < T0 + days * DAY:
             send(f"acct-reg{k}", t, T0 - 400 * DAY)
