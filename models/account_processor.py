@@ -58,6 +58,8 @@ class AccountProcessor:
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
         self.forgot_at = -math.inf  # the event-time boundary of the last sweep for silent accounts
+        self._stale: list[str] = []  # accounts that may fall silent before ``_stale_until`` (a cache)
+        self._stale_until = -math.inf
         self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "too_far_behind": 0, "duplicates": 0,
                          "errors": 0, "windows": 0, "forgotten": 0}
         # outputs, drained by the driver (replay or Faust agent)
@@ -190,13 +192,28 @@ class AccountProcessor:
             return
         self.forgot_at = boundary
         cutoff = boundary - cfg.forget_s
-        level = cfg.forget_requests_day
         accounts = self.accounts
-        gone = [acc for acc, st in accounts.items()
-                if st.t_last <= cutoff and st.win_minute < 0
-                and st.r_day * math.exp((st.t_last - boundary) / DAY) < level]
-        for acc in gone:
-            del accounts[acc]
+        if cutoff > self._stale_until:
+            # One full scan per day of event time lists every account that can fall silent before
+            # the next scan: an event for any other account is at most max_behind_s old, newer
+            # than the horizon, so each sweep decides exactly as a full scan would.
+            reach = max(0.0, min(DAY, (cfg.forget_s - cfg.max_behind_s) / 2))
+            self._stale_until = horizon = cutoff + reach
+            self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
+        level = cfg.forget_requests_day
+        gone: list[str] = []
+        stale: list[str] = []
+        for acc in self._stale:
+            st = accounts.get(acc)
+            if st is None or st.t_last > self._stale_until:
+                continue  # forgotten already, or active again
+            if (st.t_last <= cutoff and st.win_minute < 0
+                    and st.r_day * math.exp((st.t_last - boundary) / DAY) < level):
+                gone.append(acc)
+                del accounts[acc]
+            else:
+                stale.append(acc)
+        self._stale = stale
         self.dirty.update(gone)
         self.counters["forgotten"] = self.counters.get("forgotten", 0) + len(gone)  # older snapshots lack it
 

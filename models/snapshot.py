@@ -38,7 +38,7 @@ ACCOUNT_OTHER = (
     "peers", "threshold", "accounts", "clock",  # own records (the clock: in the partition document)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
-    "alerts", "rows", "links", "dirty", "_link_partition",  # outputs and caches
+    "alerts", "rows", "links", "dirty", "_link_partition", "_stale", "_stale_until",  # outputs and caches
 )
 CLUSTER_OTHER = (
     "merge", "clusters", "degree", "threshold",
