@@ -11,7 +11,9 @@ first accounts' last day is ``forget_s`` old (day 30 + the active span) and stay
     python -m bench.forgetting --days 60 --distinct 1000000 --per-day 100000
 
 Prints one line per day (RSS after a full collection, accounts held, forgotten so far), then the
-JSON result: issue 17's target is <= 10 % RSS growth from day 30 to day 60.
+JSON result: issue 17's target is <= 10 % RSS growth from day 30 to day 60. An account is held
+until ``forget_s`` after its *last* active day, so the held count only settles at day 30 + the
+active span: ``rss_growth_settled_to_end`` is the growth from there.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ def main() -> None:
         events += len(chunk)
         gc.collect()
         row = {"day": d + 1, "rss_bytes": rss_bytes(), "accounts_held": sum(len(p.accounts) for p in procs),
-               "forgotten": sum(p.counters["forgotten"] for p in procs)}
+               "forgotten": sum(p.counters["forgotten"] for p in procs),
+               "link_cache_entries": sum(len(p._link_partition) for p in procs)}
         daily.append(row)
         log(f"day {d + 1:3d}: rss {row['rss_bytes'] / 2**20:8.1f} MiB, held {row['accounts_held']:9,d}, "
             f"forgotten {row['forgotten']:9,d}, load {os.getloadavg()[0]:.1f}")
@@ -86,7 +89,8 @@ def main() -> None:
         "days": days, "distinct_accounts": distinct, "active_per_day": args.per_day, "active_span_days": span,
         "events": events, "account_stage_events_per_s": round(events / busy) if busy else None,
         "wall_seconds": round(time.perf_counter() - t_start, 1), "rss_base_bytes": base,
-        "rss_growth_day30_to_end": growth(30, days), f"rss_growth_day{settled}_to_end": growth(settled, days),
+        "rss_growth_day30_to_end": growth(30, days), "settled_day": settled,
+        "rss_growth_settled_to_end": growth(settled, days),
         "accounts_held_day30": daily[29]["accounts_held"] if days >= 30 else None,
         "accounts_held_end": daily[-1]["accounts_held"], "forgotten": daily[-1]["forgotten"],
         "daily": daily,
