@@ -7,7 +7,7 @@ benchmarks get their own Kafka broker (``BENCH_KAFKA_PORT``, default 19492), sto
 whatever happens; they are skipped with a message while ``distillwatch worker``/``publish`` are
 missing.
 
-    .venv/bin/python bench/run.py [--only core,memory,sink,streaming] [--no-plot]
+    .venv/bin/python bench/run.py [--only core,memory,sink,streaming,forgetting] [--no-plot]
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "results.json"
 PLOT = REPO / "bench" / "throughput_memory.png"
-GROUPS = ("core", "memory", "sink", "streaming")
+GROUPS = ("core", "memory", "sink", "streaming", "forgetting")
+# issue 17's 60 days of churn (10 M distinct, 1 M a day) scaled by 1/10 to fit this machine
+FORGETTING = ["--days", "60", "--distinct", "1000000", "--per-day", "100000"]
 MEMORY_ACCOUNTS = (10_000, 100_000, 1_000_000)
 # (result name, bench.streaming arguments, timeout s); sizes scaled down from the 1 M-event core run
 STREAMING = (
@@ -184,6 +186,10 @@ def targets(results: dict) -> list[dict]:
         ("sink rows/s", ">= 100,000", _get(sink, "rows_per_s"), lambda v: v >= 100_000),
         ("sink batch size (account_minute, min)", ">= 10,000", _get(sink, "account_minute_batch_min"),
          lambda v: v >= 10_000),
+        ("RSS growth day 30 to 60 with forgetting", "<= 10 %",
+         _get(results, "forgetting", "rss_growth_day30_to_end"), lambda v: v <= 0.10),
+        ("RSS growth once held accounts settle (day 30 + span) to 60", "<= 10 %",
+         _get(results, "forgetting", "rss_growth_settled_to_end"), lambda v: v <= 0.10),
     ]
     return [{"target": name, "goal": goal, "measured": v, "met": None if v is None else bool(ok(v))}
             for name, goal, v, ok in rows]
@@ -310,6 +316,10 @@ def main() -> int:
         if "sink" in only:
             print("bench: ClickHouse sink …", file=sys.stderr, flush=True)
             results["sink"] = run_module(["bench.sink"], 400)
+            save(results)
+        if "forgetting" in only:
+            print("bench: forgetting, 60 days of account churn …", file=sys.stderr, flush=True)
+            results["forgetting"] = run_module(["bench.forgetting", *FORGETTING], 3600)
             save(results)
         if "streaming" in only:
             run_streaming(results, args.port)

@@ -57,13 +57,16 @@ class AccountProcessor:
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
+        self.forgot_at = -math.inf  # the event-time boundary of the last sweep for silent accounts
+        self._stale: list[str] = []  # accounts that may fall silent before ``_stale_until`` (a cache)
+        self._stale_until = -math.inf
         self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "too_far_behind": 0, "duplicates": 0,
-                         "errors": 0, "windows": 0}
+                         "errors": 0, "windows": 0, "forgotten": 0}
         # outputs, drained by the driver (replay or Faust agent)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
         self.links: list[tuple[int, Message]] = []
-        self.dirty: set[str] = set()
+        self.dirty: set[str] = set()  # changed (or forgotten: absent from ``accounts``) since the driver looked
 
     # -- input --------------------------------------------------------------------------------
 
@@ -136,6 +139,7 @@ class AccountProcessor:
                 if st.win_minute == minute:
                     self._close_window(acc, st)
                     st.win_minute = -1
+        self._forget_silent()
         # the cluster stage only needs minute resolution: tell it when a minute boundary passes
         boundary = math.floor(watermark / MINUTE) * MINUTE if watermark != math.inf else math.inf
         if boundary > self.sent_watermark:
@@ -167,6 +171,51 @@ class AccountProcessor:
         """Every partition downstream that waits on this one's watermark: the cluster stage's and
         the campaign stage's."""
         return (*range(self.cluster_partitions), CAMPAIGNS)
+
+    def _forget_silent(self) -> None:
+        """Drop the accounts silent for ``forget_s`` whose decayed rate is negligible, once per
+        ``forget_every_s`` of the partition's event time, so state is bounded by the accounts
+        active in the last ``forget_s``, not by every account ever seen.
+
+        Deterministic: the sweep follows the event clock (which only events move: a flush does
+        not sweep), its cutoff is aligned to a ``forget_every_s`` boundary, and a sweep repeated
+        within one boundary finds nothing more, so replay, the stream and a restarted worker
+        forget the same accounts at the same event. A forgotten account is put in ``dirty``
+        (absent from ``accounts``): the stage writes its changelog tombstone. When it returns it
+        starts as a newcomer, with what its own events say (its age from ``account_created_at``)."""
+        cfg = self.config
+        now = self.clock.time
+        if now == -math.inf:
+            return
+        boundary = math.floor(now / cfg.forget_every_s) * cfg.forget_every_s
+        if boundary <= self.forgot_at:
+            return
+        self.forgot_at = boundary
+        cutoff = boundary - cfg.forget_s
+        accounts = self.accounts
+        if cutoff > self._stale_until:
+            # One full scan per day of event time lists every account that can fall silent before
+            # the next scan: an event for any other account is at most max_behind_s old, newer
+            # than the horizon, so each sweep decides exactly as a full scan would.
+            reach = max(0.0, min(DAY, (cfg.forget_s - cfg.max_behind_s) / 2))
+            self._stale_until = horizon = cutoff + reach
+            self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
+        level = cfg.forget_requests_day
+        gone: list[str] = []
+        stale: list[str] = []
+        for acc in self._stale:
+            st = accounts.get(acc)
+            if st is None or st.t_last > self._stale_until:
+                continue  # forgotten already, or active again
+            if (st.t_last <= cutoff and st.win_minute < 0
+                    and st.r_day * math.exp((st.t_last - boundary) / DAY) < level):
+                gone.append(acc)
+                del accounts[acc]
+            else:
+                stale.append(acc)
+        self._stale = stale
+        self.dirty.update(gone)
+        self.counters["forgotten"] = self.counters.get("forgotten", 0) + len(gone)  # older snapshots lack it
 
     # -- windows ------------------------------------------------------------------------------
 

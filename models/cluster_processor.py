@@ -23,7 +23,7 @@ from collections.abc import Iterator
 
 from models import cluster_scoring, report
 from models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
-from models.cluster_state import HARVEST, REQUESTS, ClusterState, DegreeSketch
+from models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, ClusterState, DegreeSketch
 from models.config import ClusterConfig
 from models.links import Degree, Link, Message, Rewind, Watermark
 from models.minute_merge import MinuteMerge
@@ -79,7 +79,10 @@ class ClusterProcessor:
 
     def _close_minute(self, minute: int, msgs: list[Link | Degree]) -> None:
         ts = (minute + 1) * MINUTE
-        self.degree.age_to(int(ts // DAY))
+        day = int(ts // DAY)
+        if day > self.degree.day:
+            self._forget_silent(day * DAY - self.config.forget_s)
+        self.degree.age_to(day)
         links = []
         for msg in msgs:
             if type(msg) is Degree:
@@ -107,6 +110,18 @@ class ClusterProcessor:
             if ts - cl.scored_ts >= every:
                 cl.scored_ts = ts
                 self._score(key, cl, ts)
+
+    def _forget_silent(self, cutoff: float) -> None:
+        """Once per event-time day (the degree sketch's day, which snapshots keep): drop the
+        clusters with no member link since ``cutoff``, and such members of the others, so the
+        stage's state is bounded by recent activity. A value that returns starts a new cluster."""
+        clusters = self.clusters
+        for key in [k for k, cl in clusters.items() if cl.t_last <= cutoff]:
+            del clusters[key]
+        for cl in clusters.values():
+            members = cl.members
+            for acc in [a for a, m in members.items() if m[LAST_SEEN] <= cutoff]:
+                del members[acc]
 
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config

@@ -64,6 +64,10 @@ class AccountConfig:
     own_history_s: float = 21 * DAY  # ... which becomes its benign baseline after this much history
     risk_vouched: float = 0.5  # business/edu/research verification + an org + an established account
     risk_product: float = 0.25  # forwarding at least hub_end_users distinct end users: a product
+    # forgetting: bounded state over months (docs/scaling.md)
+    forget_s: float = 30 * DAY  # an account silent this long in event time ...
+    forget_requests_day: float = 0.01  # ... whose decayed requests/day are below this leaves the state
+    forget_every_s: float = HOUR  # silent accounts are looked for once per this much event time
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class ClusterConfig:
     pool_members: int = 5  # active harvest-like members that make a private template a pool ...
     pool_share: float = 0.8  # ... when this share of the value's users look harvest-like (not a framework's prompt)
     pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
+    forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,7 @@ class Engine:
 
     def _hand_off(self, proc: AccountProcessor) -> None:
         links, proc.links = proc.links, []
+        proc.dirty.clear()  # replay writes no changelog: it would otherwise name every account ever seen
         clusters, campaigns = self.clusters, self.campaigns
         for target, msg in links:
             if target == CAMPAIGNS:

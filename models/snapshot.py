@@ -32,12 +32,13 @@ _CLUSTER_HEAD = struct.Struct("<Bdi")
 
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
 # processor gains an attribute listed nowhere here: decide where it belongs before relying on it.
-ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen")
+ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen",
+                  "forgot_at")
 ACCOUNT_OTHER = (
     "peers", "threshold", "accounts", "clock",  # own records (the clock: in the partition document)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
-    "alerts", "rows", "links", "dirty", "_link_partition",  # outputs and caches
+    "alerts", "rows", "links", "dirty", "_link_partition", "_stale", "_stale_until",  # outputs and caches
 )
 CLUSTER_OTHER = (
     "merge", "clusters", "degree", "threshold",

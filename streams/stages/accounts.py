@@ -237,12 +237,21 @@ class AccountStage:
     def _state(self, p: int, part: Partition, out: Outbox) -> None:
         proc = part.proc
         positions = open_positions(proc) if proc.dirty else {}
+        forgotten = 0
         for acc in sorted(proc.dirty):
             key = b"a/" + acc.encode()
-            value = account_record(proc.accounts[acc], p, part.offset, positions.get(acc, -1))
+            st = proc.accounts.get(acc)
+            if st is None:  # forgotten (silent for months): a tombstone, so no restart brings it back
+                self.data.pop(key, None)
+                out.add_state(self.changelog, key, None, p)
+                forgotten += 1
+                continue
+            value = account_record(st, p, part.offset, positions.get(acc, -1))
             self.data[key] = value
             out.add_state(self.changelog, key, value, p)
         proc.dirty.clear()
+        if forgotten:
+            self.metrics.inc("forgotten_accounts", forgotten)
         key = b"p/%d" % p
         value = _PARTITION_HEAD.pack(part.offset, part.link_k) + account_partition_to_bytes(proc)
         self.data[key] = value

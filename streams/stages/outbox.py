@@ -17,7 +17,7 @@ from streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-Record = tuple[str, bytes | None, bytes, int | None]
+Record = tuple[str, bytes | None, bytes | None, int | None]
 
 
 class Producing(Protocol):
@@ -37,7 +37,9 @@ class Outbox:
     def add(self, topic: str, key: bytes | None, value: bytes, partition: int | None = None) -> None:
         self.outputs.append((topic, key, value, partition))
 
-    def add_state(self, topic: str, key: bytes, value: bytes, partition: int) -> None:
+    def add_state(self, topic: str, key: bytes, value: bytes | None, partition: int) -> None:
+        """One changelog record; ``value`` ``None`` is a tombstone (Faust deletes the key when it
+        recovers the table, and compaction drops it from the changelog)."""
         self.state.append((topic, key, value, partition))
 
     def add_rows(self, topic: str, rows: list[tuple[str, dict]]) -> None:

@@ -58,3 +58,35 @@ def worst(alerts: list[dict], account: str) -> str:
     order = ["none", "info", "warning", "error", "critical"]
     sev = [a["severity"] for a in alerts if account in a["accounts"]]
     return max(sev, key=order.index, default="none")
+
+
+def quiet_months(days: int = 40, seed: int = 7, regulars: int = 6) -> list[dict]:
+    """``days`` of traffic whose accounts mostly come and go (sorted request events, full fields):
+    ``regulars`` accounts every two hours; each day four transient accounts active that day only; and
+    ``acct-back``, active on days 0-1, silent until day ``days - 5``, then back."""
+    r = random.Random(seed)
+    out: list[dict] = []
+
+    def send(account: str, ts: float, created: float) -> None:
+        out.append(dict(account_id=account, ts=ts, model="m1", input_tokens=r.randint(50, 900),
+                        output_tokens=r.randint(20, 500), status=200, capability="chat",
+                        prompt_simhash=f"{r.getrandbits(64):016x}", cot_elicitation=0.05,
+                        client_ip=f"100.64.{len(account) % 200}.{r.randint(1, 250)}",
+                        account_created_at=created, verification="card"))
+
+    for k in range(regulars):
+        t = T0 + r.random() * 600
+        while t < T0 + days * DAY:
+            send(f"acct-reg{k}", t, T0 - 400 * DAY)
+            t += 2 * 3600 * r.uniform(0.8, 1.2)
+    for d in range(days):
+        for j in range(4):
+            for n in range(6):
+                send(f"acct-d{d}-{j}", T0 + d * DAY + 3600 * (2 + 3 * n + r.random()), T0 + (d - j) * DAY)
+    for d in (0, 1, days - 5):
+        for n in range(5):
+            send("acct-back", T0 + d * DAY + 3600 * (4 + 2 * n), T0 - 100 * DAY)
+    out.sort(key=lambda e: e["ts"])
+    for i, e in enumerate(out):
+        e["event_id"] = f"e{i}"
+    return out

@@ -1,0 +1,123 @@
+"""Benchmark 5, forgetting: one worker's resident memory per simulated day over months of churn.
+
+Issue 17's workload, scaled by ``--distinct``/``--per-day``: over ``--days`` days, ``--distinct``
+accounts appear, ``distinct / days`` new ones a day, each active (one request a day) on the
+``per_day * days / distinct`` consecutive days after its first, so ``--per-day`` are active on a
+settled day. Four :class:`~models.account_processor.AccountProcessor` s (a worker holding four
+partitions) are driven directly, as in :mod:`bench.memory`. Accounts silent for
+``AccountConfig.forget_s`` (30 days) leave the state, so what a worker holds settles once the
+first accounts' last day is ``forget_s`` old (day 30 + the active span) and stays flat after.
+
+    python -m bench.forgetting --days 60 --distinct 1000000 --per-day 100000
+
+Prints one line per day (RSS after a full collection, accounts held, forgotten so far), then the
+JSON result: issue 17's target is <= 10 % RSS growth from day 30 to day 60. An account is held
+until ``forget_s`` after its *last* active day, so the held count only settles at day 30 + the
+active span: ``rss_growth_settled_to_end`` is the growth from there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import math
+import os
+import random
+import time
+
+from bench.common import emit, log, rss_bytes
+from bench.synthetic import T0, event_dict
+
+DAY = 86_400.0
+PARTITIONS = 4
+DRAIN_EVERY = 1_000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--days", type=int, default=60)
+    ap.add_argument("--distinct", type=int, default=1_000_000)
+    ap.add_argument("--per-day", type=int, default=100_000)
+    args = ap.parse_args()
+
+    from models.account_processor import AccountProcessor
+    from models.event import validate
+
+    days, distinct = args.days, args.distinct
+    new_per_day = distinct // days
+    span = max(1, round(args.per_day / new_per_day))  # consecutive active days per account
+    procs = [AccountProcessor(p, 4) for p in range(PARTITIONS)]
+    rng = random.Random(17)
+    gc.collect()
+    base = rss_bytes()
+    daily: list[dict] = []
+    busy = 0.0
+    events = 0
+    t_start = time.perf_counter()
+    for d in range(days):
+        first, last = max(0, d - span + 1) * new_per_day, (d + 1) * new_per_day  # accounts active today
+        step = DAY / (last - first)
+        # accounts interleave through the day (a stride coprime with the count), times increase
+        n_today = last - first
+        stride = _coprime_stride(n_today)
+        chunk = []
+        for k in range(n_today):
+            i = first + (k * stride) % n_today
+            ts = T0 + d * DAY + k * step
+            chunk.append((procs[i % PARTITIONS], validate(event_dict(i, d - i // new_per_day, ts, rng))))
+            if len(chunk) >= DRAIN_EVERY:
+                busy += _run(chunk, procs)
+                events += len(chunk)
+                chunk = []
+        busy += _run(chunk, procs)
+        events += len(chunk)
+        gc.collect()
+        row = {"day": d + 1, "rss_bytes": rss_bytes(), "accounts_held": sum(len(p.accounts) for p in procs),
+               "forgotten": sum(p.counters["forgotten"] for p in procs),
+               "link_cache_entries": sum(len(p._link_partition) for p in procs)}
+        daily.append(row)
+        log(f"day {d + 1:3d}: rss {row['rss_bytes'] / 2**20:8.1f} MiB, held {row['accounts_held']:9,d}, "
+            f"forgotten {row['forgotten']:9,d}, load {os.getloadavg()[0]:.1f}")
+
+    def growth(a: int, b: int) -> float | None:
+        if b > days or a > days:
+            return None
+        return round(daily[b - 1]["rss_bytes"] / daily[a - 1]["rss_bytes"] - 1.0, 4)
+
+    settled = 30 + span
+    emit({
+        "days": days, "distinct_accounts": distinct, "active_per_day": args.per_day, "active_span_days": span,
+        "events": events, "account_stage_events_per_s": round(events / busy) if busy else None,
+        "wall_seconds": round(time.perf_counter() - t_start, 1), "rss_base_bytes": base,
+        "rss_growth_day30_to_end": growth(30, days), "settled_day": settled,
+        "rss_growth_settled_to_end": growth(settled, days),
+        "accounts_held_day30": daily[29]["accounts_held"] if days >= 30 else None,
+        "accounts_held_end": daily[-1]["accounts_held"], "forgotten": daily[-1]["forgotten"],
+        "daily": daily,
+    })
+
+
+def _run(chunk: list, procs: list) -> float:
+    """Process a chunk; then what the driver does after each batch: outputs go, the dirty set is written."""
+    t0 = time.perf_counter()
+    for proc, ev in chunk:
+        proc.process(ev)
+    dt = time.perf_counter() - t0
+    for proc in procs:
+        proc.alerts.clear()
+        proc.rows.clear()
+        proc.links.clear()
+        proc.dirty.clear()
+    return dt
+
+
+def _coprime_stride(n: int) -> int:
+    """A stride near 0.618 n with gcd 1 with n: visits every account of the day once, well mixed."""
+    s = max(1, int(n * 0.618))
+    while math.gcd(s, n) != 1:
+        s += 1
+    return s
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Forgetting: accounts, clusters and cluster members silent for ``forget_s`` leave the state, so a
+worker's memory is bounded by recent activity, and a returning account starts as a newcomer. The
+sweep follows event time only, so a restored processor forgets exactly what the original does."""
+
+from __future__ import annotations
+
+import math
+
+from models.account_processor import AccountProcessor
+from models.cluster_processor import ClusterProcessor
+from models.config import AccountConfig, ClusterConfig
+from models.engine import Engine
+from models.event import validate
+from models.links import Link, Watermark, to_wire
+from models.snapshot import (
+    account_partition_to_bytes,
+    account_record,
+    open_positions,
+    parse_account_record,
+    restore_account_processor,
+)
+from models.timespans import HOUR, MINUTE
+from tests.models.worlds import DAY, T0, quiet_months
+
+EVENTS = quiet_months(40)
+
+
+def _drain(proc: AccountProcessor, links: list) -> None:
+    links += [(t, to_wire(m)) for t, m in proc.links]
+    proc.links.clear()
+    proc.rows.clear()
+    proc.alerts.clear()
+    proc.dirty.clear()
+
+
+def _run(proc: AccountProcessor, events: list[dict], links: list) -> AccountProcessor:
+    for d in events:
+        assert proc.process(validate(d)) is None
+        _drain(proc, links)
+    return proc
+
+
+def test_forty_days_keep_only_the_last_thirty_days_of_accounts():
+    proc = _run(AccountProcessor(0, 1), EVENTS, [])
+    last = {}
+    for e in EVENTS:
+        last[e["account_id"]] = e["ts"]
+    cutoff = math.floor(proc.clock.time / HOUR) * HOUR - AccountConfig().forget_s
+    held = {acc for acc, ts in last.items() if ts > cutoff}
+    assert set(proc.accounts) == held
+    assert 100 < len(held) < len(last) - 30, "about 30 of 40 days of transients are held"
+    # every account seen minus those held, plus acct-back: forgotten once, then back
+    assert proc.counters["forgotten"] == len(last) - len(held) + 1
+
+    back = proc.accounts["acct-back"]
+    assert back.events == 5, "the returning account starts as a newcomer: only its new events count"
+    assert back.created_at == T0 - 100 * DAY, "its age comes from account_created_at again"
+
+
+def test_a_restored_processor_forgets_exactly_as_the_original():
+    """Snapshot and restore after the first sweeps that forget (day 31), then run on: the same
+    accounts, byte for byte, and the same links as an uninterrupted run."""
+    straight_links: list = []
+    straight = _run(AccountProcessor(0, 1), EVENTS, straight_links)
+
+    cut = next(i for i, e in enumerate(EVENTS) if e["ts"] > T0 + 31 * DAY + 1800)
+    links: list = []
+    first = _run(AccountProcessor(0, 1), EVENTS[:cut], links)
+    assert first.counters["forgotten"] > 0
+    positions = open_positions(first)
+    records = {acc: account_record(st, 0, 0, positions.get(acc, -1)) for acc, st in first.accounts.items()}
+    restored = restore_account_processor(
+        0, 1, account_partition_to_bytes(first),
+        {acc: parse_account_record(r)[2:] for acc, r in records.items()})
+    assert restored.forgot_at == first.forgot_at
+    _run(restored, EVENTS[cut:], links)
+
+    assert links == straight_links
+    assert restored.counters == straight.counters
+    assert {a: s.to_bytes() for a, s in restored.accounts.items()} == {
+        a: s.to_bytes() for a, s in straight.accounts.items()}
+
+
+def test_replay_holds_only_recent_accounts_and_no_stale_names():
+    eng = Engine(1, 1)  # one partition: all six regulars move its event clock
+    for d in EVENTS:
+        assert eng.process(validate(d)) is None
+    held = sum(len(p.accounts) for p in eng.accounts)
+    assert eng.counters()["forgotten"] == 41  # the transients of days 0-9 and acct-back's first visit
+    assert held == 6 + 30 * 4 + 1  # regulars, 30 days of transients, acct-back
+    assert all(len(p.dirty) <= len(p.accounts) for p in eng.accounts), "replay drains what changed"
+
+
+def test_silent_clusters_and_members_are_forgotten_daily():
+    cfg = ClusterConfig()
+    proc = ClusterProcessor(0, 1, cfg)
+    day0 = int(T0 // MINUTE)
+
+    def link(minute: int, value: str, account: str) -> None:
+        proc.receive(Link(minute, "payment", value, account, 10, 1000, 9.0, 0, -1, "e1"))
+        proc.receive(Watermark(0, (minute + 1) * MINUTE))
+
+    link(day0, "card-old", "a1")  # silent from day 0
+    link(day0, "card-live", "a2")  # a member silent from day 0 ...
+    for d in range(1, 33):
+        link(day0 + d * 1440, "card-live", "a3")  # ... of a cluster active every day
+    assert set(proc.clusters) == {"payment:card-live"}
+    assert list(proc.clusters["payment:card-live"].members) == ["a3"]
+
+    link(day0 + 33 * 1440, "card-old", "a1")  # the value returns: a new cluster, from now
+    assert proc.clusters["payment:card-old"].first_ts == (day0 + 33 * 1440 + 1) * MINUTE
+    assert cfg.forget_s == 30 * DAY
