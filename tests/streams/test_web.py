@@ -113,7 +113,7 @@ def test_oncall_page_shows_alerts_and_drilldowns(kafka_bootstrap, topic_prefix, 
     with pipeline.worker(env, tmp_path / "worker.log") as (_, port):
         subprocess.run([CLI, "publish", str(stream), "--batch", "200"], env=env, check=True,
                        capture_output=True, timeout=60)
-        listed = _wait("the alert list to hold replay's alerts", lambda: _alerts_listed(port, ids))
+        listed = _wait("the alert list to hold replay's alerts", lambda: _alerts_listed(port, ids), timeout=300)
         _wait("the cluster's rows in ClickHouse",
               lambda: _drilldown_ready(port, "/api/cluster/" + urllib.parse.quote(biggest["subject"], safe="")))
         page = f"http://127.0.0.1:{port}/"
