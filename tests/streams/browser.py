@@ -39,7 +39,7 @@ class Browser:
 
     async def _call(self, method: str, params: dict) -> dict:
         n = next(self.ids)
-        await self.ws.send_bytes(orjson.dumps({"id": n, "method": method, "params": params}))
+        await self.ws.send_str(orjson.dumps({"id": n, "method": method, "params": params}).decode())  # text frames only
         while True:
             message = orjson.loads((await self.ws.receive(timeout=60)).data)
             if message.get("id") == n:

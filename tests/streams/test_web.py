@@ -122,7 +122,7 @@ def test_oncall_page_shows_alerts_and_drilldowns(kafka_bootstrap, topic_prefix, 
         cluster_url = page + "#cluster=" + urllib.parse.quote(biggest["subject"], safe="")
         cluster_dom = _chromium(browser, tmp_path, cluster_url, shots[1])
         account_dom = _chromium(browser, tmp_path, page + "#account=" + account["subject"])
-        shots += _round_trip(browser, tmp_path, page, env, paging)
+        shots = (*shots, *_round_trip(browser, tmp_path, page, env, paging))
     for shot in shots:
         print(f"screenshot: {shot}")
         assert shot.stat().st_size > 10_000

@@ -239,12 +239,17 @@ function distance(r) {
   return Math.abs(Math.log((Math.abs(r.value) + 1e-9) / (Math.abs(r.baseline) + 1e-9)));
 }
 
+function timesNormal(r) {
+  if (!distance(r)) return "—";
+  return r.baseline === 0 ? "none is normal" : `${fmt(Math.abs(r.value / r.baseline))}×`;
+}
+
 function reasons(a) {
   const ordered = [...a.reasons].sort((x, y) => distance(y) - distance(x));
   const nodes = [
     el("h3", {}, "Why (furthest from normal first)"),
     table(["reason", "value", "normal (baseline)", "× normal"], ordered.map((r) => [r.summary, fmt(r.value), fmt(r.baseline),
-      distance(r) ? `${fmt(Math.exp(distance(r)))}×` : "—"]), [1, 2, 3]),
+      timesNormal(r)]), [1, 2, 3]),
   ];
   if (a.links && a.links.length) {
     nodes.push(el("h3", {}, "What ties the accounts together"),
