@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import getpass
 import os
+import re
 import time
 
 from kafka import KafkaProducer
 
 from models.alerts import rfc3339
+from models.event import parse_time
 from models.suppressions import Suppression, parse_line, to_line
 from streams import codecs
 from streams.kafka_admin import COMPACTED, ensure_topics, suppressions_topic
@@ -27,6 +29,23 @@ from streams.web.alerts import read_tail
 
 ACTIONS = ("ack", "resolve")
 VERDICTS = ("true-positive", "false-positive")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration_s(text: str) -> float:
+    """``7d``, ``12h``, ``30m``, ``45s`` in seconds; ``ValueError`` says what a duration looks like."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"{text!r} is not a duration such as 7d, 12h or 30m")
+    return float(match.group(1)) * _UNIT_S[match.group(2)]
+
+
+def suppression(attribute: str, value: str, reason: str, duration: str = "", until: str = "") -> Suppression:
+    """The suppression an analyst asked for (``until`` an RFC 3339 event time, or ``duration``
+    from now), checked as ``replay --suppressions`` checks a line; ``ValueError`` says what is wrong."""
+    end = parse_time(until, "until") if until else time.time() + duration_s(duration)
+    return parse_line(to_line(Suppression(attribute, value, end, reason)))
 
 
 def who() -> str:

@@ -31,6 +31,7 @@ class Incident:
     note: str = ""
     verdict: str = ""
     alerts: list[dict] = field(default_factory=list)  # oldest first
+    accounts: list[str] = field(default_factory=list)  # everyone any of its alerts named, first named first
 
     @property
     def growth(self) -> int:
@@ -53,12 +54,28 @@ class Incident:
                 return True
         return False
 
+    @property
+    def latest(self) -> dict:
+        """The newest alert that is not the resolve: the one whose reasons, links and evidence the
+        page shows (a resolve carries no new evidence)."""
+        triggers = [a for a in self.alerts if a.get("action", "trigger") != "resolve"]
+        return (triggers or self.alerts)[-1]
+
     def summary(self) -> dict:
-        """The JSON the page shows: everything but the folded alert history, plus the latest alert."""
+        """The JSON the page shows: the incident, its folded alert history (one line per alert:
+        what changed) and the full member list, to act on all of them and not the 1,000 of one alert."""
         return {"dedup_key": self.dedup_key, "kind": self.kind, "subject": self.subject,
                 "severity": self.severity, "opened_at": self.opened_at, "last_at": self.last_at,
                 "members": self.members, "growth": self.growth, "state": self.state, "by": self.by,
-                "note": self.note, "verdict": self.verdict, "pages": self.pages, "alert_count": len(self.alerts)}
+                "note": self.note, "verdict": self.verdict, "pages": self.pages, "alert_count": len(self.alerts),
+                "accounts": self.accounts, "history": [change(a) for a in self.alerts]}
+
+
+def change(alert: dict) -> dict:
+    """One line of an incident's history: when, what kind of alert, and who joined."""
+    return {"alert_id": alert["alert_id"], "detected_at": alert["detected_at"],
+            "action": alert.get("action", "trigger"), "severity": alert["severity"],
+            "accounts_total": alert["accounts_total"], "accounts_added": alert.get("accounts_added", [])}
 
 
 def group(alerts: Iterable[dict]) -> list[Incident]:
@@ -71,6 +88,8 @@ def group(alerts: Iterable[dict]) -> list[Incident]:
                 alert["dedup_key"], alert["kind"], alert["subject"], opened_at=alert["detected_at"],
                 first_members=alert["accounts_total"])
         inc.alerts.append(alert)
+        inc.accounts = list(dict.fromkeys([*inc.accounts, *alert.get("accounts", ()),
+                                           *alert.get("accounts_added", ())]))
         inc.last_at = alert["detected_at"]
         if alert.get("action", "trigger") == "resolve":
             inc.state = "resolved"

@@ -2,7 +2,11 @@
 [--min-severity S]``: follow the alerts topic and print each alert for a person, as its JSON line,
 or as the PagerDuty Events v2 event (``trigger`` or ``resolve``; routing key from
 ``DW_PAGERDUTY_ROUTING_KEY``). Triggers below ``--min-severity`` (default ``error``: what pages)
-are left out; resolves always print. ``distillwatch notify`` delivers them instead of printing."""
+are left out; resolves always print. ``distillwatch notify`` delivers them instead of printing.
+
+The text format groups by incident (``--no-incidents``: one block per alert): an incident's first
+alert prints as a block, each later one as a single line under its dedup key saying what changed
+(accounts joined, escalation, resolve), because the repeated block is what people stop reading."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ import sys
 
 import orjson
 
+from models.alerts import SEVERITY_RANK
 from streams.alerting import pagerduty
 from streams.alerting.links import drilldown_url
 from streams.alerting.severity import CHOICES, wanted
@@ -28,7 +33,37 @@ def register(sub: argparse._SubParsersAction) -> None:
                       help="text for people (default), the alert JSON, or PagerDuty Events v2 payloads")
     tail.add_argument("--min-severity", choices=CHOICES, default="error",
                       help="leave out triggers below this severity (default error: what pages); resolves print")
+    tail.add_argument("--incidents", action=argparse.BooleanOptionalAction, default=True,
+                      help="text format: one block per incident, then one line per update (default)")
     tail.set_defaults(func=run)
+
+
+class IncidentText:
+    """``alerts tail --incidents``: remembers each incident's previous alert to say what changed."""
+
+    def __init__(self) -> None:
+        self.previous: dict[str, dict] = {}
+
+    def render(self, alert: dict) -> str:
+        before = self.previous.get(alert["dedup_key"])
+        self.previous[alert["dedup_key"]] = alert
+        if before is None:
+            return f"== incident {alert['dedup_key']}\n{describe(alert)}"
+        return f"  {alert['detected_at']} {alert['dedup_key']}: {'; '.join(changes(before, alert))}"
+
+
+def changes(before: dict, alert: dict) -> list[str]:
+    """What an incident's new alert says beyond the previous one, in words."""
+    if alert.get("action") == "resolve":
+        return [f"RESOLVED (quiet), {alert['accounts_total']} accounts"]
+    said = []
+    if SEVERITY_RANK[alert["severity"]] > SEVERITY_RANK[before["severity"]]:
+        said.append(f"escalated {before['severity']} -> {alert['severity']}")
+    added = alert.get("accounts_added", [])
+    if added:
+        said.append(f"+{len(added)} accounts ({', '.join(added[:5])}{' …' if len(added) > 5 else ''})")
+    said.append(f"now {alert['accounts_total']} accounts, score {alert['score']:.1f}")
+    return said
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         print("set DW_PAGERDUTY_ROUTING_KEY to the PagerDuty integration's routing key", file=sys.stderr)
         return 2
     render = {
-        "text": describe,
+        "text": IncidentText().render if args.incidents else describe,
         "json": lambda a: orjson.dumps(a).decode(),
         "pagerduty": lambda a: orjson.dumps(
             pagerduty.event(a, cfg.pagerduty_routing_key, drilldown_url(a, cfg.web_url))).decode(),

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import orjson
+
 from streams import settings
 
 ACTIONS_SQL = ("SELECT dedup_key, action, verdict, note, who, toString(at) AS at FROM incident_actions FINAL "
@@ -23,6 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = verbs.add_parser("list", help="one line per open incident, paging ones first")
     ls.add_argument("--all", action="store_true", help="also incidents below paging severity and resolved ones")
     ls.add_argument("--search", default="", help="an account, org, payment, IP range, router or template")
+    ls.add_argument("--format", choices=("text", "json"), default="text",
+                    help="json: one object per incident (what `evaluate --verdicts` reads)")
     ls.set_defaults(func=run_list)
     for verb in ("ack", "resolve"):
         v = verbs.add_parser(verb, help=f"{verb} an incident (who, when and why are kept)")
@@ -58,6 +62,9 @@ def run_list(args: argparse.Namespace) -> int:
               f"{str(exc).splitlines()[0]}", file=sys.stderr)
     shown = select(incidents, pages_only=not args.all, search=args.search, include_closed=args.all)
     for i in shown:
+        if args.format == "json":
+            print(orjson.dumps(i.summary()).decode())
+            continue
         print(f"{i.state:<8} {i.severity:<8} {i.kind:<8} {i.members:>5} (+{i.growth:<3}) "
               f"{i.opened_at} .. {i.last_at}  {len(i.alerts):>3} alerts  {i.dedup_key}"
               + (f"  [{i.verdict}]" if i.verdict else "") + (f"  {i.by}: {i.note}" if i.note else ""))

@@ -8,22 +8,20 @@ file's form, so a replay can apply exactly what the stream applied.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import time
 
 from streams import settings
 
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
+def duration(text: str) -> str:
+    """``--for``: checked when parsed (argparse prints the message), converted when used."""
+    from streams.actions import duration_s
 
-def duration_s(text: str) -> float:
-    """``7d``, ``12h``, ``30m``, ``45s`` in seconds."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration such as 7d, 12h or 30m")
-    return float(match.group(1)) * _UNIT_S[match.group(2)]
+    try:
+        duration_s(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         v.set_defaults(func=run)
         if verb == "add":
             end = v.add_mutually_exclusive_group(required=True)
-            end.add_argument("--for", dest="duration", type=duration_s, metavar="DURATION",
+            end.add_argument("--for", dest="duration", type=duration, metavar="DURATION",
                              help="from now: 7d, 12h, 30m (event time follows the clock in a live stream)")
             end.add_argument("--until", metavar="RFC3339", help="the event time it ends (recorded data)")
     ls = verbs.add_parser("list", help="the suppressions the workers hold")
@@ -58,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
     from models.alerts import rfc3339
-    from models.event import parse_time
-    from models.suppressions import Suppression, to_line
+    from models.suppressions import to_line
     from streams import actions
 
     cfg = settings.load()
@@ -82,13 +79,12 @@ def run(args: argparse.Namespace) -> int:
             print(f"removed: {attribute} {value} pages again")
             return 0
         try:
-            until = parse_time(args.until, "--until") if args.until else time.time() + args.duration
+            sup = actions.suppression(attribute, value, args.reason, args.duration or "", args.until or "")
         except ValueError as exc:
             print(f"distillwatch suppress: {exc}", file=sys.stderr)
             return 2
-        sup = Suppression(attribute, value, until, args.reason)
         actions.add_suppression(cfg, sup, actions.who())
-        print(f"suppressed: {attribute} {value} does not page until {rfc3339(until)} (event time)")
+        print(f"suppressed: {attribute} {value} does not page until {rfc3339(sup.until)} (event time)")
         return 0
     except KafkaError as exc:
         print(f"distillwatch suppress: cannot reach Kafka at {cfg.kafka_bootstrap_servers} ({exc!r}); "

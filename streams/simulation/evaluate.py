@@ -24,6 +24,10 @@ Definitions (docs/simulation.md, "Evaluation"):
   campaign* (max and mean) count over the campaigns that have at least one.
 - *False pages*: pages whose named, labelled accounts are mostly benign, each charged to the benign
   population holding most of them; per simulated week = count / (world days / 7).
+- *Precision by verdict* (``--verdicts``, analysts' labels instead of a world's): over the paging
+  incidents (distinct ``dedup_key`` of the pages), by kind and by highest severity, true-positive /
+  (true-positive + false-positive); incidents nobody labelled are counted apart (``unlabelled``).
+  This is the precision a production deployment can measure, where no simulated labels exist.
 """
 
 from __future__ import annotations
@@ -295,6 +299,58 @@ def _span_days(labels: dict, alerts: list[dict]) -> float:
     if not starts or not ends:
         return 1.0
     return max((max(ends) - min(starts)) / 86_400_000, MIN_SPAN_DAYS)
+
+
+VERDICTS = ("true-positive", "false-positive")
+
+
+def read_verdicts(path: str | Path) -> dict[str, str]:
+    """``dedup_key`` -> verdict from JSON lines holding at least those two fields (what
+    ``distillwatch incidents list --all --format json`` prints, or ``{dedup_key, verdict}`` lines);
+    rows without a verdict are skipped, a later row wins. ``ValueError`` names the bad line."""
+    verdicts: dict[str, str] = {}
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                raise ValueError(f"{path} line {n}: not a JSON object") from None
+            if not isinstance(row, dict) or not isinstance(row.get("dedup_key"), str):
+                raise ValueError(f"{path} line {n}: needs a dedup_key and a verdict")
+            if row.get("verdict") in VERDICTS:
+                verdicts[row["dedup_key"]] = row["verdict"]
+            elif row.get("verdict"):
+                raise ValueError(f"{path} line {n}: verdict must be {' or '.join(VERDICTS)}, not {row['verdict']!r}")
+    return verdicts
+
+
+def verdict_precision(alerts: list[dict], verdicts: dict[str, str]) -> dict:
+    """Precision of the paging incidents by analysts' verdicts, by kind, by severity and overall."""
+    paged: dict[str, tuple[str, str]] = {}  # dedup_key -> (kind, highest severity)
+    for a in filter(is_page, alerts):
+        kind, severity = paged.get(a["dedup_key"], (a["kind"], a["severity"]))
+        paged[a["dedup_key"]] = kind, max(severity, a["severity"], key=SEVERITY_RANK.__getitem__)
+    groups: dict[str, dict[str, int]] = defaultdict(lambda: {"true-positive": 0, "false-positive": 0, "unlabelled": 0})
+    for key, (kind, severity) in paged.items():
+        verdict = verdicts.get(key, "unlabelled")
+        for group in (f"kind {kind}", f"severity {severity}", "ALL PAGING INCIDENTS"):
+            groups[group][verdict] += 1
+    rows = {name: {**c, "precision": _ratio(c["true-positive"], c["true-positive"] + c["false-positive"])}
+            for name, c in sorted(groups.items(), key=lambda kv: kv[0].startswith("ALL"))}
+    return {"incidents": len(paged), "labelled": sum(k in verdicts for k in paged),
+            "verdicts_not_paging": sorted(set(verdicts) - set(paged)), "groups": rows}
+
+
+def format_verdicts(report: dict) -> str:
+    """The verdict report as a fixed-width table."""
+    lines = [f"verdicts: {report['labelled']} of {report['incidents']} paging incidents labelled; "
+             f"{len(report['verdicts_not_paging'])} verdicts on incidents that did not page here", "",
+             f"{'incidents':<24}{'true-pos':>9}{'false-pos':>10}{'unlabelled':>11}{'precision':>10}"]
+    lines += [f"{name:<24}{g['true-positive']:>9}{g['false-positive']:>10}{g['unlabelled']:>11}"
+              f"{_fmt(g['precision']):>10}" for name, g in report["groups"].items()]
+    return "\n".join(lines)
 
 
 def format_table(report: dict) -> str:

@@ -5,11 +5,16 @@
 | ``/`` | the page (alerts list, alert detail, drill-down; ``#account=ID`` / ``#cluster=ID`` select one) |
 | ``/static/{name}`` | its script and style sheet |
 | ``/api/alerts`` | recent alerts from the alerts topic, newest first, with next steps (``?limit=N``) |
+| ``/api/incidents`` | those alerts grouped by incident with people's actions folded in (``?all=1``: also
+  below paging and resolved; ``?search=TEXT``: an account, org, payment, IP range, router) |
+| ``POST /api/incident`` | ``{dedup_key, action: ack|resolve, note}``: what ``distillwatch incidents ack`` does |
+| ``POST /api/suppress`` | ``{attribute, value, for|until, reason}``: what ``distillwatch suppress add`` does |
 | ``/api/account/{id}``, ``/api/cluster/{id}`` | the subject's latest alert, clusters or members, and the
   saved queries' rows around ``?at=`` (default: the latest alert's time) |
 
 Kafka and ClickHouse calls block, so they run in the default executor, never on the event loop
-that drives the pipeline's agents.
+that drives the pipeline's agents. The POST endpoints take JSON only: a browser cannot send that
+cross-site without a CORS preflight this server never grants, so another site cannot act for you.
 
 The server binds ``DW_WEB_BIND`` (127.0.0.1 by default). Bound anywhere else it refuses to start
 without ``DW_WEB_TOKEN``, and every ``/api`` call then needs ``Authorization: Bearer TOKEN`` (the
@@ -36,8 +41,11 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from faust.web import Request, Response, View
 from kafka.errors import KafkaError
 
+from models.alerts import rfc3339
+from streams import actions, incidents
 from streams.app import app, settings
 from streams.clickhouse.client import connect_readonly
+from streams.commands.incidents import ACTIONS_SQL
 from streams.settings import mask_url
 from streams.web import alerts as topic
 from streams.web import chquery, drilldown
@@ -48,6 +56,7 @@ STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
 HEADERS = {"Content-Security-Policy": "default-src 'self'; img-src 'self' data:", "Cache-Control": "no-store",
            "X-Content-Type-Options": "nosniff"}
 ALERTS_TTL_S = 2.0  # the page and its drill-down ask at once; one topic read serves both
+PER_PARTITION = 5000  # alerts read per partition: whole incident histories, not just their last alert
 
 
 
@@ -80,7 +89,7 @@ async def recent_alerts() -> list[dict]:
     async with _cache_lock:
         if time.monotonic() - _cache[0] > ALERTS_TTL_S:
             found = await asyncio.get_running_loop().run_in_executor(
-                None, topic.read_recent, settings.kafka_bootstrap_servers, settings.alerts_topic)
+                None, topic.read_recent, settings.kafka_bootstrap_servers, settings.alerts_topic, PER_PARTITION)
             _cache = (time.monotonic(), found)
         return _cache[1]
 
@@ -141,6 +150,93 @@ async def api_alerts(web: View, request: Request) -> Response:
         return _json(web, {"error": _kafka_error(exc)}, status=503)
     return _json(web, {"topic": settings.alerts_topic, "total": len(found),
                        "alerts": [topic.with_hints(a) for a in found[:int(limit) if limit.isdigit() else 200]]})
+
+
+@app.page("/api/incidents")
+@api
+async def api_incidents(web: View, request: Request) -> Response:
+    try:
+        found = incidents.group(await recent_alerts())
+    except KafkaError as exc:
+        return _json(web, {"error": _kafka_error(exc)}, status=503)
+    out: dict[str, object] = {"topic": settings.alerts_topic, "runbook_url": settings.runbook_url}
+    try:
+        incidents.fold_actions(found, await asyncio.get_running_loop().run_in_executor(None, _actions, _holds_sink()))
+    except (drilldown.Unavailable, ClickHouseError) as exc:  # the incidents still help: say what is missing
+        out["actions_error"] = mask_url(f"acks and resolves not shown: {str(exc).splitlines()[0]}")
+    everything = request.query.get("all") == "1"
+    shown = incidents.select(found, pages_only=not everything, search=request.query.get("search", ""),
+                             include_closed=everything)
+    out |= {"total": len(found), "incidents": [{**i.summary(), "alert": topic.with_hints(i.latest)} for i in shown]}
+    return _json(web, out)
+
+
+def _actions(holds_sink: bool) -> list[dict]:
+    return list(drilldown.client_for(settings, holds_sink).query(ACTIONS_SQL).named_results())
+
+
+async def _body(request: Request, fields: tuple[str, ...]) -> dict[str, str]:
+    """The JSON object a POST carries, its ``fields`` as strings; ``ValueError`` says what is wrong."""
+    if request.content_type != "application/json":
+        raise ValueError("send the body as JSON (Content-Type: application/json)")
+    try:
+        body = orjson.loads(await request.read())
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"the body is not JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    return {f: str(body.get(f) or "") for f in fields}
+
+
+async def _act(web: View, request: Request, fields: tuple[str, ...],
+               act: Callable[[dict[str, str]], str]) -> Response:
+    """Read the body, run ``act`` (Kafka, blocking) in the executor, answer ``{done}`` or ``{error}``."""
+    try:
+        body = await _body(request, fields)
+        done = await asyncio.get_running_loop().run_in_executor(None, act, body)
+    except ValueError as exc:
+        return _json(web, {"error": str(exc)}, status=400)
+    except KafkaError as exc:
+        return _json(web, {"error": f"cannot reach Kafka at {settings.kafka_bootstrap_servers}: {exc!r}"}, status=503)
+    return _json(web, {"done": done})
+
+
+def _incident_action(body: dict[str, str]) -> str:
+    if body["action"] not in actions.ACTIONS or not body["dedup_key"]:
+        raise ValueError(f"send a dedup_key and an action: {' or '.join(actions.ACTIONS)}")
+    actions.record_action(settings, body["dedup_key"], body["action"], _who(body), body["note"])
+    return f"{body['action']}: {body['dedup_key']} by {_who(body)}"
+
+
+def _who(body: dict[str, str]) -> str:
+    """The name the page sent (the person at the browser), else the worker's ``DW_ANALYST``/login."""
+    return body["who"] or actions.who()
+
+
+def _suppress(body: dict[str, str]) -> str:
+    if not body["reason"]:
+        raise ValueError("say why (reason): it is kept in the audit trail")
+    sup = actions.suppression(body["attribute"], body["value"], body["reason"], body["for"] or "7d", body["until"])
+    actions.add_suppression(settings, sup, _who(body))
+    return f"suppressed: {sup.attribute} {sup.value} does not page until {rfc3339(sup.until)} (event time)"
+
+
+@app.page("/api/incident")
+class IncidentAction(View):
+    """POST only: acknowledge or resolve an incident, as ``distillwatch incidents ack|resolve``."""
+
+    @api
+    async def post(self, request: Request) -> Response:
+        return await _act(self, request, ("dedup_key", "action", "note", "who"), _incident_action)
+
+
+@app.page("/api/suppress")
+class SuppressAction(View):
+    """POST only: suppress a subject, as ``distillwatch suppress add``."""
+
+    @api
+    async def post(self, request: Request) -> Response:
+        return await _act(self, request, ("attribute", "value", "for", "until", "reason", "who"), _suppress)
 
 
 @app.page("/api/account/{account_id}")

@@ -1,8 +1,10 @@
 """The on-call page in a real browser: a real broker, a real ``distillwatch worker`` (with its
 embedded ClickHouse sink, in its own process and data directory, so the session's chdb fixtures
 are not involved), the first part of the demo stream, and headless Chromium (Debian's package,
-installed by infra/chromium.sh when missing). The page must list exactly the alerts replay raises
-on the same events, and render a cluster's and an account's drill-down with their chart.
+installed by infra/chromium.sh when missing). The API must list exactly the alerts replay raises
+on the same events, the page must show them as incidents (one row per paging dedup key), render a
+cluster's and an account's drill-down with their chart, and its ack, resolve and suppress buttons
+must round-trip with the CLI (``incidents list``, ``incidents ack``, ``suppress list``).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from streams.incidents import group, select
 from streams.replay import replay
 from tests.streams import pipeline
+from tests.streams.browser import Browser
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -102,11 +106,14 @@ def test_oncall_page_shows_alerts_and_drilldowns(kafka_bootstrap, topic_prefix, 
     account = max(accounts, key=lambda a: (a["severity"] in ("error", "critical"), a["score"]))
     ids = {a["alert_id"] for a in expected}
 
-    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path / "data", DW_SINK="1")
+    paging = select(group(expected))
+    assert 3 <= len(paging) < len(expected)
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path / "data", DW_SINK="1",
+                       DW_QUERY_PORT=str(pipeline.free_port()), DW_RUNBOOK_URL="https://runbooks.example/distillation")
     with pipeline.worker(env, tmp_path / "worker.log") as (_, port):
         subprocess.run([CLI, "publish", str(stream), "--batch", "200"], env=env, check=True,
                        capture_output=True, timeout=60)
-        listed = _wait("the alert list to hold replay's alerts", lambda: _alerts_listed(port, ids))
+        listed = _wait("the alert list to hold replay's alerts", lambda: _alerts_listed(port, ids), timeout=300)
         _wait("the cluster's rows in ClickHouse",
               lambda: _drilldown_ready(port, "/api/cluster/" + urllib.parse.quote(biggest["subject"], safe="")))
         page = f"http://127.0.0.1:{port}/"
@@ -115,25 +122,83 @@ def test_oncall_page_shows_alerts_and_drilldowns(kafka_bootstrap, topic_prefix, 
         cluster_url = page + "#cluster=" + urllib.parse.quote(biggest["subject"], safe="")
         cluster_dom = _chromium(browser, tmp_path, cluster_url, shots[1])
         account_dom = _chromium(browser, tmp_path, page + "#account=" + account["subject"])
+        shots = (*shots, *_round_trip(browser, tmp_path, page, env, paging))
     for shot in shots:
         print(f"screenshot: {shot}")
         assert shot.stat().st_size > 10_000
 
     assert {a["alert_id"] for a in listed["alerts"]} == ids, "the page lists exactly replay's alerts"
     assert all(a["next_steps"] for a in listed["alerts"])
-    alert_list = _element(main_dom, "alert-list")
-    missing = {a["subject"] for a in expected if a["subject"] not in alert_list}
-    assert not missing, f"alerts not on the page: {sorted(missing)[:5]}"
+    incident_list = _element(main_dom, "incident-list")
+    rows = re.findall(r'<tr data-key="([^"]+)"', incident_list)
+    assert rows == [i.dedup_key for i in paging], "one row per open paging incident, latest activity first"
+    assert 'id="do-ack"' in main_dom and "runbooks.example/distillation" in main_dom
 
     assert "drill-error" not in cluster_dom
     members = _element(cluster_dom, "members")
     assert sum(acc in members for acc in biggest["accounts"]) * 2 >= len(biggest["accounts"]), "members listed"
     assert biggest["accounts"][0] in _element(cluster_dom, "accounts")
     assert re.search(r'<svg[^>]*class="chart".*?<rect', cluster_dom, re.S), "the growth chart has bars"
+    assert 'class="threshold"' in cluster_dom and "hour (UTC)" in cluster_dom, "threshold line and axis units"
     assert biggest["reasons"][0]["summary"] in cluster_dom
     assert "cluster_links" in cluster_dom and "What to check next" in cluster_dom
 
     assert "drill-error" not in account_dom
     assert re.search(r'<svg[^>]*class="chart".*?<rect', account_dom, re.S), "the timeline chart has bars"
+    assert 'class="threshold"' in account_dom and "requests / min" in account_dom
     assert account["reasons"][0]["summary"] in account_dom
     assert "account_timeline" in account_dom
+
+
+def _cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _line(listing: str, key: str) -> str:
+    return next((ln for ln in listing.splitlines() if ln.endswith(key) or f"{key}  " in ln), "")
+
+
+def _round_trip(browser: str, tmp: Path, page: str, env: dict[str, str], paging: list) -> list[Path]:
+    """Ack one incident and resolve another with the page's buttons, suppress an account from it,
+    then read all three back with the CLI; ack a third with the CLI and see it on the page."""
+    acked, resolved, from_shell = paging[0], paging[1], paging[2]
+    account = acked.accounts[0]
+    chrome = Browser(browser, tmp / "cdp-profile")
+    try:
+        chrome.goto(page + "#incident=" + urllib.parse.quote(acked.dedup_key, safe=""))
+        chrome.wait("document.getElementById('do-ack') !== null")
+        assert chrome.eval("document.getElementById('suspend-list').textContent.split('\\n').length") == len(
+            acked.accounts), "the action section lists every account of the incident, including those that joined"
+        chrome.eval("document.getElementById('who').value = 'pat'; document.getElementById('note').value = 'looking'")
+        chrome.eval("document.getElementById('do-ack').click()")
+        chrome.wait("document.getElementById('action-result').textContent.startsWith('ack: ')")
+        chrome.eval(f"document.getElementById('suppress-attribute').value = 'account';"
+                    f"document.getElementById('suppress-value').value = {orjson.dumps(account).decode()};"
+                    "document.getElementById('note').value = 'partner load test'")
+        chrome.eval("document.getElementById('do-suppress').click()")
+        chrome.wait("document.getElementById('action-result').textContent.startsWith('suppressed: ')")
+        shots = [chrome.screenshot(tmp / "oncall-acted.png")]
+        chrome.eval(f"location.hash = 'incident=' + encodeURIComponent({orjson.dumps(resolved.dedup_key).decode()})")
+        chrome.wait("document.getElementById('do-resolve') !== null && document.querySelector('h2 .subject')"
+                    f".textContent === {orjson.dumps(resolved.subject).decode()}")
+        chrome.eval("document.getElementById('note').value = 'customer confirmed'")
+        chrome.eval("document.getElementById('do-resolve').click()")
+        chrome.wait("document.getElementById('action-result').textContent.startsWith('resolve: ')")
+
+        listing = _wait("the ack in `incidents list`", lambda: (
+            lambda out: out if "acked" in _line(out, acked.dedup_key) else None)(_cli(env, "incidents", "list")))
+        assert "pat: looking" in _line(listing, acked.dedup_key)
+        assert not _line(listing, resolved.dedup_key), "a resolved incident leaves the default list"
+        assert "resolved" in _line(_cli(env, "incidents", "list", "--all"), resolved.dedup_key)
+        assert account in _cli(env, "suppress", "list")
+
+        _cli({**env, "DW_ANALYST": "sam"}, "incidents", "ack", from_shell.dedup_key, "--note", "from the shell")
+        key = orjson.dumps(from_shell.dedup_key).decode()
+        row = f"document.querySelector('tr[data-key=\"' + CSS.escape({key}) + '\"]')"
+        chrome.wait(f"loadIncidents().then(() => {row}.classList.contains('state-acked'))", timeout=90)
+        shots.append(chrome.screenshot(tmp / "oncall-after-cli.png"))
+    finally:
+        chrome.close()
+    return shots
