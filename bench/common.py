@@ -29,7 +29,7 @@ def ensure_stream(seed: int = STREAM_SEED, accounts: int = STREAM_ACCOUNTS, hour
     meta = path.with_suffix(".meta.json")
     if path.exists() and meta.exists():
         return json.loads(meta.read_text())
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     WORK.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")

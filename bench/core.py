@@ -17,8 +17,8 @@ from bench.common import emit, ensure_stream, log, peak_rss_bytes, prefix_file, 
 
 def decode_ceiling(path: str) -> dict:
     """Read every line the way replay does and decode it: nothing else."""
-    from models.event import decode
-    from streams.recorded import read_lines
+    from distillwatch.models.event import decode
+    from distillwatch.streams.recorded import read_lines
 
     events = bad = 0
     t0 = time.perf_counter()
@@ -31,9 +31,9 @@ def decode_ceiling(path: str) -> dict:
 
 
 def replay_run(path: str) -> tuple[dict, object]:
-    """``streams.replay.replay`` exactly as ``distillwatch replay FILE --alerts /dev/null`` runs it."""
-    from models.engine import Engine
-    from streams.replay import replay
+    """``distillwatch.streams.replay.replay`` exactly as ``distillwatch replay FILE --alerts /dev/null`` runs it."""
+    from distillwatch.models.engine import Engine
+    from distillwatch.streams.replay import replay
 
     engine = Engine(4, 4)
     with open(os.devnull, "wb") as sink:
@@ -56,8 +56,8 @@ def state_sizes(engine) -> dict:
 
 def profile(path: str, top: int = 15) -> dict:
     """cProfile of replay on a prefix of the stream: the top functions by own time."""
-    from models.engine import Engine
-    from streams.replay import replay
+    from distillwatch.models.engine import Engine
+    from distillwatch.streams.replay import replay
 
     prof = cProfile.Profile()
     with open(os.devnull, "wb") as sink:

@@ -3,7 +3,7 @@
 Issue 17's workload, scaled by ``--distinct``/``--per-day``: over ``--days`` days, ``--distinct``
 accounts appear, ``distinct / days`` new ones a day, each active (one request a day) on the
 ``per_day * days / distinct`` consecutive days after its first, so ``--per-day`` are active on a
-settled day. Four :class:`~models.account_processor.AccountProcessor` s (a worker holding four
+settled day. Four :class:`~distillwatch.models.account_processor.AccountProcessor` s (a worker holding four
 partitions) are driven directly, as in :mod:`bench.memory`. Accounts silent for
 ``AccountConfig.forget_s`` (30 days) leave the state, so what a worker holds settles once the
 first accounts' last day is ``forget_s`` old (day 30 + the active span) and stays flat after.
@@ -40,8 +40,8 @@ def main() -> None:
     ap.add_argument("--per-day", type=int, default=100_000)
     args = ap.parse_args()
 
-    from models.account_processor import AccountProcessor
-    from models.event import validate
+    from distillwatch.models.account_processor import AccountProcessor
+    from distillwatch.models.event import validate
 
     days, distinct = args.days, args.distinct
     new_per_day = distinct // days

@@ -1,6 +1,6 @@
 """Benchmark 4, memory: resident bytes per tracked account, and changelog bytes per account.
 
-Drives four :class:`~models.account_processor.AccountProcessor` s (a worker holding all four
+Drives four :class:`~distillwatch.models.account_processor.AccountProcessor` s (a worker holding all four
 requests partitions) directly with synthetic events for ``--accounts`` distinct accounts, and
 reports RSS growth / accounts after a full garbage collection, plus the account-stage events/s
 seen on the way (the throughput-vs-accounts curve of the plot).
@@ -26,10 +26,10 @@ def main() -> None:
     ap.add_argument("--events-per-account", type=int, default=1)
     args = ap.parse_args()
 
-    from models.account_processor import AccountProcessor
-    from models.event import validate
-    from models.partitioning import partition_for
-    from models.snapshot import account_record
+    from distillwatch.models.account_processor import AccountProcessor
+    from distillwatch.models.event import validate
+    from distillwatch.models.partitioning import partition_for
+    from distillwatch.models.snapshot import account_record
 
     n_acc, per = args.accounts, args.events_per_account
     procs = [AccountProcessor(p, 4) for p in range(4)]

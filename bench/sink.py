@@ -33,9 +33,9 @@ class RecordingWriter:
 
 def collect_rows(path: str) -> list[list[tuple[str, dict]]]:
     """The engine's rows and alerts, in the chunks replay hands them to its sink."""
-    from models.engine import Engine
-    from models.event import decode
-    from streams.recorded import read_lines
+    from distillwatch.models.engine import Engine
+    from distillwatch.models.event import decode
+    from distillwatch.streams.recorded import read_lines
 
     engine = Engine(4, 4)
     chunks = []
@@ -55,9 +55,9 @@ def main() -> None:
     ap.add_argument("--batch-rows", type=int, default=50_000)
     args = ap.parse_args()
 
-    from streams.clickhouse.client import connect
-    from streams.clickhouse.schema import apply_migrations
-    from streams.clickhouse.sink import ROW_TABLES, BufferedSink, ClickHouseWriter
+    from distillwatch.streams.clickhouse.client import connect
+    from distillwatch.streams.clickhouse.schema import apply_migrations
+    from distillwatch.streams.clickhouse.sink import ROW_TABLES, BufferedSink, ClickHouseWriter
 
     ensure_stream()
     t0 = time.perf_counter()
@@ -96,7 +96,7 @@ def main() -> None:
     rows = [row for chunk in chunks for kind, row in chunk if kind == "account_minute"]
     ref_writer = ClickHouseWriter(ref)
     names = [name for name, _ in ref_writer.columns("account_minute") if name in rows[0]]
-    from streams.clickhouse.sink import _converter
+    from distillwatch.streams.clickhouse.sink import _converter
 
     types = dict(ref_writer.columns("account_minute"))
     batches = []

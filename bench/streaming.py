@@ -190,7 +190,7 @@ async def _read_topic(bootstrap: str, topic: str, decode_events: bool, idle_s: f
     ``(records, events, seconds from first fetch to the last record)``."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from models.event import decode
+    from distillwatch.models.event import decode
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest", max_partition_fetch_bytes=8 * 1024 * 1024,
@@ -290,8 +290,8 @@ def latency(rate: float, seconds: float, batch: int, sink: bool = True) -> dict:
     """Publish at a steady ``rate`` into a running worker; for every account alert, the delay from
     the request record that made the engine raise it (found by running the engine offline over the
     same lines: same partitioning, same order) to the alert record on the alerts topic."""
-    from models.engine import Engine
-    from models.event import decode
+    from distillwatch.models.engine import Engine
+    from distillwatch.models.event import decode
 
     ensure_stream()
     lines = int(rate * seconds)
@@ -366,7 +366,7 @@ def recovery(accounts: int) -> dict:
     """Fill a worker's account state with ``accounts`` accounts, stop it, restart it, and time the
     restart until one new event per partition has been applied (state restored from the changelog)."""
     from bench.synthetic import T0, account_id, rounds
-    from models.partitioning import partition_for
+    from distillwatch.models.partitioning import partition_for
 
     path = WORK / f"synthetic-{accounts}.jsonl"
     if not path.exists():

@@ -2,11 +2,11 @@
 
 It owns the accounts of its partition, closes each account's event-time minute when the
 partition's watermark passes it (the watermark trails the partition's event time, which follows
-the bulk of its accounts: :mod:`models.event_clock`; events implausibly far ahead of or behind
+the bulk of its accounts: :mod:`distillwatch.models.event_clock`; events implausibly far ahead of or behind
 it are rejected, and so is an ``event_id`` the account sent recently), scores the account there
 (not per event), raises account alerts (sent to the campaign stage as
-:class:`~models.links.Verdict` messages, which pages once per operation), writes per-minute
-aggregates, and sends link messages (:mod:`models.links`) of harvest-like accounts to the cluster
+:class:`~distillwatch.models.links.Verdict` messages, which pages once per operation), writes per-minute
+aggregates, and sends link messages (:mod:`distillwatch.models.links`) of harvest-like accounts to the cluster
 stage. Everything it decides depends only on its partition's events in order, so the streaming
 workers and offline replay (which shards events the same way) agree exactly.
 
@@ -21,17 +21,17 @@ import heapq
 import math
 from collections.abc import Iterator
 
-from models import account_scoring, report
-from models.account_state import AccountState
-from models.alerts import SEVERITY_RANK, AdaptiveThreshold
-from models.config import AccountConfig
-from models.event import MAX_FUTURE_S, Event
-from models.event_clock import EventClock
-from models.features import FEATURE_INDEX, FEATURES, end_users, extract
-from models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
-from models.partitioning import partition_for
-from models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
-from models.timespans import DAY, HOUR, MINUTE
+from distillwatch.models import account_scoring, report
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.alerts import SEVERITY_RANK, AdaptiveThreshold
+from distillwatch.models.config import AccountConfig
+from distillwatch.models.event import MAX_FUTURE_S, Event
+from distillwatch.models.event_clock import EventClock
+from distillwatch.models.features import FEATURE_INDEX, FEATURES, end_users, extract
+from distillwatch.models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
+from distillwatch.models.partitioning import partition_for
+from distillwatch.models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
+from distillwatch.models.timespans import DAY, HOUR, MINUTE
 
 LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
 _FLUSH_AHEAD_S = 365 * DAY  # a flush moves the watermark this far past the newest event

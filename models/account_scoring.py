@@ -5,7 +5,7 @@ the feature's robust distance above the peer group's median; the account's own h
 surge (EW mean/var on its history) joins the volume group. Contributions are kept, so the
 alert's reasons are exactly the largest terms of the score. :func:`severity` turns a verdict
 into the severity policy's answer. Every tuning number comes in as a parameter (from
-:class:`~models.config.AccountConfig`).
+:class:`~distillwatch.models.config.AccountConfig`).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from models.account_state import AccountState
-from models.config import AccountConfig
-from models.features import FEATURES, N_FEATURES
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.config import AccountConfig
+from distillwatch.models.features import FEATURES, N_FEATURES
 
 SELF_SURGE = -1  # pseudo feature index for the own-history term
 

@@ -11,9 +11,9 @@ import math
 import struct
 from array import array
 
-from models.event import VERIFICATION_LEVELS, Event
-from models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
-from models.timespans import DAY, HOUR, WEEK
+from distillwatch.models.event import VERIFICATION_LEVELS, Event
+from distillwatch.models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
+from distillwatch.models.timespans import DAY, HOUR, WEEK
 
 # Time constants of the decayed counters: they define what a stored counter means, so they are
 # not settings (changing one would reinterpret every changelog record).

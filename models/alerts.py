@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from river import stats
 
-from models.riverstate import load_quantile, quantile_state
+from distillwatch.models.riverstate import load_quantile, quantile_state
 
 DETECTOR = "distillwatch/1.0"
 SEVERITIES = ("none", "info", "warning", "error", "critical")

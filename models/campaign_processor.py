@@ -1,9 +1,9 @@
 """The campaign stage: one processor (one partition) that pages once per operation.
 
-It hears two things (:mod:`models.links`): every account alert the account stage raises
-(:class:`~models.links.Verdict`) and every cluster the cluster stage scores at warning or above
-that is not a hub (:class:`~models.links.Report`, with its harvest-like members). Both arrive from
-many partitions; :class:`~models.minute_merge.MinuteMerge` applies them a closed minute at a time,
+It hears two things (:mod:`distillwatch.models.links`): every account alert the account stage raises
+(:class:`~distillwatch.models.links.Verdict`) and every cluster the cluster stage scores at warning or above
+that is not a hub (:class:`~distillwatch.models.links.Report`, with its harvest-like members). Both arrive from
+many partitions; :class:`~distillwatch.models.minute_merge.MinuteMerge` applies them a closed minute at a time,
 in a total order, so replay and the stream decide alike.
 
 - A report of a value most of whose users look harvest-like (``min_share``: a card, a reseller's
@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from models import report
-from models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
-from models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
-from models.config import CampaignConfig
-from models.links import Message, Report, Verdict
-from models.minute_merge import MinuteMerge
-from models.timespans import MINUTE
+from distillwatch.models import report
+from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
+from distillwatch.models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
+from distillwatch.models.config import CampaignConfig
+from distillwatch.models.links import Message, Report, Verdict
+from distillwatch.models.minute_merge import MinuteMerge
+from distillwatch.models.timespans import MINUTE
 
 ERROR = SEVERITY_RANK["error"]
 WARNING = SEVERITY_RANK["warning"]

@@ -3,16 +3,16 @@
 A cluster is keyed by its linking attribute value (``payment:…``, ``tls:…``, ``ip24:…``,
 ``router:…``, ``template:…``), so each cluster lives on one partition of the cluster topic and no
 global union-find is needed. Only account-minutes that already look harvest-like arrive as
-members (:class:`~models.links.Link`); every account also reports, once a day, the values it
-uses (:class:`~models.links.Degree`), so a value shared mostly by ordinary accounts (a NAT, a
+members (:class:`~distillwatch.models.links.Link`); every account also reports, once a day, the values it
+uses (:class:`~distillwatch.models.links.Degree`), so a value shared mostly by ordinary accounts (a NAT, a
 popular SDK, a legitimate router) is a hub and its members are not implicated.
 
 Messages from all account partitions are buffered per event-time minute and applied only when
 the slowest source partition's watermark has passed that minute, in sorted order, so the result
-does not depend on how partitions interleave (:class:`~models.minute_merge.MinuteMerge`).
+does not depend on how partitions interleave (:class:`~distillwatch.models.minute_merge.MinuteMerge`).
 
 Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
-instead sends a :class:`~models.links.Report` to the campaign stage, which pages once per
+instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
 operation; its own watermark follows each report, so the campaign stage can merge in turn.
 """
 
@@ -21,13 +21,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from models import cluster_scoring, report
-from models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
-from models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, ClusterState, DegreeSketch
-from models.config import ClusterConfig
-from models.links import Degree, Link, Message, Rewind, Watermark
-from models.minute_merge import MinuteMerge
-from models.timespans import DAY, MINUTE
+from distillwatch.models import cluster_scoring, report
+from distillwatch.models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
+from distillwatch.models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, ClusterState, DegreeSketch
+from distillwatch.models.config import ClusterConfig
+from distillwatch.models.links import Degree, Link, Message, Rewind, Watermark
+from distillwatch.models.minute_merge import MinuteMerge
+from distillwatch.models.timespans import DAY, MINUTE
 
 WARNING = SEVERITY_RANK["warning"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from models.cluster_state import HARVEST, YOUNG
-from models.config import ClusterConfig
-from models.timespans import DAY, MINUTE
+from distillwatch.models.cluster_state import HARVEST, YOUNG
+from distillwatch.models.config import ClusterConfig
+from distillwatch.models.timespans import DAY, MINUTE
 
 
 class ClusterTerm(NamedTuple):

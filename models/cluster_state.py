@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from array import array
 
-from models.links import Link
-from models.sketches import stable_hash
-from models.timespans import DAY, HOUR
+from distillwatch.models.links import Link
+from distillwatch.models.sketches import stable_hash
+from distillwatch.models.timespans import DAY, HOUR
 
 # A member is a plain list (it goes into the JSON snapshot as is), with these positions:
 FIRST_SEEN, LAST_SEEN, REQUESTS, OUTPUT_TOKENS, HARVEST, YOUNG, TOP_FEATURE, LAST_EVENT = range(8)

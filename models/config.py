@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from models.timespans import DAY, HOUR
+from distillwatch.models.timespans import DAY, HOUR
 
 
 @dataclass(frozen=True)

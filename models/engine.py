@@ -11,20 +11,20 @@ give the same alerts.
 
 from __future__ import annotations
 
-from models.account_processor import AccountProcessor
-from models.campaign_processor import CampaignProcessor
-from models.cluster_processor import ClusterProcessor
-from models.config import DetectorConfig
-from models.event import Event
-from models.links import CAMPAIGNS
-from models.partitioning import partition_for
-from models.suppressions import SuppressionTable, apply_suppressions
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.campaign_processor import CampaignProcessor
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.config import DetectorConfig
+from distillwatch.models.event import Event
+from distillwatch.models.links import CAMPAIGNS
+from distillwatch.models.partitioning import partition_for
+from distillwatch.models.suppressions import SuppressionTable, apply_suppressions
 
 
 class Engine:
     """Replay driver: ``process`` events in file order, ``finish`` at the end, drain outputs.
 
-    ``config`` must be the one the streaming agents use (``streams.settings.detector_config``),
+    ``config`` must be the one the streaming agents use (``distillwatch.streams.settings.detector_config``),
     or replay and the stream disagree; so must ``suppressions`` (the workers' suppressions topic)."""
 
     def __init__(

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from models.account_state import HLL_END_USER, HLL_IP, HLL_PROMPT, AccountState
-from models.sketches import entropy_share
+from distillwatch.models.account_state import HLL_END_USER, HLL_IP, HLL_PROMPT, AccountState
+from distillwatch.models.sketches import entropy_share
 
 
 @dataclass(frozen=True)

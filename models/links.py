@@ -13,14 +13,14 @@ campaign) and :class:`Report` (a cluster scored at warning or above, with its ha
 members), plus their own watermarks and rewinds.
 
 On the wire each is a JSON list ``[kind, *fields]``; watermarks may be infinite, which JSON
-cannot carry, so they are clamped (see :mod:`models.jsonsafe`).
+cannot carry, so they are clamped (see :mod:`distillwatch.models.jsonsafe`).
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from models.jsonsafe import clamp_infinity, unclamp_infinity
+from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 
 LINK, DEGREE, WATERMARK, REWIND, VERDICT, REPORT = "L", "D", "W", "R", "V", "C"
 CAMPAIGNS = -1  # the target of messages for the campaign stage (its topic has one partition)

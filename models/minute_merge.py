@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from models.links import Rewind, Watermark
+from distillwatch.models.links import Rewind, Watermark
 
 
 class MinuteMerge:

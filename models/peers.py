@@ -3,7 +3,7 @@
 Per peer group and feature, two River P² quantile sketches (``river.stats.Quantile``, q50 and q90)
 give a robust centre and spread in a few hundred bytes, independent of the number of accounts,
 so a brand-new account is judged on day one. Their state is serialised with River's own
-(Rust) state bytes (:mod:`models.riverstate`), never pickle.
+(Rust) state bytes (:mod:`distillwatch.models.riverstate`), never pickle.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import struct
 
 from river import stats
 
-from models.features import FEATURES, N_FEATURES
-from models.riverstate import load_quantile, quantile_state
+from distillwatch.models.features import FEATURES, N_FEATURES
+from distillwatch.models.riverstate import load_quantile, quantile_state
 
 WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
 VOUCHED_VERIFICATION = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it

@@ -4,10 +4,18 @@ from exactly the numbers the decision used."""
 
 from __future__ import annotations
 
-from models.account_scoring import SELF_SURGE, AccountVerdict, Contribution, SequentialEvidence
-from models.account_state import HLL_ASN, HLL_IP, HLL_PROMPT, HLL_ROUTER, HLL_TLS, AccountState, verification_name
-from models.alerts import MAX_ACCOUNTS, MAX_SAMPLE_EVENTS, make_alert
-from models.campaign_state import (
+from distillwatch.models.account_scoring import SELF_SURGE, AccountVerdict, Contribution, SequentialEvidence
+from distillwatch.models.account_state import (
+    HLL_ASN,
+    HLL_IP,
+    HLL_PROMPT,
+    HLL_ROUTER,
+    HLL_TLS,
+    AccountState,
+    verification_name,
+)
+from distillwatch.models.alerts import MAX_ACCOUNTS, MAX_SAMPLE_EVENTS, make_alert
+from distillwatch.models.campaign_state import (
     C_ATTRIBUTE,
     C_MEMBERS,
     C_OUTPUT_TOKENS,
@@ -19,8 +27,8 @@ from models.campaign_state import (
     M_VIA,
     CampaignState,
 )
-from models.cluster_scoring import ClusterTerm, ClusterVerdict
-from models.cluster_state import (
+from distillwatch.models.cluster_scoring import ClusterTerm, ClusterVerdict
+from distillwatch.models.cluster_state import (
     FIRST_SEEN,
     LAST_EVENT,
     LAST_SEEN,
@@ -29,10 +37,10 @@ from models.cluster_state import (
     TOP_FEATURE,
     ClusterState,
 )
-from models.cluster_state import HARVEST as MEMBER_HARVEST
-from models.features import FEATURES, display
-from models.links import Report
-from models.timespans import DAY, MINUTE
+from distillwatch.models.cluster_state import HARVEST as MEMBER_HARVEST
+from distillwatch.models.features import FEATURES, display
+from distillwatch.models.links import Report
+from distillwatch.models.timespans import DAY, MINUTE
 
 ACCOUNT_REASONS = 5  # score terms shown as an account alert's reasons
 

@@ -15,16 +15,16 @@ from collections.abc import Callable
 
 import orjson
 
-from models.account_processor import AccountProcessor
-from models.account_state import AccountState
-from models.campaign_processor import CampaignProcessor
-from models.campaign_state import CampaignState
-from models.cluster_processor import ClusterProcessor
-from models.cluster_state import ClusterState
-from models.config import AccountConfig, CampaignConfig, ClusterConfig
-from models.jsonsafe import clamp_infinity, unclamp_infinity
-from models.links import Message, from_wire, to_wire
-from models.minute_merge import MinuteMerge
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.campaign_processor import CampaignProcessor
+from distillwatch.models.campaign_state import CampaignState
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.cluster_state import ClusterState
+from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig
+from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
+from distillwatch.models.links import Message, from_wire, to_wire
+from distillwatch.models.minute_merge import MinuteMerge
 
 _VERSION = 3  # 2: links without r_day, sent_watermark; 3: the partition's event clock
 _ACCOUNT_RECORD = struct.Struct("<Hqi")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from models.alerts import rfc3339
-from models.event import parse_time
+from distillwatch.models.alerts import rfc3339
+from distillwatch.models.event import parse_time
 
 ATTRIBUTES = ("account", "org", "payment", "ip24", "router", "template")
 PAGING = ("error", "critical")

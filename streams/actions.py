@@ -4,7 +4,7 @@ With the embedded engine the sink worker holds the ClickHouse directory and its 
 is read-only, so every action travels the way the detector's own rows do: as a row record on the
 aggregates topic, which the sink agent writes (``suppressions`` and ``incident_actions`` tables,
 with who, when and why). A suppression is also a record on the compacted suppressions topic that
-every worker holds in a global table (:mod:`streams.state`); removing one writes a tombstone.
+every worker holds in a global table (:mod:`distillwatch.streams.state`); removing one writes a tombstone.
 
 The CLI commands and the page's POST endpoints both call these functions, so a change made on
 the page and one made in a terminal are the same records.
@@ -19,13 +19,13 @@ import time
 
 from kafka import KafkaProducer
 
-from models.alerts import rfc3339
-from models.event import parse_time
-from models.suppressions import Suppression, parse_line, to_line
-from streams import codecs
-from streams.kafka_admin import COMPACTED, ensure_topics, suppressions_topic
-from streams.settings import Settings
-from streams.web.alerts import read_tail
+from distillwatch.models.alerts import rfc3339
+from distillwatch.models.event import parse_time
+from distillwatch.models.suppressions import Suppression, parse_line, to_line
+from distillwatch.streams import codecs
+from distillwatch.streams.kafka_admin import COMPACTED, ensure_topics, suppressions_topic
+from distillwatch.streams.settings import Settings
+from distillwatch.streams.web.alerts import read_tail
 
 ACTIONS = ("ack", "resolve")
 VERDICTS = ("true-positive", "false-positive")

@@ -1,5 +1,5 @@
-"""The one Faust app. Topics live in :mod:`streams.topics`, tables in :mod:`streams.state`, agents
-in :mod:`streams.agents`; everything depends on this module, never the other way round.
+"""The one Faust app. Topics live in :mod:`distillwatch.streams.topics`, tables in :mod:`distillwatch.streams.state`, agents
+in :mod:`distillwatch.streams.agents`; everything depends on this module, never the other way round.
 
 Values are raw bytes everywhere (orjson or struct inside), never Faust's pickle codec. State is
 kept in memory and rebuilt from the changelogs at start-up; no RocksDB is needed.
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import faust
 
-from streams.kafka_client import faust_credentials
-from streams.metrics import Metrics
-from streams.settings import load
+from distillwatch.streams.kafka_client import faust_credentials
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.settings import load
 
 settings = load()
 metrics = Metrics({"account": settings.requests_partitions, "cluster": settings.cluster_partitions})

@@ -1,11 +1,11 @@
 """The ``distillwatch`` console command.
 
-Each subcommand lives in its own module under :mod:`streams.commands` and exposes
+Each subcommand lives in its own module under :mod:`distillwatch.streams.commands` and exposes
 ``register(subparsers)``; heavy imports (Faust, ClickHouse) happen inside the command so that
 ``distillwatch --help`` and ``replay`` start fast.
 
 Errors a person meets print as one line (``distillwatch COMMAND: what to fix``), never as a
-traceback unless ``--debug`` is given: a :class:`~streams.errors.UserError` exits 2 (1 when a
+traceback unless ``--debug`` is given: a :class:`~distillwatch.streams.errors.UserError` exits 2 (1 when a
 service is unreachable), a file that cannot be opened 2, anything unexpected 1.
 """
 
@@ -18,21 +18,21 @@ import re
 import sys
 from importlib.metadata import PackageNotFoundError, version
 
-from streams.errors import UserError
+from distillwatch.streams.errors import UserError
 
 COMMAND_MODULES = (
-    "streams.commands.config",
-    "streams.commands.replay",
-    "streams.commands.simulate",
-    "streams.commands.evaluate",
-    "streams.commands.worker",
-    "streams.commands.publish",
-    "streams.commands.alerts",
-    "streams.commands.notify",
-    "streams.commands.query",
-    "streams.commands.schema",
-    "streams.commands.suppress",
-    "streams.commands.incidents",
+    "distillwatch.streams.commands.config",
+    "distillwatch.streams.commands.replay",
+    "distillwatch.streams.commands.simulate",
+    "distillwatch.streams.commands.evaluate",
+    "distillwatch.streams.commands.worker",
+    "distillwatch.streams.commands.publish",
+    "distillwatch.streams.commands.alerts",
+    "distillwatch.streams.commands.notify",
+    "distillwatch.streams.commands.query",
+    "distillwatch.streams.commands.schema",
+    "distillwatch.streams.commands.suppress",
+    "distillwatch.streams.commands.incidents",
 )
 
 

@@ -3,7 +3,7 @@
 - link records (cluster-links topic, explicit partition): ``[source_partition, [[offset, k, msg], ...]]``
   where ``(offset, k)`` is the message's position in its source partition's output, so the
   cluster stage can drop what a restarted account stage sends again, and ``msg`` is
-  :func:`models.links.to_wire`'s form;
+  :func:`distillwatch.models.links.to_wire`'s form;
 - rows records (aggregates topic): ``[[table, row], ...]``;
 both split so that no record holds more than :data:`RECORD_ITEMS` items;
 - dead letter: ``{reason, record, source}``; alerts: the alert object, key ``dedup_key``.

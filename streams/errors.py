@@ -1,4 +1,4 @@
-"""The errors a person can fix: :func:`streams.cli.main` prints them as one line, without a
+"""The errors a person can fix: :func:`distillwatch.streams.cli.main` prints them as one line, without a
 traceback (``--debug`` shows it), and exits with their ``exit_code``."""
 
 from __future__ import annotations

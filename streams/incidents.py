@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from models.alerts import PAGING, SEVERITY_RANK
+from distillwatch.models.alerts import PAGING, SEVERITY_RANK
 
 
 @dataclass

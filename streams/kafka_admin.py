@@ -6,8 +6,8 @@ from __future__ import annotations
 from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
-from streams import kafka_client
-from streams.settings import Settings, load
+from distillwatch.streams import kafka_client
+from distillwatch.streams.settings import Settings, load
 
 
 def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
@@ -31,7 +31,7 @@ COMPACTED = {"cleanup.policy": "compact"}
 
 def suppressions_topic(s: Settings) -> str:
     """The compacted topic of analysts' suppressions: the changelog of the workers' global table
-    (:data:`streams.state.suppressions`), under the name Faust gives it, so that a worker recovers
+    (:data:`distillwatch.streams.state.suppressions`), under the name Faust gives it, so that a worker recovers
     and follows it like any table (a custom changelog topic stalls Faust's partition assignor)."""
     return f"{s.app_id}-suppressions-changelog"
 
@@ -39,7 +39,7 @@ def suppressions_topic(s: Settings) -> str:
 def ensure_topics(target: Settings | str, topics: list[tuple[str, int]], configs: dict[str, str] | None = None) -> None:
     """Create the missing ones with ``DW_KAFKA_REPLICATION_FACTOR`` replicas (and ``configs``, e.g.
     :data:`COMPACTED`); an existing topic is left as it is. ``target`` is the settings (security
-    included) or a plain-text bootstrap address. Raises :class:`~streams.errors.Unreachable` within
+    included) or a plain-text bootstrap address. Raises :class:`~distillwatch.streams.errors.Unreachable` within
     seconds when the cluster does not answer."""
     s = load(kafka_bootstrap_servers=target) if isinstance(target, str) else target
     admin = kafka_client.admin(s)

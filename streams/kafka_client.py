@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from streams.errors import Unreachable, UserError
-from streams.settings import Settings
+from distillwatch.streams.errors import Unreachable, UserError
+from distillwatch.streams.settings import Settings
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")
@@ -65,7 +65,7 @@ def faust_credentials(s: Settings) -> Any:
 
 
 def admin(s: Settings) -> Any:
-    """A connected ``KafkaAdminClient``, or :class:`~streams.errors.Unreachable` saying which
+    """A connected ``KafkaAdminClient``, or :class:`~distillwatch.streams.errors.Unreachable` saying which
     address did not answer and why: at once when no address accepts a connection, otherwise
     within ``DW_KAFKA_CONNECT_TIMEOUT_S`` (the port answers but speaks no Kafka we understand)."""
     from kafka.admin import KafkaAdminClient
@@ -101,7 +101,7 @@ def socket_error(s: Settings) -> str | None:
 
 
 def check(s: Settings) -> None:
-    """Raise :class:`~streams.errors.Unreachable` unless the cluster answers an admin request."""
+    """Raise :class:`~distillwatch.streams.errors.Unreachable` unless the cluster answers an admin request."""
     client = admin(s)
     try:
         client.list_topics()

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from streams.errors import UserError
+from distillwatch.streams.errors import UserError
 
 FORMATS = ("text", "json")
 
@@ -23,7 +23,7 @@ def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> 
 
 
 class OneLineFormatter(logging.Formatter):
-    """``2026-02-09T12:00:00.123Z WARNING streams.agents.sink: message | traceback lines``."""
+    """``2026-02-09T12:00:00.123Z WARNING distillwatch.streams.agents.sink: message | traceback lines``."""
 
     def format(self, record: logging.LogRecord) -> str:
         text = f"{_utc(record.created)} {record.levelname} {record.name}: {record.getMessage()}"

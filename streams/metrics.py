@@ -37,7 +37,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from models.alerts import SEVERITIES
+from distillwatch.models.alerts import SEVERITIES
 
 COUNTERS = {
     "events_in": "request events decoded and applied by the account stage",

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO
 
-from streams.recorded import open_stream
+from distillwatch.streams.recorded import open_stream
 
 
 class Progress:

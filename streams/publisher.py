@@ -20,8 +20,8 @@ from typing import Any
 
 import orjson
 
-from models.event import MAX_RECORD_BYTES, parse_time
-from models.partitioning import partition_for
+from distillwatch.models.event import MAX_RECORD_BYTES, parse_time
+from distillwatch.models.partitioning import partition_for
 
 Partitioner = Callable[[str, int], int]  # (account_id, partitions) -> partition
 PARTITIONERS = ("murmur2", "crc32", "random")
@@ -114,7 +114,7 @@ def publish(
 ) -> PublishSummary:
     """Send ``lines`` to ``topic``, each to the partition ``partitioning`` (see :func:`partitioner`)
     gives its account; returns counts once everything is acknowledged. ``connection``: kafka-python
-    settings with security (:func:`streams.kafka_client.kafka_python_config`)."""
+    settings with security (:func:`distillwatch.streams.kafka_client.kafka_python_config`)."""
     from kafka import KafkaProducer  # here, so the CLI can list PARTITIONERS without loading a client
 
     pick = partitioner(partitioning, seed)

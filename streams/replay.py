@@ -13,12 +13,12 @@ from typing import BinaryIO
 
 import orjson
 
-from models.config import DetectorConfig
-from models.engine import Engine
-from models.event import decode
-from models.suppressions import SuppressionTable
-from streams.recorded import read_lines
-from streams.settings import detector_config, load
+from distillwatch.models.config import DetectorConfig
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import decode
+from distillwatch.models.suppressions import SuppressionTable
+from distillwatch.streams.recorded import read_lines
+from distillwatch.streams.settings import detector_config, load
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Every setting has an environment variable and a default; CLI flags override them by passing
 keyword arguments to :func:`load`. ``distillwatch config`` prints the result, secrets masked.
 
-Detector settings are the fields of :class:`models.config.DetectorConfig`; each gets its
+Detector settings are the fields of :class:`distillwatch.models.config.DetectorConfig`; each gets its
 variable by rule (:func:`detector_env`): account fields ``DW_<FIELD>`` (so ``DW_LATENESS_S``),
 cluster fields ``DW_CLUSTER_<FIELD>``, campaign fields ``DW_CAMPAIGN_<FIELD>``.
 :func:`detector_config` is the one way to the detector's
@@ -19,7 +19,7 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
+from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,13 +1,13 @@
 """Tables: the state that survives a restart, each with a changelog partitioned like its source.
 
 - ``account_state`` (changelog partition = requests partition): key ``a/<account_id>`` holds
-  :func:`models.snapshot.account_record`; key ``p/<partition>`` holds the partition-level record
-  (source offset + :func:`models.snapshot.account_partition_to_bytes`). Both are written once per
+  :func:`distillwatch.models.snapshot.account_record`; key ``p/<partition>`` holds the partition-level record
+  (source offset + :func:`distillwatch.models.snapshot.account_partition_to_bytes`). Both are written once per
   batch for what changed, accounts first, so a partition record never runs ahead of its accounts.
 - ``cluster_state`` (changelog partition = cluster-links partition): key ``c/<partition>`` holds
-  the whole cluster processor (:func:`models.snapshot.cluster_to_bytes`).
+  the whole cluster processor (:func:`distillwatch.models.snapshot.cluster_to_bytes`).
 - ``campaign_state`` (one partition, like the campaigns topic): key ``k/0`` holds the campaign
-  processor (:func:`models.snapshot.campaign_to_bytes`).
+  processor (:func:`distillwatch.models.snapshot.campaign_to_bytes`).
 
 The agents write ``table.data`` and the changelog directly (:func:`changelog_name`), because a
 batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition.
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from models.suppressions import Suppression, parse_line
-from streams.app import MAX_RECORD_BYTES, app, settings
+from distillwatch.models.suppressions import Suppression, parse_line
+from distillwatch.streams.app import MAX_RECORD_BYTES, app, settings
 
 # Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
 # eager cleaner keep what a restarted worker must read close to one record per key.
@@ -37,7 +37,7 @@ cluster_state = app.Table(
     key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
 )
 
-# every worker holds every suppression (one small partition, :func:`streams.kafka_admin.suppressions_topic`),
+# every worker holds every suppression (one small partition, :func:`distillwatch.streams.kafka_admin.suppressions_topic`),
 # kept current while it runs
 suppressions = app.GlobalTable(
     "suppressions", partitions=1, recovery_buffer_size=1,
@@ -46,7 +46,7 @@ suppressions = app.GlobalTable(
 
 
 class LiveSuppressions(Mapping[str, Suppression]):
-    """The global table as :data:`models.suppressions.SuppressionTable`: decoded when looked up
+    """The global table as :data:`distillwatch.models.suppressions.SuppressionTable`: decoded when looked up
     (alerts are rare), so a record that arrives while the worker runs applies from the next alert."""
 
     def __init__(self, data: Mapping[bytes, bytes]) -> None:

@@ -1,8 +1,8 @@
-"""Every topic the pipeline uses, by its configured name (see :func:`streams.kafka_admin.pipeline_topics`)."""
+"""Every topic the pipeline uses, by its configured name (see :func:`distillwatch.streams.kafka_admin.pipeline_topics`)."""
 
 from __future__ import annotations
 
-from streams.app import app, settings
+from distillwatch.streams.app import app, settings
 
 requests = app.topic(settings.requests_topic, partitions=settings.requests_partitions)
 links = app.topic(settings.links_topic, partitions=settings.cluster_partitions)

@@ -15,11 +15,11 @@ import io
 
 import pytest
 
-from streams.replay import replay
-from streams.simulation.evaluate import evaluate
-from streams.simulation.lookalikes import LOOKALIKES
-from streams.simulation.stealth import SCENARIOS as STEALTH
-from streams.simulation.world import simulate
+from distillwatch.streams.replay import replay
+from distillwatch.streams.simulation.evaluate import evaluate
+from distillwatch.streams.simulation.lookalikes import LOOKALIKES
+from distillwatch.streams.simulation.stealth import SCENARIOS as STEALTH
+from distillwatch.streams.simulation.world import simulate
 
 SEED = 23  # not the seed the detector was tuned on (7)
 CORE_ONLY = {name: 0.0 for name in (*LOOKALIKES, *STEALTH)}

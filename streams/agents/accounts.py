@@ -1,15 +1,15 @@
 """The account stage's Faust wiring: the agent loop over requests batches, the idle-flush timer
-and the revoke hook around :class:`streams.stages.accounts.AccountStage` (where the logic lives)."""
+and the revoke hook around :class:`distillwatch.streams.stages.accounts.AccountStage` (where the logic lives)."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 
-from streams import state, topics
-from streams.app import app, metrics, settings
-from streams.stages.accounts import AccountStage
-from streams.stages.outbox import Outbox
+from distillwatch.streams import state, topics
+from distillwatch.streams.app import app, metrics, settings
+from distillwatch.streams.stages.accounts import AccountStage
+from distillwatch.streams.stages.outbox import Outbox
 
 DELIVER_EVERY_EVENTS = 5000
 

@@ -1,12 +1,12 @@
 """The campaign stage's Faust wiring: the agent loop over campaigns batches and the revoke hook
-around :class:`streams.stages.campaigns.CampaignStage` (where the logic lives)."""
+around :class:`distillwatch.streams.stages.campaigns.CampaignStage` (where the logic lives)."""
 
 from __future__ import annotations
 
-from streams import state, topics
-from streams.app import app, metrics, settings
-from streams.stages.campaigns import CampaignStage
-from streams.stages.outbox import Outbox
+from distillwatch.streams import state, topics
+from distillwatch.streams.app import app, metrics, settings
+from distillwatch.streams.stages.campaigns import CampaignStage
+from distillwatch.streams.stages.outbox import Outbox
 
 stage = CampaignStage(settings, state.campaign_state.data, state.changelog_name(state.campaign_state), metrics,
                       state.live_suppressions)

@@ -1,12 +1,12 @@
 """The cluster stage's Faust wiring: the agent loop over cluster-links batches and the revoke hook
-around :class:`streams.stages.clusters.ClusterStage` (where the logic lives)."""
+around :class:`distillwatch.streams.stages.clusters.ClusterStage` (where the logic lives)."""
 
 from __future__ import annotations
 
-from streams import state, topics
-from streams.app import app, metrics, settings
-from streams.stages.clusters import ClusterStage
-from streams.stages.outbox import Outbox
+from distillwatch.streams import state, topics
+from distillwatch.streams.app import app, metrics, settings
+from distillwatch.streams.stages.clusters import ClusterStage
+from distillwatch.streams.stages.outbox import Outbox
 
 stage = ClusterStage(settings, state.cluster_state.data, state.changelog_name(state.cluster_state), metrics,
                      state.live_suppressions)

@@ -1,11 +1,11 @@
-"""Gauges read at scrape time (served by :mod:`streams.web.health`) and the periodic log line."""
+"""Gauges read at scrape time (served by :mod:`distillwatch.streams.web.health`) and the periodic log line."""
 
 from __future__ import annotations
 
 import logging
 
-from streams.agents.accounts import stage
-from streams.app import app, metrics, settings
+from distillwatch.streams.agents.accounts import stage
+from distillwatch.streams.app import app, metrics, settings
 
 log = logging.getLogger(__name__)
 

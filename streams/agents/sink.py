@@ -14,9 +14,9 @@ from contextlib import ExitStack
 
 import orjson
 
-from streams import topics
-from streams.app import app, metrics, settings
-from streams.clickhouse.sink import BufferedSink, open_sink
+from distillwatch.streams import topics
+from distillwatch.streams.app import app, metrics, settings
+from distillwatch.streams.clickhouse.sink import BufferedSink, open_sink
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from streams.alerting.destination import DeliveryError, Destination
+from distillwatch.streams.alerting.destination import DeliveryError, Destination
 
 DeadLetter = Callable[[dict, str, str, int], None]  # (alert, destination name, error, attempts)
 

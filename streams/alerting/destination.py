@@ -2,8 +2,8 @@
 
 Modelled on Quix Streams' sinks: a destination only knows how to hand one alert to one tool
 (``send``) and whether a failure is worth retrying (:class:`DeliveryError`); retries, back-off,
-the dead letter, idempotence and metrics are the caller's (:mod:`streams.alerting.delivery`), so a
-new destination is one small file under :mod:`streams.alerting.destinations`.
+the dead letter, idempotence and metrics are the caller's (:mod:`distillwatch.streams.alerting.delivery`), so a
+new destination is one small file under :mod:`distillwatch.streams.alerting.destinations`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import urllib.request
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from streams.alerting.severity import wanted
+from distillwatch.streams.alerting.severity import wanted
 
 RETRYABLE_STATUS = frozenset((408, 425, 429))
 

@@ -7,9 +7,9 @@ severities map one to one (critical, error, warning, info).
 
 from __future__ import annotations
 
-from streams.alerting.links import next_steps
-from streams.alerting.severity import action
-from streams.alerting.text import summary
+from distillwatch.streams.alerting.links import next_steps
+from distillwatch.streams.alerting.severity import action
+from distillwatch.streams.alerting.text import summary
 
 
 def event(alert: dict, routing_key: str, client_url: str = "", links: list[dict] | None = None) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.alerts import PAGING, SEVERITIES, SEVERITY_RANK
+from distillwatch.models.alerts import PAGING, SEVERITIES, SEVERITY_RANK
 
 CHOICES = SEVERITIES[1:]  # "none" is never on an alert
 

@@ -3,8 +3,8 @@ PagerDuty, Alertmanager and Slack show as the incident's title."""
 
 from __future__ import annotations
 
-from streams.alerting.links import next_steps
-from streams.alerting.severity import action
+from distillwatch.streams.alerting.links import next_steps
+from distillwatch.streams.alerting.severity import action
 
 MAX_SUMMARY = 1024  # PagerDuty's limit on payload.summary
 

@@ -28,7 +28,7 @@ from clickhouse_connect.driver.binding import quote_identifier
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, ProgrammingError
 
-from streams.errors import UserError
+from distillwatch.streams.errors import UserError
 
 # (path, database, read-only session settings or ()) -> the process's shared client
 _embedded: dict[tuple[str, str, tuple], Client] = {}
@@ -74,7 +74,7 @@ def connect_readonly(dsn: str, database: str, max_execution_s: float, max_rows: 
 def connect_analyst(dsn: str, database: str, max_execution_s: float, max_rows: int, worker_url: str) -> Client:
     """The read-only client an analyst's tool uses: ``dsn`` itself, or, when ``dsn`` is an embedded
     directory a running worker holds ("Cannot lock file"), that worker's query endpoint at
-    ``worker_url`` (:mod:`streams.web.chquery`), which serves the same database read-only."""
+    ``worker_url`` (:mod:`distillwatch.streams.web.chquery`), which serves the same database read-only."""
     try:
         return connect_readonly(dsn, database, max_execution_s, max_rows)
     except RuntimeError as held:

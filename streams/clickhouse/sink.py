@@ -41,8 +41,8 @@ import orjson
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from streams.clickhouse.client import connect
-from streams.clickhouse.schema import apply_migrations
+from distillwatch.streams.clickhouse.client import connect
+from distillwatch.streams.clickhouse.schema import apply_migrations
 
 log = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ import sys
 
 import orjson
 
-from models.alerts import SEVERITY_RANK
-from streams.alerting import pagerduty
-from streams.alerting.links import drilldown_url
-from streams.alerting.severity import CHOICES, wanted
-from streams.alerting.text import describe
+from distillwatch.models.alerts import SEVERITY_RANK
+from distillwatch.streams.alerting import pagerduty
+from distillwatch.streams.alerting.links import drilldown_url
+from distillwatch.streams.alerting.severity import CHOICES, wanted
+from distillwatch.streams.alerting.text import describe
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,7 +69,7 @@ def changes(before: dict, alert: dict) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, TopicPartition
 
-    from streams import kafka_client, settings
+    from distillwatch.streams import kafka_client, settings
 
     cfg = settings.load()
     if args.format == "pagerduty" and not cfg.pagerduty_routing_key:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from streams import settings
+from distillwatch.streams import settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import orjson
 
-from streams.errors import UserError
-from streams.simulation.evaluate import (
+from distillwatch.streams.errors import UserError
+from distillwatch.streams.simulation.evaluate import (
     SEVERITY_CHOICES,
     evaluate,
     format_table,

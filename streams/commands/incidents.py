@@ -1,9 +1,9 @@
 """``distillwatch incidents list|ack|resolve`` and ``distillwatch verdict``: the on-call lifecycle.
 
-``list`` groups the alerts topic by incident (:mod:`streams.incidents`) and folds in what people
+``list`` groups the alerts topic by incident (:mod:`distillwatch.streams.incidents`) and folds in what people
 did, read from ClickHouse (``incident_actions``; through the worker's read-only query endpoint
 when it holds the embedded engine). ``ack``, ``resolve`` and ``verdict`` travel through Kafka to
-the sink (:mod:`streams.actions`), because the query endpoint is read-only by design.
+the sink (:mod:`distillwatch.streams.actions`), because the query endpoint is read-only by design.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 
 import orjson
 
-from streams import settings
+from distillwatch.streams import settings
 
 ACTIONS_SQL = ("SELECT dedup_key, action, verdict, note, who, toString(at) AS at FROM incident_actions FINAL "
                "ORDER BY at")
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def read_actions(cfg: settings.Settings) -> list[dict]:
     """Every recorded action, oldest first; raises when ClickHouse cannot be read."""
-    from streams.clickhouse.client import connect_analyst
+    from distillwatch.streams.clickhouse.client import connect_analyst
 
     client = connect_analyst(cfg.effective_clickhouse_dsn, cfg.clickhouse_database, cfg.query_timeout_s,
                              cfg.query_max_rows, cfg.effective_query_url)
@@ -50,8 +50,8 @@ def read_actions(cfg: settings.Settings) -> list[dict]:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from streams.incidents import fold_actions, group, select
-    from streams.web.alerts import read_recent
+    from distillwatch.streams.incidents import fold_actions, group, select
+    from distillwatch.streams.web.alerts import read_recent
 
     cfg = settings.load()
     incidents = group(read_recent(cfg.kafka_bootstrap_servers, cfg.alerts_topic, per_partition=5000))
@@ -75,7 +75,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_action(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
-    from streams import actions
+    from distillwatch.streams import actions
 
     cfg = settings.load()
     verdict = args.verdict if args.action == "verdict" else ""

@@ -22,8 +22,8 @@ import time
 
 import orjson
 
-from models.alerts import rfc3339
-from streams.alerting.severity import CHOICES
+from distillwatch.models.alerts import rfc3339
+from distillwatch.streams.alerting.severity import CHOICES
 
 log = logging.getLogger("distillwatch.notify")
 REQUIRED = ("alert_id", "dedup_key", "kind", "subject", "accounts", "accounts_total", "severity", "score",
@@ -43,10 +43,10 @@ def run(args: argparse.Namespace) -> int:
     from kafka.structs import OffsetAndMetadata
     from prometheus_client import start_http_server
 
-    from streams import kafka_client, settings
-    from streams.alerting.delivery import Deliverer
-    from streams.alerting.destinations import configured
-    from streams.kafka_admin import ensure_topics
+    from distillwatch.streams import kafka_client, settings
+    from distillwatch.streams.alerting.delivery import Deliverer
+    from distillwatch.streams.alerting.destinations import configured
+    from distillwatch.streams.kafka_admin import ensure_topics
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in ("distillwatch", "streams"):

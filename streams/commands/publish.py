@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from streams.publisher import PARTITIONERS
+from distillwatch.streams.publisher import PARTITIONERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,11 +25,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams import kafka_client, settings
-    from streams.kafka_admin import ensure_topics, pipeline_topics
-    from streams.progress import Progress, count_lines, counted
-    from streams.publisher import publish
-    from streams.recorded import read_lines
+    from distillwatch.streams import kafka_client, settings
+    from distillwatch.streams.kafka_admin import ensure_topics, pipeline_topics
+    from distillwatch.streams.progress import Progress, count_lines, counted
+    from distillwatch.streams.publisher import publish
+    from distillwatch.streams.recorded import read_lines
 
     cfg = settings.load()
     ensure_topics(cfg, pipeline_topics(cfg))  # also the fail-fast check: Unreachable within seconds

@@ -1,6 +1,6 @@
 """``distillwatch query NAME|SQL``: run a saved investigation query (streams/clickhouse/queries) or SQL.
 
-Everything runs on a read-only session (:func:`streams.clickhouse.client.connect_readonly`): one
+Everything runs on a read-only session (:func:`distillwatch.streams.clickhouse.client.connect_readonly`): one
 statement, ``readonly=1``, ``DW_QUERY_TIMEOUT_S`` and ``DW_QUERY_MAX_ROWS``. Schema changes go
 through ``distillwatch schema apply`` only. When a running worker holds the embedded directory,
 the query goes to that worker's query endpoint (``DW_QUERY_URL``, default port ``DW_QUERY_PORT``).
@@ -16,8 +16,8 @@ from datetime import datetime
 
 import orjson
 
-from streams import settings
-from streams.settings import mask_url
+from distillwatch.streams import settings
+from distillwatch.streams.settings import mask_url
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,9 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
-    from streams.clickhouse.client import connect_analyst, single_statement
-    from streams.clickhouse.saved_queries import run_saved_query, saved_queries
-    from streams.errors import UserError
+    from distillwatch.streams.clickhouse.client import connect_analyst, single_statement
+    from distillwatch.streams.clickhouse.saved_queries import run_saved_query, saved_queries
+    from distillwatch.streams.errors import UserError
 
     queries = saved_queries()
     if args.list or not args.query:

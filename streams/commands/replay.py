@@ -6,7 +6,7 @@ import argparse
 import sys
 from contextlib import ExitStack
 
-from streams import settings
+from distillwatch.streams import settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,8 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.progress import Progress, count_lines
-    from streams.replay import replay
+    from distillwatch.streams.progress import Progress, count_lines
+    from distillwatch.streams.replay import replay
 
     cfg = settings.load(requests_partitions=args.partitions, cluster_partitions=args.cluster_partitions)
     try:
@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         sink = None
         if args.clickhouse:
-            from streams.clickhouse.sink import open_sink
+            from distillwatch.streams.clickhouse.sink import open_sink
 
             sink = stack.enter_context(open_sink(args.clickhouse, cfg.clickhouse_database))
         try:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
 def read_suppressions(path: str) -> dict:
     """The suppressions file (cli.md's line form) as a table; the error names the line to fix."""
-    from models.suppressions import parse_line, table_of
+    from distillwatch.models.suppressions import parse_line, table_of
 
     found = []
     with open(path, "rb") as f:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from streams import settings
+from distillwatch.streams import settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.clickhouse.client import connect
-    from streams.clickhouse.schema import apply_migrations, migration_status
+    from distillwatch.streams.clickhouse.client import connect
+    from distillwatch.streams.clickhouse.schema import apply_migrations, migration_status
 
     cfg = settings.load(clickhouse_dsn=args.clickhouse, clickhouse_database=args.database)
     database = cfg.clickhouse_database

@@ -39,8 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams.progress import Progress
-    from streams.simulation.world import DEFAULT_START, parse_mix, simulate
+    from distillwatch.streams.progress import Progress
+    from distillwatch.streams.simulation.world import DEFAULT_START, parse_mix, simulate
 
     hours = args.days * 24 if args.days is not None else (args.hours if args.hours is not None else 24.0)
     with Progress("simulate", hours, "world-hours") as progress:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from streams import settings
+from distillwatch.streams import settings
 
 
 def duration(text: str) -> str:
     """``--for``: checked when parsed (argparse prints the message), converted when used."""
-    from streams.actions import duration_s
+    from distillwatch.streams.actions import duration_s
 
     try:
         duration_s(text)
@@ -25,7 +25,7 @@ def duration(text: str) -> str:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from models.suppressions import ATTRIBUTES
+    from distillwatch.models.suppressions import ATTRIBUTES
 
     p = sub.add_parser("suppress", help="stop a subject from paging for a while (add, list, remove)")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _subject(args: argparse.Namespace) -> tuple[str, str]:
-    from models.suppressions import ATTRIBUTES
+    from distillwatch.models.suppressions import ATTRIBUTES
 
     return next((a, getattr(args, a)) for a in ATTRIBUTES if getattr(args, a))
 
@@ -55,9 +55,9 @@ def _subject(args: argparse.Namespace) -> tuple[str, str]:
 def run(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
-    from models.alerts import rfc3339
-    from models.suppressions import to_line
-    from streams import actions
+    from distillwatch.models.alerts import rfc3339
+    from distillwatch.models.suppressions import to_line
+    from distillwatch.streams import actions
 
     cfg = settings.load()
     try:

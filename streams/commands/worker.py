@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streams import kafka_client, settings
-    from streams.kafka_admin import ensure_topics, pipeline_topics
-    from streams.logthrottle import throttle_worker_logs
+    from distillwatch.streams import kafka_client, settings
+    from distillwatch.streams.kafka_admin import ensure_topics, pipeline_topics
+    from distillwatch.streams.logthrottle import throttle_worker_logs
 
     cfg = settings.load()
     kafka_client.wait_until_reachable(cfg, say=lambda m: print(f"distillwatch worker: {m}", file=sys.stderr,
@@ -35,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
 
     from faust.worker import Worker
 
-    import streams.agents  # noqa: F401  (registers the agents)
-    from streams import logs
-    from streams.app import app
+    import distillwatch.streams.agents  # noqa: F401  (registers the agents)
+    from distillwatch.streams import logs
+    from distillwatch.streams.app import app
 
     decorated = logs.interactive(cfg.log_format)
     worker = Worker(app, loglevel=args.loglevel, quiet=not decorated,

@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from streams.simulation.events import Profile, make_event
+from distillwatch.streams.simulation.events import Profile, make_event
 
 Events = Iterator[tuple[int, dict]]  # (event time in ms, event), non-decreasing time
 

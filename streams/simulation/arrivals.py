@@ -12,8 +12,8 @@ import math
 import random
 from collections.abc import Callable, Iterator
 
-from models.timespans import DAY_MS, HOUR_MS
-from streams.simulation.calibration import daily_profile, hourly_profile
+from distillwatch.models.timespans import DAY_MS, HOUR_MS
+from distillwatch.streams.simulation.calibration import daily_profile, hourly_profile
 
 SLOT_MS = 600_000
 

@@ -12,11 +12,11 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from models.timespans import DAY_MS, HOUR_MS
-from streams.simulation import arrivals
-from streams.simulation.actor import Actor, Events, single
-from streams.simulation.benign import CODE_IN, CODE_OUT, CONV_IN, CONV_OUT
-from streams.simulation.catalog import (
+from distillwatch.models.timespans import DAY_MS, HOUR_MS
+from distillwatch.streams.simulation import arrivals
+from distillwatch.streams.simulation.actor import Actor, Events, single
+from distillwatch.streams.simulation.benign import CODE_IN, CODE_OUT, CONV_IN, CONV_OUT
+from distillwatch.streams.simulation.catalog import (
     COERCION_LANGS,
     MOBILE_ASNS,
     PROXY_ASNS,
@@ -25,8 +25,8 @@ from streams.simulation.catalog import (
     VERIFICATION_STRONG,
     VERIFICATION_WEAK,
 )
-from streams.simulation.context import WorldContext, identity, ips_in, network_fields
-from streams.simulation.events import Profile, Template, make_event
+from distillwatch.streams.simulation.context import WorldContext, identity, ips_in, network_fields
+from distillwatch.streams.simulation.events import Profile, Template, make_event
 
 HARVEST_CAPABILITIES = ("coding", "agentic", "reasoning", "math")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 import random
 
-from models.timespans import DAY_MS, HOUR_MS
-from streams.simulation import arrivals
-from streams.simulation.actor import Actor, single
-from streams.simulation.calibration import azure_tokens, servegen
-from streams.simulation.catalog import (
+from distillwatch.models.timespans import DAY_MS, HOUR_MS
+from distillwatch.streams.simulation import arrivals
+from distillwatch.streams.simulation.actor import Actor, single
+from distillwatch.streams.simulation.calibration import azure_tokens, servegen
+from distillwatch.streams.simulation.catalog import (
     BROWSER_CLIENTS,
     CAMPUS_ASNS,
     CHAT_CAPABILITIES,
@@ -26,7 +26,7 @@ from streams.simulation.catalog import (
     COUNTRY_UTC_OFFSET_H,
     MOBILE_ASNS,
 )
-from streams.simulation.context import (
+from distillwatch.streams.simulation.context import (
     WorldContext,
     identity,
     ips_in,
@@ -34,7 +34,7 @@ from streams.simulation.context import (
     sdk_client,
     subnet_ips,
 )
-from streams.simulation.events import Profile
+from distillwatch.streams.simulation.events import Profile
 
 ENTERPRISE_SCALE = 0.004  # ServeGen steady clients are whole tenants; one backend account is smaller
 BATCH_SCALE = 0.02

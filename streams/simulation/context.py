@@ -10,9 +10,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from models.timespans import DAY_MS
-from streams.simulation.catalog import NETWORKS, PROXY_ASNS, SDK_CLIENTS
-from streams.simulation.events import Template, format_ts
+from distillwatch.models.timespans import DAY_MS
+from distillwatch.streams.simulation.catalog import NETWORKS, PROXY_ASNS, SDK_CLIENTS
+from distillwatch.streams.simulation.events import Template, format_ts
 
 
 def derived_rng(seed: int, name: str) -> random.Random:

@@ -6,7 +6,7 @@ import random
 
 import orjson
 
-from streams.simulation.events import format_ts
+from distillwatch.streams.simulation.events import format_ts
 
 KINDS = (
     "missing_field",

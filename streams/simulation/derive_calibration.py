@@ -4,7 +4,7 @@ The simulator must not read hundreds of CSV files on every run, so the figures i
 once, here, to a small JSON file committed next to this script. The reduction is deterministic
 (sorted file order, rounded numbers), so running it again gives the same bytes; a test checks that.
 
-Run: ``python -m streams.simulation.derive_calibration [DATA_DIR] [OUT_JSON]``.
+Run: ``python -m distillwatch.streams.simulation.derive_calibration [DATA_DIR] [OUT_JSON]``.
 
 Sources (keep this attribution wherever these figures appear):
 

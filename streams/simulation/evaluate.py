@@ -39,9 +39,9 @@ from pathlib import Path
 
 import orjson
 
-from models.alerts import SEVERITY_RANK
-from streams.simulation.events import epoch_ms
-from streams.simulation.world import INDEPENDENT_SCENARIOS
+from distillwatch.models.alerts import SEVERITY_RANK
+from distillwatch.streams.simulation.events import epoch_ms
+from distillwatch.streams.simulation.world import INDEPENDENT_SCENARIOS
 
 SEVERITY_CHOICES = ("info", "warning", "error", "critical")  # what --min-severity may name
 PAGING = SEVERITY_RANK["error"]

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from models.event import parse_time
-from streams.simulation.calibration import Quantiles
-from streams.simulation.catalog import NEW_MODEL, REASONING_MODELS
+from distillwatch.models.event import parse_time
+from distillwatch.streams.simulation.calibration import Quantiles
+from distillwatch.streams.simulation.catalog import NEW_MODEL, REASONING_MODELS
 
 NO_NEW_MODEL = 1 << 62  # adopt_after_ms for an account that never moves to the new model
 

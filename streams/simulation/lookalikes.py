@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import random
 
-from models.timespans import HOUR_MS
-from streams.simulation import arrivals
-from streams.simulation.actor import Actor, Events, single
-from streams.simulation.benign import (
+from distillwatch.models.timespans import HOUR_MS
+from distillwatch.streams.simulation import arrivals
+from distillwatch.streams.simulation.actor import Actor, Events, single
+from distillwatch.streams.simulation.benign import (
     ACTIVE,
     CODE_IN,
     CODE_OUT,
@@ -29,14 +29,14 @@ from streams.simulation.benign import (
     langs_for,
     per_day,
 )
-from streams.simulation.catalog import (
+from distillwatch.streams.simulation.catalog import (
     BROWSER_CLIENTS,
     CAMPUS_ASNS,
     CLOUD_ASNS,
     COUNTRIES,
     COUNTRY_UTC_OFFSET_H,
 )
-from streams.simulation.context import (
+from distillwatch.streams.simulation.context import (
     WorldContext,
     identity,
     ips_in,
@@ -44,7 +44,7 @@ from streams.simulation.context import (
     sdk_client,
     subnet_ips,
 )
-from streams.simulation.events import Profile, format_ts, make_event
+from distillwatch.streams.simulation.events import Profile, format_ts, make_event
 
 CI_PERIOD_MS = 600_000  # the fleet's cron: every ten minutes
 BUSINESS_SCALE = 0.005  # a ServeGen steady client is a whole tenant; one business API account is smaller

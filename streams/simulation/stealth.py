@@ -12,18 +12,18 @@ from __future__ import annotations
 import random
 from dataclasses import replace
 
-from models.timespans import DAY_MS
-from streams.simulation import arrivals
-from streams.simulation.actor import Actor, Events, single
-from streams.simulation.attacks import (
+from distillwatch.models.timespans import DAY_MS
+from distillwatch.streams.simulation import arrivals
+from distillwatch.streams.simulation.actor import Actor, Events, single
+from distillwatch.streams.simulation.attacks import (
     Tradecraft,
     campaign_identity,
     campaign_start,
     harvest_profile,
     templates_for,
 )
-from streams.simulation.benign import CODE_IN, CONV_OUT, adoption, langs_for
-from streams.simulation.catalog import (
+from distillwatch.streams.simulation.benign import CODE_IN, CONV_OUT, adoption, langs_for
+from distillwatch.streams.simulation.catalog import (
     COUNTRIES,
     COUNTRY_RESIDENTIAL_ASN,
     COUNTRY_UTC_OFFSET_H,
@@ -32,8 +32,8 @@ from streams.simulation.catalog import (
     VERIFICATION_STRONG,
     VERIFICATION_WEAK,
 )
-from streams.simulation.context import WorldContext, identity, ips_in, network_fields, sdk_client
-from streams.simulation.events import Profile, make_event
+from distillwatch.streams.simulation.context import WorldContext, identity, ips_in, network_fields, sdk_client
+from distillwatch.streams.simulation.events import Profile, make_event
 
 SPREAD_ASNS = RESIDENTIAL_ASNS + MOBILE_ASNS
 # make_event draws reasoning tokens as Exp(mean R) times 0.3 (40 %) or 1.4 (60 %): mean 0.96 R

@@ -1,7 +1,7 @@
 """Detection quality over several worlds: simulate, replay and evaluate each seed, then one table per
 scenario and per benign population across the seeds.
 
-    python -m streams.simulation.sweep --seeds 11,23,31 --accounts 300 --hours 24 [--json out.json]
+    python -m distillwatch.streams.simulation.sweep --seeds 11,23,31 --accounts 300 --hours 24 [--json out.json]
 
 One seed's numbers can flatter or punish a detector by chance; the spread across seeds is what a
 change must move.
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import orjson
 
-from streams.replay import replay
-from streams.simulation.evaluate import evaluate
-from streams.simulation.world import simulate
+from distillwatch.streams.replay import replay
+from distillwatch.streams.simulation.evaluate import evaluate
+from distillwatch.streams.simulation.world import simulate
 
 SCENARIO_COLUMNS = (  # (header, report key, width)
     ("accounts", "accounts", 9),
@@ -89,7 +89,7 @@ def _fmt(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m streams.simulation.sweep", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m distillwatch.streams.simulation.sweep", description=__doc__.split("\n")[0])
     p.add_argument("--seeds", default="11,23,31", help="comma-separated world seeds")
     p.add_argument("--accounts", type=int, default=300)
     p.add_argument("--hours", type=float, default=24.0)

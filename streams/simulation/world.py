@@ -15,13 +15,13 @@ from pathlib import Path
 
 import orjson
 
-from streams.simulation import attacks, benign, stealth
-from streams.simulation.actor import Actor
-from streams.simulation.context import WorldContext, derived_rng
-from streams.simulation.corrupt import KINDS, corrupt
-from streams.simulation.events import epoch_ms, format_ts
-from streams.simulation.lookalikes import LOOKALIKES
-from streams.simulation.writer import open_stream, write_labels
+from distillwatch.streams.simulation import attacks, benign, stealth
+from distillwatch.streams.simulation.actor import Actor
+from distillwatch.streams.simulation.context import WorldContext, derived_rng
+from distillwatch.streams.simulation.corrupt import KINDS, corrupt
+from distillwatch.streams.simulation.events import epoch_ms, format_ts
+from distillwatch.streams.simulation.lookalikes import LOOKALIKES
+from distillwatch.streams.simulation.writer import open_stream, write_labels
 
 DEFAULT_START = "2026-02-09T00:00:00Z"
 MAX_DELAY_MS = 290_000  # held-back events stay within the default 5-minute lateness

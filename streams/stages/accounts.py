@@ -24,22 +24,22 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
 import msgspec
 
-from models.account_processor import AccountProcessor, error_reason
-from models.event import Event, decode
-from models.links import CAMPAIGNS, to_wire
-from models.partitioning import partition_for
-from models.snapshot import (
+from distillwatch.models.account_processor import AccountProcessor, error_reason
+from distillwatch.models.event import Event, decode
+from distillwatch.models.links import CAMPAIGNS, to_wire
+from distillwatch.models.partitioning import partition_for
+from distillwatch.models.snapshot import (
     account_partition_to_bytes,
     account_record,
     open_positions,
     parse_account_record,
     restore_account_processor,
 )
-from models.suppressions import SuppressionTable
-from streams import codecs
-from streams.metrics import Metrics
-from streams.settings import Settings, detector_config
-from streams.stages.outbox import Outbox, take_alerts_and_rows
+from distillwatch.models.suppressions import SuppressionTable
+from distillwatch.streams import codecs
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 
 _PARTITION_HEAD = struct.Struct("<qq")  # source offset applied, link position within it
 _split_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
@@ -64,14 +64,14 @@ class AccountStage:
     """Kafka records in (:meth:`apply`), a batch's outputs and state out (:meth:`finish`).
 
     ``data`` is the table's mapping (key ``a/<account>`` or ``p/<partition>``, see
-    :mod:`streams.state`), read to restore a partition and written as state changes; ``clock``
+    :mod:`distillwatch.streams.state`), read to restore a partition and written as state changes; ``clock``
     is the monotonic clock that decides when a quiet partition is idle.
     """
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, suppressions: SuppressionTable | None = None) -> None:
         self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # streams.state.suppressions
+        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
         self.config = detector_config(s).account
         self.data = data
         self.changelog = changelog

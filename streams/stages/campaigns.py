@@ -13,12 +13,12 @@ from collections.abc import MutableMapping
 
 import orjson
 
-from models.snapshot import campaign_to_bytes, restore_campaign_processor
-from models.suppressions import SuppressionTable
-from streams.metrics import Metrics
-from streams.settings import Settings, detector_config
-from streams.stages.outbox import Outbox, take_alerts_and_rows
-from streams.stages.positions import unseen
+from distillwatch.models.snapshot import campaign_to_bytes, restore_campaign_processor
+from distillwatch.models.suppressions import SuppressionTable
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
+from distillwatch.streams.stages.positions import unseen
 
 KEY = b"k/0"
 
@@ -26,13 +26,13 @@ KEY = b"k/0"
 class CampaignStage:
     """Campaign records in (:meth:`apply`), a batch's alerts, rows and state out (:meth:`finish`).
 
-    ``data`` is the table's mapping (one key, :data:`KEY`, see :mod:`streams.state`); restored
+    ``data`` is the table's mapping (one key, :data:`KEY`, see :mod:`distillwatch.streams.state`); restored
     lazily, when the first record arrives (after table recovery)."""
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  suppressions: SuppressionTable | None = None) -> None:
         self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # streams.state.suppressions
+        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
         self.data = data
         self.changelog = changelog
         self.metrics = metrics

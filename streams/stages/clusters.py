@@ -15,15 +15,15 @@ from collections.abc import Iterable, MutableMapping
 
 import orjson
 
-from models.cluster_processor import ClusterProcessor
-from models.links import to_wire
-from models.snapshot import cluster_to_bytes, restore_cluster_processor
-from models.suppressions import SuppressionTable
-from streams import codecs
-from streams.metrics import Metrics
-from streams.settings import Settings, detector_config
-from streams.stages.outbox import Outbox, take_alerts_and_rows
-from streams.stages.positions import unseen
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.links import to_wire
+from distillwatch.models.snapshot import cluster_to_bytes, restore_cluster_processor
+from distillwatch.models.suppressions import SuppressionTable
+from distillwatch.streams import codecs
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
+from distillwatch.streams.stages.positions import unseen
 
 
 class ClusterPartition:
@@ -38,12 +38,12 @@ class ClusterPartition:
 class ClusterStage:
     """Link records in (:meth:`apply`), a batch's alerts, rows and state out (:meth:`finish`).
 
-    ``data`` is the table's mapping (key ``c/<partition>``, see :mod:`streams.state`)."""
+    ``data`` is the table's mapping (key ``c/<partition>``, see :mod:`distillwatch.streams.state`)."""
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  suppressions: SuppressionTable | None = None) -> None:
         self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # streams.state.suppressions
+        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
         self.data = data
         self.changelog = changelog
         self.metrics = metrics

@@ -11,9 +11,9 @@ import asyncio
 import logging
 from typing import Protocol
 
-from models.suppressions import SuppressionTable, apply_suppressions
-from streams import codecs
-from streams.metrics import Metrics
+from distillwatch.models.suppressions import SuppressionTable, apply_suppressions
+from distillwatch.streams import codecs
+from distillwatch.streams.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

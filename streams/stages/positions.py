@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from models.links import Message, from_wire
-from streams.metrics import Metrics
+from distillwatch.models.links import Message, from_wire
+from distillwatch.streams.metrics import Metrics
 
 
 def unseen(messages: list[list], last: list[int], metrics: Metrics, counter: str) -> Iterator[Message]:

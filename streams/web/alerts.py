@@ -12,8 +12,8 @@ import time
 import orjson
 from kafka import KafkaConsumer, TopicPartition
 
-from models.alerts import SEVERITY_RANK
-from streams.alerting.links import next_steps
+from distillwatch.models.alerts import SEVERITY_RANK
+from distillwatch.streams.alerting.links import next_steps
 
 
 def read_recent(bootstrap: str, topic: str, per_partition: int = 200, timeout_s: float = 5.0) -> list[dict]:

@@ -12,7 +12,7 @@ speaking the subset of ClickHouse's own HTTP interface that clients use, on ``DW
   error is ClickHouse's own text (``Code: N. DB::Exception: …``) with status 500 and
   ``X-ClickHouse-Exception-Code``, as a server sends it, so clients report it the usual way.
 
-Every query runs on the read-only session (:func:`streams.clickhouse.client.connect_readonly`:
+Every query runs on the read-only session (:func:`distillwatch.streams.clickhouse.client.connect_readonly`:
 ``readonly=1``, ``DW_QUERY_TIMEOUT_S``, ``DW_QUERY_MAX_ROWS``) after the one-statement check, so
 clickhouse-connect, ``distillwatch query`` and Grafana's ClickHouse data source work against a
 running worker unchanged and none of them can write. Settings a client sends in the URL are
@@ -34,8 +34,8 @@ from aiohttp import BasicAuth, web
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from streams.clickhouse.client import single_statement
-from streams.settings import mask_url
+from distillwatch.streams.clickhouse.client import single_statement
+from distillwatch.streams.settings import mask_url
 
 TRANSPORT_PARAMS = frozenset({
     "query", "database", "default_format", "session_id", "session_timeout", "session_check", "compress",

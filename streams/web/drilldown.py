@@ -11,10 +11,10 @@ from datetime import UTC, datetime, timedelta
 
 from clickhouse_connect.driver.client import Client
 
-from models.event import parse_time as event_time
-from streams.clickhouse.client import connect_readonly
-from streams.clickhouse.saved_queries import run_saved_query
-from streams.settings import Settings
+from distillwatch.models.event import parse_time as event_time
+from distillwatch.streams.clickhouse.client import connect_readonly
+from distillwatch.streams.clickhouse.saved_queries import run_saved_query
+from distillwatch.streams.settings import Settings
 
 TIMELINE_MINUTES = 60  # account_timeline: minutes either side of the alert
 DAYS_BEFORE = 6  # account_days: days before the alert's day
@@ -35,7 +35,7 @@ def client_for(cfg: Settings, holds_sink: bool) -> Client:
     """
     dsn = cfg.effective_clickhouse_dsn
     if dsn.startswith("chdb:") and not holds_sink and cfg.query_url:
-        dsn = cfg.query_url  # the sink worker's read-only endpoint (streams.web.chquery)
+        dsn = cfg.query_url  # the sink worker's read-only endpoint (distillwatch.streams.web.chquery)
     elif dsn.startswith("chdb:") and not holds_sink:
         raise Unavailable(
             f"ClickHouse is embedded ({dsn}) and only the worker that writes it may read it: the one "
@@ -51,7 +51,7 @@ def client_for(cfg: Settings, holds_sink: bool) -> Client:
 def parse_time(text: str, name: str = "at") -> datetime:
     """An RFC 3339 time (as in alerts, ``Z`` allowed) as a UTC datetime; ``ValueError`` says what is wrong.
 
-    The parsing is the request-event contract's own (:func:`models.event.parse_time`), so the page
+    The parsing is the request-event contract's own (:func:`distillwatch.models.event.parse_time`), so the page
     accepts exactly the times the pipeline does."""
     return datetime.fromtimestamp(event_time(text, name), UTC)
 

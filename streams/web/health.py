@@ -1,7 +1,7 @@
 """The worker's operational endpoints, on the same web server as the on-call page
 (``DW_WEB_BIND``:``DW_WEB_PORT``):
 
-- ``/metrics``: Prometheus text from :mod:`streams.metrics` (HELP/TYPE, ``_total`` counters,
+- ``/metrics``: Prometheus text from :mod:`distillwatch.streams.metrics` (HELP/TYPE, ``_total`` counters,
   histograms, ``process_*``).
 - ``/healthz``: 200 while the process serves requests, i.e. its event loop runs (liveness).
 - ``/readyz``: 200 once the worker has joined its group and restored its tables; 503 with the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from streams.app import app, metrics
+from distillwatch.streams.app import app, metrics
 
 
 @app.page("/metrics")

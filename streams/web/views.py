@@ -41,14 +41,14 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from faust.web import Request, Response, View
 from kafka.errors import KafkaError
 
-from models.alerts import rfc3339
-from streams import actions, incidents
-from streams.app import app, settings
-from streams.clickhouse.client import connect_readonly
-from streams.commands.incidents import ACTIONS_SQL
-from streams.settings import mask_url
-from streams.web import alerts as topic
-from streams.web import chquery, drilldown
+from distillwatch.models.alerts import rfc3339
+from distillwatch.streams import actions, incidents
+from distillwatch.streams.app import app, settings
+from distillwatch.streams.clickhouse.client import connect_readonly
+from distillwatch.streams.commands.incidents import ACTIONS_SQL
+from distillwatch.streams.settings import mask_url
+from distillwatch.streams.web import alerts as topic
+from distillwatch.streams.web import chquery, drilldown
 
 STATIC = files(__package__) / "static"  # package data: found in a wheel as in a checkout
 STATIC_TYPES = {"app.js": "text/javascript", "style.css": "text/css"}
@@ -284,7 +284,7 @@ async def _drilldown(web: View, request: Request, kind: str, subject: str) -> Re
 
 @app.task
 async def query_endpoint() -> None:
-    """Serve the read-only ClickHouse HTTP endpoint (:mod:`streams.web.chquery`) on
+    """Serve the read-only ClickHouse HTTP endpoint (:mod:`distillwatch.streams.web.chquery`) on
     ``DW_QUERY_PORT`` for the life of the worker; it answers while this worker holds the database."""
     embedded = settings.effective_clickhouse_dsn.startswith("chdb:")
     if not settings.query_port or (embedded and not settings.sink_enabled):

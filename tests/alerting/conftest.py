@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from models.alerts import make_alert
+from distillwatch.models.alerts import make_alert
 
 
 @dataclass

@@ -16,8 +16,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.alerts import rfc3339
-from streams.alerting.destinations import AlertmanagerDestination
+from distillwatch.models.alerts import rfc3339
+from distillwatch.streams.alerting.destinations import AlertmanagerDestination
 from tests.alerting.conftest import Recorder, alert
 from tests.streams.pipeline import free_port
 

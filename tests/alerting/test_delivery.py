@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import generate_latest
 
-from streams.alerting.delivery import Deliverer
-from streams.alerting.destinations import SlackDestination, WebhookDestination
+from distillwatch.streams.alerting.delivery import Deliverer
+from distillwatch.streams.alerting.destinations import SlackDestination, WebhookDestination
 from tests.alerting.conftest import alert
 
 

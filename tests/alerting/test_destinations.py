@@ -8,8 +8,8 @@ import hmac
 
 import pytest
 
-from streams.alerting.destination import DeliveryError, post
-from streams.alerting.destinations import (
+from distillwatch.streams.alerting.destination import DeliveryError, post
+from distillwatch.streams.alerting.destinations import (
     AlertmanagerDestination,
     PagerDutyDestination,
     SlackDestination,
@@ -135,7 +135,7 @@ def test_alertmanager_forgets_the_oldest_incidents_beyond_its_bound(recorder):
 
 
 def test_config_output_masks_the_delivery_secrets():
-    from streams.settings import Settings
+    from distillwatch.streams.settings import Settings
 
     rows = Settings(slack_webhook_url="https://hooks.slack.com/services/T0/B0/SECRETTOKEN", webhook_secret="s3cret!",
                     pagerduty_routing_key="R0UTINGKEY").describe()

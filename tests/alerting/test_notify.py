@@ -13,7 +13,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, KafkaProducer
 
-from streams.kafka_admin import ensure_topics
+from distillwatch.streams.kafka_admin import ensure_topics
 from tests.alerting.conftest import alert
 from tests.streams import pipeline
 

@@ -6,10 +6,18 @@ import math
 
 import pytest
 
-from models.account_scoring import SELF_SURGE, AccountVerdict, learn_self, risk_factor, score, self_surge, severity
-from models.account_state import AccountState
-from models.config import AccountConfig
-from models.features import FEATURE_INDEX, N_FEATURES
+from distillwatch.models.account_scoring import (
+    SELF_SURGE,
+    AccountVerdict,
+    learn_self,
+    risk_factor,
+    score,
+    self_surge,
+    severity,
+)
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.config import AccountConfig
+from distillwatch.models.features import FEATURE_INDEX, N_FEATURES
 
 CFG = AccountConfig()
 CENTRE = [0.0] * N_FEATURES

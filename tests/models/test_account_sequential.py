@@ -10,9 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from models.account_scoring import benign_share, harvest_llr, learn_signature, risk_factor, sequential_step
-from models.account_state import AccountState
-from models.config import AccountConfig
+from distillwatch.models.account_scoring import benign_share, harvest_llr, learn_signature, risk_factor, sequential_step
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.config import AccountConfig
 from tests.models.worlds import DAY, T0, background, run, worst
 
 CFG = AccountConfig()

@@ -3,10 +3,10 @@ alerts routed below paging, quiet resolve, and the alert contract v1.1 on every 
 
 from __future__ import annotations
 
-from models.alerts import PAGING
-from models.campaign_processor import CampaignProcessor
-from models.config import CampaignConfig
-from models.links import Report, Verdict, Watermark
+from distillwatch.models.alerts import PAGING
+from distillwatch.models.campaign_processor import CampaignProcessor
+from distillwatch.models.config import CampaignConfig
+from distillwatch.models.links import Report, Verdict, Watermark
 
 M0 = 29_000_000  # a minute number (2025)
 CONTRACT = ["alert_id", "dedup_key", "kind", "action", "subject", "accounts", "accounts_total", "accounts_added",

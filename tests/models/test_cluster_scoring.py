@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from models.cluster_scoring import ClusterVerdict, hub_share, severity, verdict
-from models.config import ClusterConfig
+from distillwatch.models.cluster_scoring import ClusterVerdict, hub_share, severity, verdict
+from distillwatch.models.config import ClusterConfig
 
 CFG = ClusterConfig()
 

@@ -2,7 +2,7 @@
 
 import random
 
-from models.alerts import PAGING
+from distillwatch.models.alerts import PAGING
 from tests.models.worlds import DAY, T0, background, run, templated, worst
 
 

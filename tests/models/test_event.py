@@ -3,7 +3,7 @@ import tracemalloc
 import orjson
 import pytest
 
-from models.event import CAPABILITIES, MAX_BATCH_BYTES, BadRecord, decode, parse_time, validate
+from distillwatch.models.event import CAPABILITIES, MAX_BATCH_BYTES, BadRecord, decode, parse_time, validate
 
 GOOD = {
     "event_id": "e1", "ts": "2026-02-13T08:15:02.123Z", "account_id": "acct-1", "model": "m",

@@ -7,11 +7,11 @@ import random
 
 import msgspec
 
-from models.account_processor import AccountProcessor
-from models.account_state import RECENT_IDS, AccountState
-from models.event import Event
-from models.event_clock import EventClock
-from models.timespans import DAY
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.account_state import RECENT_IDS, AccountState
+from distillwatch.models.event import Event
+from distillwatch.models.event_clock import EventClock
+from distillwatch.models.timespans import DAY
 
 T0 = 1_770_969_600.0  # 2026-02-13T08:00:00Z
 YEAR = 365 * DAY

@@ -8,7 +8,7 @@ import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.event import Event, decode
+from distillwatch.models.event import Event, decode
 from tests import hostile
 
 GOOD = {"event_id": "e1", "ts": "2026-02-13T08:15:02.123Z", "account_id": "acct-1", "model": "m",

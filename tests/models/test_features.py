@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from models.account_state import HLL_IP, HLL_PROMPT, AccountState
-from models.features import FEATURE_INDEX, FEATURES, N_FEATURES, extract
-from models.sketches import entropy_share
+from distillwatch.models.account_state import HLL_IP, HLL_PROMPT, AccountState
+from distillwatch.models.features import FEATURE_INDEX, FEATURES, N_FEATURES, extract
+from distillwatch.models.sketches import entropy_share
 
 
 def _crafted() -> AccountState:

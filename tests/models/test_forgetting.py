@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import math
 
-from models.account_processor import AccountProcessor
-from models.cluster_processor import ClusterProcessor
-from models.config import AccountConfig, ClusterConfig
-from models.engine import Engine
-from models.event import validate
-from models.links import Link, Watermark, to_wire
-from models.snapshot import (
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.config import AccountConfig, ClusterConfig
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import validate
+from distillwatch.models.links import Link, Watermark, to_wire
+from distillwatch.models.snapshot import (
     account_partition_to_bytes,
     account_record,
     open_positions,
     parse_account_record,
     restore_account_processor,
 )
-from models.timespans import HOUR, MINUTE
+from distillwatch.models.timespans import HOUR, MINUTE
 from tests.models.worlds import DAY, T0, quiet_months
 
 EVENTS = quiet_months(40)

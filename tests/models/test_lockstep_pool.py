@@ -4,8 +4,8 @@ A framework's shared system prompt (a hub: mostly ordinary users) never reports.
 
 from __future__ import annotations
 
-from models.cluster_processor import ClusterProcessor
-from models.links import Degree, Link, Report, Watermark
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.links import Degree, Link, Report, Watermark
 from tests.models.test_campaigns import M0, Stage, report, verdict
 
 

@@ -1,6 +1,6 @@
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
-from models.partitioning import murmur2, partition_for
+from distillwatch.models.partitioning import murmur2, partition_for
 
 
 def test_murmur2_matches_kafka_python():

@@ -4,7 +4,7 @@ import I/O frameworks."""
 import ast
 from pathlib import Path
 
-BANNED = ("faust", "kafka", "aiokafka", "clickhouse_connect", "chdb", "mode", "pickle", "streams")
+BANNED = ("faust", "kafka", "aiokafka", "clickhouse_connect", "chdb", "mode", "pickle", "distillwatch.streams")
 
 
 def test_models_import_no_io_frameworks():
@@ -16,5 +16,5 @@ def test_models_import_no_io_frameworks():
                 names = [a.name for a in node.names]
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in BANNED]
+            offenders += [f"{path.name}: {n}" for n in names if any(n == b or n.startswith(b + ".") for b in BANNED)]
     assert offenders == []

@@ -7,7 +7,7 @@ import random
 
 from river import stats
 
-from models.riverstate import load_quantile, quantile_state
+from distillwatch.models.riverstate import load_quantile, quantile_state
 
 CHECKED_RIVER = "0.26.1"
 

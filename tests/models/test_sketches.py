@@ -1,7 +1,7 @@
 
 import pytest
 
-from models.sketches import (
+from distillwatch.models.sketches import (
     HLL_REGISTERS,
     entropy_share,
     hll_add,

@@ -7,12 +7,12 @@ import math
 
 import pytest
 
-from models.account_processor import AccountProcessor
-from models.campaign_processor import CampaignProcessor
-from models.cluster_processor import ClusterProcessor
-from models.engine import Engine
-from models.event import decode
-from models.snapshot import (
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.campaign_processor import CampaignProcessor
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import decode
+from distillwatch.models.snapshot import (
     ACCOUNT_FIELDS,
     ACCOUNT_OTHER,
     CAMPAIGN_OTHER,
@@ -31,7 +31,7 @@ from models.snapshot import (
 
 @pytest.fixture(scope="module")
 def events(tmp_path_factory):
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     path = tmp_path_factory.mktemp("snap") / "s.jsonl"
     simulate(path, path.with_suffix(".csv"), seed=5, accounts=200, hours=3.0)

@@ -2,11 +2,11 @@
 
 import random
 
-from models.account_state import AccountState
-from models.config import AccountConfig
-from models.event import validate
-from models.features import extract
-from models.peers import PeerModel
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.config import AccountConfig
+from distillwatch.models.event import validate
+from distillwatch.models.features import extract
+from distillwatch.models.peers import PeerModel
 from tests.models.worlds import T0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.suppressions import Suppression, apply_suppressions, parse_line, suppressed_by, table_of
+from distillwatch.models.suppressions import Suppression, apply_suppressions, parse_line, suppressed_by, table_of
 
 T = 1_770_681_600.0  # 2026-02-10T00:00:00Z
 

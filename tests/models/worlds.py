@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import random
 
-from models.engine import Engine
-from models.event import validate
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import validate
 
 T0 = 1770940800.0  # 2026-02-13T00:00:00Z
 DAY = 86400.0

@@ -7,7 +7,7 @@ import gzip
 import orjson
 import pytest
 
-from streams.simulation.world import simulate
+from distillwatch.streams.simulation.world import simulate
 
 SMALL = {"seed": 5, "accounts": 60, "hours": 6.0}
 

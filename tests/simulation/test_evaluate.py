@@ -5,8 +5,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from streams.cli import main
-from streams.simulation.evaluate import evaluate, percentile
+from distillwatch.streams.cli import main
+from distillwatch.streams.simulation.evaluate import evaluate, percentile
 
 LABELS = """account_id,label,scenario,attack_start
 acct-a1,attack,hydra,2026-02-09T01:00:00.000Z

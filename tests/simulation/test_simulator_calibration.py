@@ -6,9 +6,9 @@ import random
 
 import pytest
 
-from streams.simulation import arrivals
-from streams.simulation.calibration import CALIBRATION_PATH, Quantiles, load
-from streams.simulation.derive_calibration import DEFAULT_DATA_DIR, derive, dump
+from distillwatch.streams.simulation import arrivals
+from distillwatch.streams.simulation.calibration import CALIBRATION_PATH, Quantiles, load
+from distillwatch.streams.simulation.derive_calibration import DEFAULT_DATA_DIR, derive, dump
 
 
 @pytest.mark.skipif(not DEFAULT_DATA_DIR.exists(), reason="shared traces not available")

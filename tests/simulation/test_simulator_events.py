@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from streams.simulation.events import format_ts
+from distillwatch.streams.simulation.events import format_ts
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 REQUIRED = {

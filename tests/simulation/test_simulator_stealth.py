@@ -10,10 +10,10 @@ from statistics import mean
 import orjson
 import pytest
 
-from streams.simulation.catalog import REASONING_MODELS, SDK_CLIENTS
-from streams.simulation.events import epoch_ms
-from streams.simulation.lookalikes import CI_PERIOD_MS
-from streams.simulation.world import simulate
+from distillwatch.streams.simulation.catalog import REASONING_MODELS, SDK_CLIENTS
+from distillwatch.streams.simulation.events import epoch_ms
+from distillwatch.streams.simulation.lookalikes import CI_PERIOD_MS
+from distillwatch.streams.simulation.world import simulate
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from collections import Counter
 import orjson
 import pytest
 
-from streams.simulation.corrupt import KINDS
-from streams.simulation.events import epoch_ms
-from streams.simulation.lookalikes import LOOKALIKES
-from streams.simulation.world import POPULATIONS, SCENARIOS, parse_mix, simulate
+from distillwatch.streams.simulation.corrupt import KINDS
+from distillwatch.streams.simulation.events import epoch_ms
+from distillwatch.streams.simulation.lookalikes import LOOKALIKES
+from distillwatch.streams.simulation.world import POPULATIONS, SCENARIOS, parse_mix, simulate
 
 TINY = {"accounts": 30, "hours": 2.0}
 
@@ -152,7 +152,7 @@ def test_gzip_output_is_plain_jsonl_inside(tmp_path):
 
 
 def test_simulate_command_writes_files_and_a_summary(tmp_path, capsys):
-    from streams.cli import main
+    from distillwatch.streams.cli import main
 
     out, labels = tmp_path / "c.jsonl", tmp_path / "c.csv"
     rc = main(["simulate", "--out", str(out), "--labels", str(labels), "--accounts", "20", "--hours", "1"])

@@ -17,9 +17,9 @@ import orjson
 import pytest
 from clickhouse_connect.driver.client import Client
 
-from streams.clickhouse.client import close_embedded, connect
-from streams.clickhouse.schema import apply_migrations
-from streams.replay import replay
+from distillwatch.streams.clickhouse.client import close_embedded, connect
+from distillwatch.streams.clickhouse.schema import apply_migrations
+from distillwatch.streams.replay import replay
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def ch(request: pytest.FixtureRequest, chdb_dsn: str) -> Iterator[ClickHouseDB]:
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, set[str]]:
     """A simulated stream with account and cluster alerts, and replay's alert_ids for it (4 and 4
     partitions, the defaults the pipeline tests run with)."""
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     tmp = tmp_path_factory.mktemp("recorded")
     path = tmp / "stream.jsonl"

@@ -1,8 +1,8 @@
 """How an alert reads for on-call: the text of `alerts tail` and the PagerDuty Events v2 payload."""
 
-from models.alerts import make_alert
-from streams.alerting import pagerduty
-from streams.alerting.text import describe
+from distillwatch.models.alerts import make_alert
+from distillwatch.streams.alerting import pagerduty
+from distillwatch.streams.alerting.text import describe
 
 
 def _alert(kind: str = "cluster") -> dict:

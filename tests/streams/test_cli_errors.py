@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from streams import settings
+from distillwatch.streams import settings
 
 CLI = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "distillwatch")
 DATA = Path(__file__).resolve().parents[2] / "data"

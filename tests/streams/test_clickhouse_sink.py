@@ -8,10 +8,10 @@ import orjson
 import pytest
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from streams.cli import main
-from streams.clickhouse.client import connect
-from streams.clickhouse.schema import apply_migrations, migration_status, migrations, split_statements
-from streams.clickhouse.sink import BufferedSink, ClickHouseWriter, SinkError, open_sink
+from distillwatch.streams.cli import main
+from distillwatch.streams.clickhouse.client import connect
+from distillwatch.streams.clickhouse.schema import apply_migrations, migration_status, migrations, split_statements
+from distillwatch.streams.clickhouse.sink import BufferedSink, ClickHouseWriter, SinkError, open_sink
 
 T0 = 1_770_681_600  # 2026-02-10 00:00:00 UTC
 

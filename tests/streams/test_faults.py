@@ -66,7 +66,7 @@ def _wait(what: str, cond, timeout: float) -> None:
 
 
 def test_sigkill_broker_outage_and_held_clickhouse_equal_replay(kafka_bootstrap, topic_prefix, tmp_path):
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     stream = tmp_path / "stream.jsonl"
     simulate(stream, tmp_path / "labels.csv", seed=7, accounts=200, hours=3.0)

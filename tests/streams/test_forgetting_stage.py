@@ -11,10 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.engine import Engine
-from models.event import validate
-from models.snapshot import parse_account_record
-from streams.stages.outbox import Outbox
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import validate
+from distillwatch.models.snapshot import parse_account_record
+from distillwatch.streams.stages.outbox import Outbox
 from tests.models.worlds import DAY, T0, quiet_months
 from tests.streams.test_stages import SETTINGS, Pipeline, TestingSource
 

@@ -13,12 +13,12 @@ import orjson
 import pytest
 from kafka import KafkaProducer
 
-from models.engine import Engine
-from models.event import decode
-from streams.metrics import Metrics
-from streams.replay import replay
-from streams.stages.accounts import AccountStage
-from streams.stages.outbox import Outbox
+from distillwatch.models.engine import Engine
+from distillwatch.models.event import decode
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.replay import replay
+from distillwatch.streams.stages.accounts import AccountStage
+from distillwatch.streams.stages.outbox import Outbox
 from tests import hostile
 from tests.streams import pipeline
 from tests.streams.test_stages import SETTINGS, Pipeline, TestingSource
@@ -30,7 +30,7 @@ CORPUS_RECORDS = 21_000  # >= 10,000 hostile ones
 def mixed(tmp_path_factory) -> tuple[Path, list[str | None]]:
     """A simulated stream from the corpus' start time with the corpus interleaved in event time;
     one label per line (``None``: valid)."""
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     tmp = tmp_path_factory.mktemp("hostile")
     sim = tmp / "sim.jsonl"

@@ -7,10 +7,10 @@ import io
 
 import orjson
 
-from streams.clickhouse.sink import open_sink
-from streams.commands.incidents import ACTIONS_SQL
-from streams.incidents import fold_actions, group, select
-from streams.replay import replay
+from distillwatch.streams.clickhouse.sink import open_sink
+from distillwatch.streams.commands.incidents import ACTIONS_SQL
+from distillwatch.streams.incidents import fold_actions, group, select
+from distillwatch.streams.replay import replay
 
 
 def _alerts(path) -> list[dict]:
@@ -58,7 +58,7 @@ def test_actions_and_suppressions_reach_clickhouse_through_the_sink_and_fold_in(
 
 
 def test_tail_prints_one_block_per_incident_then_one_line_per_update(recorded):
-    from streams.commands.alerts import IncidentText
+    from distillwatch.streams.commands.alerts import IncidentText
 
     alerts = _alerts(recorded[0])
     view = IncidentText()
@@ -74,7 +74,7 @@ def test_tail_prints_one_block_per_incident_then_one_line_per_update(recorded):
 
 
 def test_evaluate_verdicts_reports_precision_of_paging_incidents(recorded, tmp_path, capsys):
-    from streams.cli import main
+    from distillwatch.streams.cli import main
 
     alerts = _alerts(recorded[0])
     paging = select(group(alerts))

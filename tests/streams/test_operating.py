@@ -14,8 +14,8 @@ import orjson
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams import kafka_client, logs, settings
-from streams.metrics import GAUGES, Metrics
+from distillwatch.streams import kafka_client, logs, settings
+from distillwatch.streams.metrics import GAUGES, Metrics
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 METRIC = re.compile(r"\b((?:distillwatch|process)_[a-z_]+)")
@@ -91,16 +91,16 @@ def _record(exc: bool) -> logging.LogRecord:
         raise ValueError("boom\nsecond line")
     except ValueError:
         info = sys.exc_info() if exc else None
-    return logging.LogRecord("streams.agents.sink", logging.WARNING, __file__, 1, "sink: %s\nmore", ("down",), info)
+    return logging.LogRecord("distillwatch.streams.agents.sink", logging.WARNING, __file__, 1, "sink: %s\nmore", ("down",), info)
 
 
 def test_logs_are_one_line_per_event_in_text_and_json():
     text = logs.OneLineFormatter().format(_record(exc=True))
-    assert "\n" not in text and re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z WARNING streams.agents.sink: ", text)
+    assert "\n" not in text and re.match(r"\d{4}-\d\d-\d\dT[\d:.]+Z WARNING distillwatch.streams.agents.sink: ", text)
     assert "sink: down | more | Traceback" in text
     assert "ValueError: boom | second line" in text
     entry = orjson.loads(logs.JsonFormatter().format(_record(exc=True)))
-    assert (entry["level"], entry["logger"], entry["message"]) == ("WARNING", "streams.agents.sink", "sink: down\nmore")
+    assert (entry["level"], entry["logger"], entry["message"]) == ("WARNING", "distillwatch.streams.agents.sink", "sink: down\nmore")
     assert "ValueError: boom" in entry["exception"]
     root = logging.getLogger()
     saved = root.handlers[:], root.level

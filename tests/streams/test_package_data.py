@@ -12,9 +12,9 @@ REPO = Path(__file__).resolve().parents[2]
 READ_FROM_BUILD = """
 import sys
 sys.path.insert(0, sys.argv[1])
-from streams.clickhouse.saved_queries import QUERIES, saved_queries
-from streams.clickhouse.schema import migrations
-from streams.web.views import STATIC
+from distillwatch.streams.clickhouse.saved_queries import QUERIES, saved_queries
+from distillwatch.streams.clickhouse.schema import migrations
+from distillwatch.streams.web.views import STATIC
 assert str(QUERIES).startswith(sys.argv[1]), QUERIES
 assert str(STATIC).startswith(sys.argv[1]), STATIC
 print(len(migrations()), len(saved_queries()), len((STATIC / "index.html").read_bytes()) > 0)
@@ -26,9 +26,9 @@ def test_sql_and_static_files_are_package_data(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-c", "import setuptools; setuptools.setup()", "-q", "build_py",
                     "--build-lib", str(build)], cwd=REPO, check=True, capture_output=True)
     shipped = sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.suffix in (".sql", ".js"))
-    assert "streams/clickhouse/migrations/000_schema_migrations.sql" in shipped
-    assert "streams/clickhouse/queries/top_accounts.sql" in shipped
-    assert "streams/web/static/app.js" in shipped
+    assert "distillwatch/streams/clickhouse/migrations/000_schema_migrations.sql" in shipped
+    assert "distillwatch/streams/clickhouse/queries/top_accounts.sql" in shipped
+    assert "distillwatch/streams/web/static/app.js" in shipped
     out = subprocess.run([sys.executable, "-c", READ_FROM_BUILD, str(build)], cwd=tmp_path, check=True,
                          capture_output=True, text=True).stdout.split()
     source = REPO / "streams" / "clickhouse"

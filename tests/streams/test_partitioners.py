@@ -23,11 +23,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.event import decode
-from models.partitioning import partition_for
-from models.snapshot import parse_account_record
-from streams.publisher import PARTITIONERS, partitioner, route
-from streams.stages.outbox import Outbox
+from distillwatch.models.event import decode
+from distillwatch.models.partitioning import partition_for
+from distillwatch.models.snapshot import parse_account_record
+from distillwatch.streams.publisher import PARTITIONERS, partitioner, route
+from distillwatch.streams.stages.outbox import Outbox
 from tests.streams import pipeline
 from tests.streams.test_stages import SETTINGS, Pipeline
 

@@ -23,7 +23,7 @@ from collections import Counter
 import orjson
 import pytest
 
-from streams.replay import replay
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

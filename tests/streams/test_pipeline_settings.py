@@ -18,10 +18,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
-from models.engine import Engine
-from streams import settings
-from streams.replay import replay
+from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
+from distillwatch.models.engine import Engine
+from distillwatch.streams import settings
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 
 NON_DEFAULT = {"DW_LATENESS_S": "30", "DW_CLUSTER_SCORE_EVERY_S": "120"}
@@ -29,7 +29,7 @@ NON_DEFAULT = {"DW_LATENESS_S": "30", "DW_CLUSTER_SCORE_EVERY_S": "120"}
 
 @pytest.fixture(scope="module")
 def stream(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     path = tmp_path_factory.mktemp("settings") / "stream.jsonl"
     simulate(path, path.with_suffix(".csv"), seed=3, accounts=300, hours=4.0)

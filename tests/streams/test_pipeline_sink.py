@@ -15,7 +15,7 @@ import time
 import orjson
 import pytest
 
-from streams.replay import replay
+from distillwatch.streams.replay import replay
 from tests.streams.pipeline import CLI, env, metric, publish, worker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -44,7 +44,7 @@ def _query(dsn: str, sql: str) -> list[dict]:
 
 
 def test_rows_exactly_once_after_an_outage(kafka_bootstrap, topic_prefix, tmp_path):
-    from streams.simulation.world import simulate
+    from distillwatch.streams.simulation.world import simulate
 
     stream = tmp_path / "stream.jsonl"
     simulate(stream, tmp_path / "labels.csv", seed=5, accounts=120, hours=2.0)

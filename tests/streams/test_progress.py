@@ -6,8 +6,8 @@ import os
 import subprocess
 from pathlib import Path
 
-from streams.progress import Progress, count_lines, counted
-from streams.replay import replay
+from distillwatch.streams.progress import Progress, count_lines, counted
+from distillwatch.streams.replay import replay
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CLI = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "distillwatch")

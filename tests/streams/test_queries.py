@@ -10,8 +10,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from streams.clickhouse.saved_queries import run_saved_query, saved_queries
-from streams.clickhouse.sink import BufferedSink, ClickHouseWriter
+from distillwatch.streams.clickhouse.saved_queries import run_saved_query, saved_queries
+from distillwatch.streams.clickhouse.sink import BufferedSink, ClickHouseWriter
 
 T0 = 1_770_681_600  # 2026-02-10 00:00:00 UTC
 MIN = 60

@@ -19,7 +19,7 @@ import clickhouse_connect
 import orjson
 import pytest
 
-from streams.replay import replay
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

@@ -10,10 +10,10 @@ import shlex
 
 import pytest
 
-from streams.alerting.links import next_steps
-from streams.cli import main
-from streams.clickhouse.client import connect_readonly, single_statement
-from streams.settings import load, mask_url
+from distillwatch.streams.alerting.links import next_steps
+from distillwatch.streams.cli import main
+from distillwatch.streams.clickhouse.client import connect_readonly, single_statement
+from distillwatch.streams.settings import load, mask_url
 
 
 @pytest.fixture

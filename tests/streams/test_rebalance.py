@@ -18,7 +18,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.replay import replay
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from streams.cli import main
+from distillwatch.streams.cli import main
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 CLI = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "distillwatch")

@@ -3,8 +3,8 @@ fields for forward compatibility, so a renamed field would otherwise vanish sile
 
 from pathlib import Path
 
-from models.engine import Engine
-from streams.replay import replay
+from distillwatch.models.engine import Engine
+from distillwatch.streams.replay import replay
 
 DEMO = Path(__file__).resolve().parents[2] / "data" / "demo.jsonl.gz"
 # fields of the alert object that the alerts table keeps as JSON text or derives

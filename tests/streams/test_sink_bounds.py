@@ -6,8 +6,8 @@ import io
 
 import orjson
 
-from streams.clickhouse.sink import ClickHouseWriter, open_sink
-from streams.replay import replay
+from distillwatch.streams.clickhouse.sink import ClickHouseWriter, open_sink
+from distillwatch.streams.replay import replay
 from tests.streams.test_clickhouse_sink import minute_row
 
 

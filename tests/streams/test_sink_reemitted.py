@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from streams.clickhouse.sink import BufferedSink, ClickHouseWriter, RecentKeys
-from streams.logthrottle import Throttle
+from distillwatch.streams.clickhouse.sink import BufferedSink, ClickHouseWriter, RecentKeys
+from distillwatch.streams.logthrottle import Throttle
 from tests.streams.test_clickhouse_sink import ALERT, client, count, hour_requests, minute_row  # noqa: F401
 
 

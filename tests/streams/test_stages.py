@@ -14,15 +14,15 @@ from pathlib import Path
 import orjson
 import pytest
 
-from models.links import Rewind, from_wire
-from streams.metrics import Metrics
-from streams.publisher import route
-from streams.replay import replay
-from streams.settings import Settings
-from streams.stages.accounts import AccountStage
-from streams.stages.campaigns import CampaignStage
-from streams.stages.clusters import ClusterStage
-from streams.stages.outbox import Outbox
+from distillwatch.models.links import Rewind, from_wire
+from distillwatch.streams.metrics import Metrics
+from distillwatch.streams.publisher import route
+from distillwatch.streams.replay import replay
+from distillwatch.streams.settings import Settings
+from distillwatch.streams.stages.accounts import AccountStage
+from distillwatch.streams.stages.campaigns import CampaignStage
+from distillwatch.streams.stages.clusters import ClusterStage
+from distillwatch.streams.stages.outbox import Outbox
 
 SETTINGS = Settings(requests_partitions=4, cluster_partitions=4, idle_flush_s=5.0)
 Record = tuple[int, int, bytes]  # (partition, offset, value), as a consumer sees it
@@ -284,7 +284,7 @@ def test_duplicate_campaign_messages_are_dropped(source):
 
 
 def test_the_stage_drivers_do_not_import_faust():
-    code = ("import sys, streams.stages.accounts, streams.stages.clusters, streams.stages.campaigns; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faust' or m == 'streams.app'))")
+    code = ("import sys, distillwatch.streams.stages.accounts, distillwatch.streams.stages.clusters, distillwatch.streams.stages.campaigns; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faust' or m == 'distillwatch.streams.app'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"

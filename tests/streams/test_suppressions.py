@@ -12,8 +12,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.cli import main
-from streams.replay import replay
+from distillwatch.streams.cli import main
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 
 DATA = Path(__file__).resolve().parents[2] / "data"

@@ -14,10 +14,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.cli import main
-from streams.clickhouse.sink import open_sink
-from streams.incidents import group, select
-from streams.replay import replay
+from distillwatch.streams.cli import main
+from distillwatch.streams.clickhouse.sink import open_sink
+from distillwatch.streams.incidents import group, select
+from distillwatch.streams.replay import replay
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DAY = ["--param", "start=2026-02-09 00:00:00", "--param", "end=2026-02-10 00:00:00"]

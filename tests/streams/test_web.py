@@ -22,8 +22,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from streams.incidents import group, select
-from streams.replay import replay
+from distillwatch.streams.incidents import group, select
+from distillwatch.streams.replay import replay
 from tests.streams import pipeline
 from tests.streams.browser import Browser
 

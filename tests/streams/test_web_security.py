@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from streams.web.views import HEADERS, authorized, exposure_problem
+from distillwatch.streams.web.views import HEADERS, authorized, exposure_problem
 from tests.streams.pipeline import REPO
 
 
@@ -22,7 +22,7 @@ def test_a_non_loopback_bind_needs_a_token(bind: str, token: str, refused: bool)
 
 def test_the_worker_refuses_to_start_exposed_without_a_token() -> None:
     env = {**os.environ, "DW_WEB_BIND": "0.0.0.0", "DW_WEB_TOKEN": ""}
-    done = subprocess.run([sys.executable, "-c", "import streams.web.views"], cwd=REPO, env=env,
+    done = subprocess.run([sys.executable, "-c", "import distillwatch.streams.web.views"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("DW_WEB_BIND=0.0.0.0 exposes the on-call page")

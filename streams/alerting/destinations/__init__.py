@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from streams.alerting.destination import Destination
-from streams.alerting.destinations.alertmanager import AlertmanagerDestination
-from streams.alerting.destinations.pagerduty import PagerDutyDestination
-from streams.alerting.destinations.slack import SlackDestination
-from streams.alerting.destinations.webhook import WebhookDestination
-from streams.settings import Settings
+from distillwatch.streams.alerting.destination import Destination
+from distillwatch.streams.alerting.destinations.alertmanager import AlertmanagerDestination
+from distillwatch.streams.alerting.destinations.pagerduty import PagerDutyDestination
+from distillwatch.streams.alerting.destinations.slack import SlackDestination
+from distillwatch.streams.alerting.destinations.webhook import WebhookDestination
+from distillwatch.streams.settings import Settings
 
 __all__ = ["AlertmanagerDestination", "PagerDutyDestination", "SlackDestination", "WebhookDestination",
            "configured"]

@@ -20,12 +20,12 @@ from typing import ClassVar
 
 import orjson
 
-from models.alerts import rfc3339
-from models.event import parse_time
-from streams.alerting.destination import DeliveryError, Destination, mask_url, post
-from streams.alerting.links import campaign_of, drilldown_url
-from streams.alerting.severity import action
-from streams.alerting.text import summary
+from distillwatch.models.alerts import rfc3339
+from distillwatch.models.event import parse_time
+from distillwatch.streams.alerting.destination import DeliveryError, Destination, mask_url, post
+from distillwatch.streams.alerting.links import campaign_of, drilldown_url
+from distillwatch.streams.alerting.severity import action
+from distillwatch.streams.alerting.text import summary
 
 ALERTNAME = "DistillationHarvesting"
 CHUNK = 500  # alerts per re-send request

@@ -8,9 +8,9 @@ from typing import ClassVar
 
 import orjson
 
-from streams.alerting import pagerduty
-from streams.alerting.destination import Destination, mask_url, post
-from streams.alerting.links import drilldown_url
+from distillwatch.streams.alerting import pagerduty
+from distillwatch.streams.alerting.destination import Destination, mask_url, post
+from distillwatch.streams.alerting.links import drilldown_url
 
 EVENTS_URL = "https://events.pagerduty.com/v2/enqueue"
 

@@ -11,10 +11,10 @@ from typing import ClassVar
 
 import orjson
 
-from streams.alerting.destination import Destination, post
-from streams.alerting.links import drilldown_url
-from streams.alerting.severity import action
-from streams.alerting.text import summary
+from distillwatch.streams.alerting.destination import Destination, post
+from distillwatch.streams.alerting.links import drilldown_url
+from distillwatch.streams.alerting.severity import action
+from distillwatch.streams.alerting.text import summary
 
 ICONS = {"critical": ":rotating_light:", "error": ":red_circle:", "warning": ":warning:",
          "info": ":information_source:"}

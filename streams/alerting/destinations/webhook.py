@@ -14,7 +14,7 @@ from typing import ClassVar
 
 import orjson
 
-from streams.alerting.destination import Destination, mask_url, post
+from distillwatch.streams.alerting.destination import Destination, mask_url, post
 
 SIGNATURE_HEADER = "X-Distillwatch-Signature"
 
