@@ -1,5 +1,6 @@
-"""The one Faust app. Topics live in :mod:`distillwatch.streams.topics`, tables in :mod:`distillwatch.streams.state`, agents
-in :mod:`distillwatch.streams.agents`; everything depends on this module, never the other way round.
+"""The one Faust app. Topics live in :mod:`distillwatch.streams.topics`, tables in
+:mod:`distillwatch.streams.state`, agents in :mod:`distillwatch.streams.agents`; everything depends on this
+module, never the other way round.
 
 Values are raw bytes everywhere (orjson or struct inside), never Faust's pickle codec. State is
 kept in memory and rebuilt from the changelogs at start-up; no RocksDB is needed.

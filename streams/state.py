@@ -37,8 +37,8 @@ cluster_state = app.Table(
     key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
 )
 
-# every worker holds every suppression (one small partition, :func:`distillwatch.streams.kafka_admin.suppressions_topic`),
-# kept current while it runs
+# every worker holds every suppression (one small partition,
+# :func:`distillwatch.streams.kafka_admin.suppressions_topic`), kept current while it runs
 suppressions = app.GlobalTable(
     "suppressions", partitions=1, recovery_buffer_size=1,
     key_type=bytes, value_type=bytes,

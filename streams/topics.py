@@ -1,4 +1,5 @@
-"""Every topic the pipeline uses, by its configured name (see :func:`distillwatch.streams.kafka_admin.pipeline_topics`)."""
+"""Every topic the pipeline uses, by its configured name
+(see :func:`distillwatch.streams.kafka_admin.pipeline_topics`)."""
 
 from __future__ import annotations
 

@@ -89,7 +89,8 @@ def _fmt(value: object) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m distillwatch.streams.simulation.sweep", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m distillwatch.streams.simulation.sweep",
+                                description=__doc__.split("\n")[0])
     p.add_argument("--seeds", default="11,23,31", help="comma-separated world seeds")
     p.add_argument("--accounts", type=int, default=300)
     p.add_argument("--hours", type=float, default=24.0)

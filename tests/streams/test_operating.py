@@ -91,7 +91,9 @@ def _record(exc: bool) -> logging.LogRecord:
         raise ValueError("boom\nsecond line")
     except ValueError:
         info = sys.exc_info() if exc else None
-    return logging.LogRecord("distillwatch.streams.agents.sink", logging.WARNING, __file__, 1, "sink: %s\nmore", ("down",), info)
+    return logging.LogRecord(
+        "distillwatch.streams.agents.sink", logging.WARNING, __file__, 1, "sink: %s\nmore", ("down",), info
+    )
 
 
 def test_logs_are_one_line_per_event_in_text_and_json():
@@ -100,7 +102,9 @@ def test_logs_are_one_line_per_event_in_text_and_json():
     assert "sink: down | more | Traceback" in text
     assert "ValueError: boom | second line" in text
     entry = orjson.loads(logs.JsonFormatter().format(_record(exc=True)))
-    assert (entry["level"], entry["logger"], entry["message"]) == ("WARNING", "distillwatch.streams.agents.sink", "sink: down\nmore")
+    assert (entry["level"], entry["logger"], entry["message"]) == (
+        "WARNING", "distillwatch.streams.agents.sink", "sink: down\nmore"
+    )
     assert "ValueError: boom" in entry["exception"]
     root = logging.getLogger()
     saved = root.handlers[:], root.level

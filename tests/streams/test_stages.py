@@ -284,7 +284,8 @@ def test_duplicate_campaign_messages_are_dropped(source):
 
 
 def test_the_stage_drivers_do_not_import_faust():
-    code = ("import sys, distillwatch.streams.stages.accounts, distillwatch.streams.stages.clusters, distillwatch.streams.stages.campaigns; "
+    code = ("import sys, distillwatch.streams.stages.accounts, distillwatch.streams.stages.clusters, "
+            "distillwatch.streams.stages.campaigns; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'faust' or m == 'distillwatch.streams.app'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
