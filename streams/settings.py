@@ -21,11 +21,16 @@ from pathlib import Path
 
 from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig, DetectorConfig
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
 
 def _default_data_dir() -> str:
-    return str(REPO_ROOT / ".run")
+    """``.run`` under the working directory, made absolute when the settings are read.
+
+    Not next to the code (inside site-packages for an installed wheel) and not a per-user
+    ``$XDG_STATE_HOME``: each deployment or checkout gets its own directory, so two never share an
+    embedded ClickHouse (one process may hold it) or Faust's table state; ``make`` and infra/ run
+    from the repo root and so keep using the repo's ``.run``. Set ``DW_DATA_DIR`` to put it elsewhere.
+    """
+    return str(Path.cwd() / ".run")
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import random
 from functools import cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
 import orjson
 
-CALIBRATION_PATH = Path(__file__).with_name("calibration.json")
+CALIBRATION_PATH: Traversable = files(__package__) / "calibration.json"  # package data: in a wheel too
 
 
 @cache
