@@ -49,8 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from distillwatch.streams.kafka_admin import ensure_topics
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for name in ("distillwatch", "streams"):
-        logging.getLogger(name).setLevel(logging.INFO)
+    logging.getLogger("distillwatch").setLevel(logging.INFO)
     logging.getLogger("kafka").setLevel(logging.CRITICAL)  # an unreachable broker is our one line below
     cfg = settings.load()
     for name in ("pagerduty_min_severity", "slack_min_severity"):
