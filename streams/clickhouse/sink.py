@@ -153,6 +153,30 @@ def _converter(ch_type: str, sample: object) -> Callable[[object], object] | Non
     return None
 
 
+def absent_value(ch_type: str, default_kind: str, default_expression: str) -> object:
+    """What a row that lacks a field stores: the column's DEFAULT when it is a literal (``'trigger'``,
+    ``0``), else the type's empty value, which is what ClickHouse itself would store.
+
+    >>> absent_value("LowCardinality(String)", "DEFAULT", "'trigger'"), absent_value("Array(String)", "", "")
+    ('trigger', [])
+    """
+    literal = default_expression.strip() if default_kind == "DEFAULT" else ""
+    if len(literal) >= 2 and literal[0] == literal[-1] == "'":
+        return literal[1:-1]
+    if literal.lstrip("-").isdigit():
+        return int(literal)
+    base = ch_type.removeprefix("LowCardinality(")
+    if base.startswith("Nullable("):
+        return None
+    if base.startswith("Array("):
+        return []
+    if base.startswith("Map("):
+        return {}
+    if "Int" in base or base.startswith(("Float", "Decimal", "Bool", "DateTime")):
+        return 0
+    return ""
+
+
 class ClickHouseWriter:
     """Column-oriented inserts of row dicts into the tables of one database.
 
@@ -165,32 +189,36 @@ class ClickHouseWriter:
         self._columns: dict[str, list[tuple[str, str]]] = {}
         self.clamped = 0  # integer values stored at their column type's bound (see :func:`saturate`)
 
-    def columns(self, table: str) -> list[tuple[str, str]]:
-        """(name, type) of the columns an INSERT may name: not MATERIALIZED or ALIAS."""
+    def columns(self, table: str) -> list[tuple[str, str, object]]:
+        """(name, type, value for a row that lacks the field) of the columns an INSERT may name: not
+        MATERIALIZED or ALIAS."""
         cols = self._columns.get(table)
         if cols is None:
-            cols = self._columns[table] = [tuple(r) for r in self.client.query(
-                "SELECT name, type FROM system.columns WHERE database = currentDatabase() "
-                "AND table = {table:String} AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') "
-                "ORDER BY position", parameters={"table": table}).result_rows]
+            listed = self.client.query(
+                "SELECT name, type, default_kind, default_expression FROM system.columns "
+                "WHERE database = currentDatabase() AND table = {table:String} "
+                "AND default_kind NOT IN ('MATERIALIZED', 'ALIAS', 'EPHEMERAL') "
+                "ORDER BY position", parameters={"table": table}).result_rows
+            cols = self._columns[table] = [(name, t, absent_value(t, kind, expr)) for name, t, kind, expr in listed]
             if not cols:
                 raise SinkError(f"table {table} does not exist in {self.client.database}: run `distillwatch "
                                 "schema apply`")
         return cols
 
     def insert(self, table: str, rows: list[dict], token: str) -> None:
-        first = rows[0]
-        present = [(name, ch_type) for name, ch_type in self.columns(table) if name in first]
-        names = [name for name, _ in present]
-        try:  # pivot at C speed; a row lacking a field falls back to None for it
+        # a field only some rows carry (alert v1.1's optional accounts_added) is a column of the batch
+        fields = rows[0].keys() if len(rows) == 1 else set().union(*rows)
+        present = [(name, ch_type, absent) for name, ch_type, absent in self.columns(table) if name in fields]
+        names = [name for name, _, _ in present]
+        try:  # pivot at C speed; a row lacking a field takes the column's DEFAULT for it
             columns = list(zip(*map(itemgetter(*names), rows), strict=True)) if len(names) > 1 else None
         except KeyError:
             columns = None
         if columns is None:
-            columns = [[r.get(name) for r in rows] for name in names]
+            columns = [[r.get(name, absent) for r in rows] for name, _, absent in present]
         data = []
-        for (name, ch_type), col in zip(present, columns, strict=True):
-            convert = _converter(ch_type, first[name])
+        for (name, ch_type, absent), col in zip(present, columns, strict=True):
+            convert = _converter(ch_type, next((v for v in col if v is not absent), absent))
             col = [convert(v) for v in col] if convert else col
             bounds = int_bounds(ch_type) if not ch_type.startswith(("DateTime", "Array", "Map")) else None
             if bounds is not None and col:
@@ -200,7 +228,7 @@ class ClickHouseWriter:
                     log.warning("%d value(s) of %s.%s out of the %s range: stored at the bound",
                                 clamped, table, name, ch_type)
             data.append(col)
-        types = [ch_type for _, ch_type in present]
+        types = [ch_type for _, ch_type, _ in present]
         self.client.insert(table, data, column_names=names, column_type_names=types, column_oriented=True,
                            settings={**INSERT_SETTINGS, "insert_deduplication_token": token})
 

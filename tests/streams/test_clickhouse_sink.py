@@ -87,6 +87,19 @@ def test_rows_of_every_kind_land_in_their_tables(client) -> None:
     assert count(client, "cluster_member") == 1
 
 
+def test_optional_alert_fields_in_some_rows_only_land_with_their_defaults(client) -> None:
+    """Alert v1.1: ``accounts_added`` is on updates only and ``action`` may be absent (a trigger).
+    A batch mixing such rows, whichever comes first, lands whole (the demo's stream sink once
+    retried such a batch forever)."""
+    update = {**ALERT, "alert_id": "u1", "action": "trigger", "accounts_added": ["acc-2", "acc-3"]}
+    resolve = {**ALERT, "alert_id": "r1", "action": "resolve"}
+    sink = BufferedSink(ClickHouseWriter(client))
+    sink.add([("alert", update), ("alert", ALERT), ("alert", resolve)])
+    assert sink.flush() == 3
+    got = client.query("SELECT alert_id, action, accounts_added FROM alerts ORDER BY alert_id").result_rows
+    assert got == [("a1b2", "trigger", []), ("r1", "resolve", []), ("u1", "trigger", ["acc-2", "acc-3"])]
+
+
 def test_batches_by_size_and_keeps_the_rest_until_flushed(client) -> None:
     sink = BufferedSink(ClickHouseWriter(client), batch_rows=4)
     sink.write([minute_row("acc-1", m) for m in range(10)])
