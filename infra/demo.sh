@@ -74,6 +74,10 @@ metrics | grep -E '^distillwatch_(events_in_total|bad_records_total|late_events|
 echo "== stopping the worker (flushes the ClickHouse sink)"
 kill -TERM "$worker"
 for _ in $(seq 1 60); do kill -0 "$worker" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$worker" 2>/dev/null; then  # nothing may outlive the demo
+  echo "demo: the worker did not stop within 30 s (log: $DW_DATA_DIR/worker.log); killing it" >&2
+  kill -9 "$worker" 2>/dev/null || true
+fi
 worker=""
 
 echo "== analyst: the top clusters of the day, from ClickHouse"
