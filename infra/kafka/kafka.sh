@@ -39,9 +39,12 @@ fetch() {
   command -v java >/dev/null || die "Java 17+ is needed to run the local broker; install it (apt-get install openjdk-17-jre-headless) or point KAFKA_BOOTSTRAP_SERVERS at an existing broker."
   echo "kafka.sh: fetching Kafka jars with Maven into $jars (once)"
   rm -rf "$jars"; mkdir -p "$jars"
+  # Maven 3.8's console still writes colour resets in batch mode: its output is shown without them
+  local status=0
   mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies \
-      -DoutputDirectory="$jars" -DincludeScope=runtime \
-    || die "Maven could not fetch the Kafka jars (see above). Check network access to Maven Central."
+      -DoutputDirectory="$jars" -DincludeScope=runtime >"$jars/maven.log" 2>&1 || status=$?
+  sed 's/\x1b\[[0-9;]*m//g' "$jars/maven.log" | grep -v '^$' || true
+  [ "$status" = 0 ] || die "Maven could not fetch the Kafka jars (see above). Check network access to Maven Central."
   touch "$jars/.complete"
 }
 
