@@ -39,6 +39,7 @@ from distillwatch.models.suppressions import SuppressionTable
 from distillwatch.streams import codecs
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 
 _PARTITION_HEAD = struct.Struct("<qq")  # source offset applied, link position within it
@@ -60,7 +61,7 @@ class Partition:
         self.links: dict[int, list[list]] = {}
 
 
-class AccountStage:
+class AccountStage(Stage):
     """Kafka records in (:meth:`apply`), a batch's outputs and state out (:meth:`finish`).
 
     ``data`` is the table's mapping (key ``a/<account>`` or ``p/<partition>``, see
@@ -70,12 +71,8 @@ class AccountStage:
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  clock: Callable[[], float] = time.monotonic, suppressions: SuppressionTable | None = None) -> None:
-        self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
+        super().__init__(s, data, changelog, metrics, suppressions)
         self.config = detector_config(s).account
-        self.data = data
-        self.changelog = changelog
-        self.metrics = metrics
         self.clock = clock
         self.parts: dict[int, Partition] = {}
         self.assigned_at: dict[int, float] = {}

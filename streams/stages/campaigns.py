@@ -17,13 +17,14 @@ from distillwatch.models.snapshot import campaign_to_bytes, restore_campaign_pro
 from distillwatch.models.suppressions import SuppressionTable
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 from distillwatch.streams.stages.positions import unseen
 
 KEY = b"k/0"
 
 
-class CampaignStage:
+class CampaignStage(Stage):
     """Campaign records in (:meth:`apply`), a batch's alerts, rows and state out (:meth:`finish`).
 
     ``data`` is the table's mapping (one key, :data:`KEY`, see :mod:`distillwatch.streams.state`); restored
@@ -31,11 +32,7 @@ class CampaignStage:
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  suppressions: SuppressionTable | None = None) -> None:
-        self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
-        self.data = data
-        self.changelog = changelog
-        self.metrics = metrics
+        super().__init__(s, data, changelog, metrics, suppressions)
         self.proc = None
         self.last: list[list[int]] = []
         self.touched = False

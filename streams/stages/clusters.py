@@ -22,6 +22,7 @@ from distillwatch.models.suppressions import SuppressionTable
 from distillwatch.streams import codecs
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 from distillwatch.streams.stages.positions import unseen
 
@@ -35,18 +36,14 @@ class ClusterPartition:
         self.out: list[list] = []  # [offset, k, wire message] for the campaign stage
 
 
-class ClusterStage:
+class ClusterStage(Stage):
     """Link records in (:meth:`apply`), a batch's alerts, rows and state out (:meth:`finish`).
 
     ``data`` is the table's mapping (key ``c/<partition>``, see :mod:`distillwatch.streams.state`)."""
 
     def __init__(self, s: Settings, data: MutableMapping[bytes, bytes], changelog: str, metrics: Metrics,
                  suppressions: SuppressionTable | None = None) -> None:
-        self.settings = s
-        self.suppressions = {} if suppressions is None else suppressions  # distillwatch.streams.state.suppressions
-        self.data = data
-        self.changelog = changelog
-        self.metrics = metrics
+        super().__init__(s, data, changelog, metrics, suppressions)
         self.parts: dict[int, ClusterPartition] = {}
         self.touched: set[int] = set()
 
