@@ -132,55 +132,31 @@ class AccountState:
     def update(self, ev: Event, new_model: bool = False) -> None:
         """Fold one event into the counters; O(1), no allocation beyond a few floats.
 
-        ``new_model``: the event asks for a model released recently (the processor knows).
-        The hottest function of the detector: written flat (the decay inline, each event field
-        and counter read once), with the arithmetic in the same order as ever, so the same
-        events give bit-identical counters."""
+        ``new_model``: the event asks for a model released recently (the processor knows)."""
         ts = ev.ts
-        events = self.events
-        dt = ts - self.t_last if events else 0.0
+        dt = ts - self.t_last if self.events else 0.0
         if dt > 0.0:
-            # decay by dt > 0 seconds (an out-of-order event adds 1 undecayed: factors are <= 1)
-            f_fast = math.exp(-dt / TAU_FAST)
-            f_hour = math.exp(-dt / TAU_HOUR)
-            f_day = math.exp(-dt / TAU_DAY)
-            self.r_fast *= f_fast
-            self.r_hour *= f_hour
-            self.out_hour *= f_hour
-            self.r_day *= f_day
-            self.out_day *= f_day
-            self.in_day *= f_day
-            self.cot_day *= f_day
-            self.e429_day *= f_day
-            self.sat_day *= f_day
-            self.rep_day *= f_day
-            self.distill_day *= f_day
-            self.newmodel_day *= f_day
-            self.batch_day *= f_day
-            self.harvest_day *= f_day
+            self._decay_all(dt)
             self.t_last = ts
             lg = math.log1p(dt)
             d = lg - self.gap_mean
             self.gap_mean += 0.05 * d
             self.gap_var = 0.95 * (self.gap_var + 0.05 * d * d)
-        elif not events:
+        elif not self.events:
             self.t_last = ts
         self.r_fast += 1.0
         self.r_hour += 1.0
         self.r_day += 1.0
         out = ev.output_tokens
-        inp = ev.input_tokens
-        cot = ev.cot_elicitation
-        rate_limited = ev.status == 429
         self.out_hour += out
         self.out_day += out
-        self.in_day += inp
-        self.cot_day += cot
+        self.in_day += ev.input_tokens
+        self.cot_day += ev.cot_elicitation
         if new_model:
             self.newmodel_day += 1.0
         if ev.endpoint == "batch":
             self.batch_day += 1.0
-        if rate_limited:
+        if ev.status == 429:
             self.e429_day += 1.0
         mt = ev.max_tokens
         saturated = ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt)
@@ -192,7 +168,7 @@ class AccountState:
         # An event older than the reference (out of order) adds a weight below 1, at worst 0.0:
         # only a newer reference is moved to, so no exponent here is ever positive beyond 30.
         x = (ts - self.w_ref) / TAU_DAY
-        if x > 30.0 or not events:
+        if x > 30.0 or not self.events:
             self._rebase(ts)
             x = 0.0
         cap = ev.capability
@@ -200,25 +176,44 @@ class AccountState:
             self.caps[cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-                if cot >= COT_LEVEL and ev.reasoning_tokens:
+                if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
                     self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
                     if not saturated:  # a whole trace; one cut at max_tokens (evaluation harnesses) is no example
                         self.harvest_day += 1.0
         self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
-        self.events = events + 1
-        event_id = ev.event_id
+        self.events += 1
         if not self.win_req:
-            self.win_event = event_id
-        self.last_event = event_id
+            self.win_event = ev.event_id
+        self.last_event = ev.event_id
         self.win_req += 1
-        self.win_in += inp
+        self.win_in += ev.input_tokens
         self.win_out += out
-        self.win_cot += cot
+        self.win_cot += ev.cot_elicitation
         self.win_reasoning += ev.reasoning_tokens
-        if rate_limited:
+        if ev.status == 429:
             self.win_429 += 1
+
+    def _decay_all(self, dt: float) -> None:
+        """Decay by ``dt`` > 0 seconds (an out-of-order event adds 1 undecayed: factors are <= 1)."""
+        f_fast = math.exp(-dt / TAU_FAST)
+        f_hour = math.exp(-dt / TAU_HOUR)
+        f_day = math.exp(-dt / TAU_DAY)
+        self.r_fast *= f_fast
+        self.r_hour *= f_hour
+        self.out_hour *= f_hour
+        self.r_day *= f_day
+        self.out_day *= f_day
+        self.in_day *= f_day
+        self.cot_day *= f_day
+        self.e429_day *= f_day
+        self.sat_day *= f_day
+        self.rep_day *= f_day
+        self.distill_day *= f_day
+        self.newmodel_day *= f_day
+        self.batch_day *= f_day
+        self.harvest_day *= f_day
 
     def _rebase(self, ts: float) -> None:
         """Move the weight reference forward to ``ts`` so the growing weights never overflow
