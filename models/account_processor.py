@@ -96,24 +96,27 @@ class AccountProcessor:
         st = self.accounts.get(acc)
         if st is None:
             st = self.accounts[acc] = AccountState()
+        counters = self.counters
         if st.repeats(ev.event_id):
-            self.counters["duplicates"] += 1
+            counters["duplicates"] += 1
             return "duplicate event_id: this account sent it recently, counted once"
-        self.counters["events"] += 1
+        counters["events"] += 1
         if ts < self.watermark:
-            self.counters["late"] += 1
+            counters["late"] += 1
         minute = int(ts // 60)
-        if st.win_minute < 0:
+        win_minute = st.win_minute
+        if win_minute < 0:
             self._open_window(acc, st, minute)
-        elif minute > st.win_minute:
+        elif minute > win_minute:
             self._close_window(acc, st)
             self._open_window(acc, st, minute)
         st.update(ev, self._is_new_model(ev.model, ts))
         self.dirty.add(acc)
         if ts > self.max_ts:
             self.max_ts = ts
-        if self.clock.observe(acc, ts):
-            self.advance(self.clock.time - self.config.lateness_s)
+        clock = self.clock
+        if clock.observe(acc, ts):
+            self.advance(clock.time - self.config.lateness_s)
         return None
 
     def _is_new_model(self, model: str, ts: float) -> bool:
@@ -249,9 +252,10 @@ class AccountProcessor:
         self.dirty.add(acc)
         age = close_ts - st.created_at if not math.isnan(st.created_at) else math.nan
         group = peer_group(age, st.verification, cfg.young_s, cfg.established_s)
+        users = end_users(st)
         risk = account_scoring.risk_factor(
             age, st.verification in WEAK_VERIFICATION, bool(st.org) and st.verification in VOUCHED_VERIFICATION,
-            end_users(st), st.batch_day / max(st.r_day, 1e-9), cfg)
+            users, st.batch_day / max(st.r_day, 1e-9), cfg)
         crossed = self._sequential(st, close_ts, group, risk)
         # A sparse minute soon after the last score barely moves an account's picture: scoring
         # it again would be most of the per-event cost for the many low-rate accounts.
@@ -261,7 +265,7 @@ class AccountProcessor:
                 self.links.append((CAMPAIGNS, Verdict(minute, acc, alert)))
             self.alerts.clear()
         self.rows.append(("account_minute", report.account_minute_row(acc, st, minute, group)))
-        hub = end_users(st) >= cfg.hub_end_users
+        hub = users >= cfg.hub_end_users
         day = int(close_ts // DAY)
         if day > st.degree_day and not hub:
             st.degree_day = day

@@ -15,9 +15,12 @@ from typing import NamedTuple
 
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.config import AccountConfig
-from distillwatch.models.features import FEATURES, N_FEATURES
+from distillwatch.models.features import FEATURES
 
 SELF_SURGE = -1  # pseudo feature index for the own-history term
+# (index, weight, group) of each feature: read once here, not off the Feature objects for
+# every feature of every scored minute
+_WEIGHTED = tuple((i, f.weight, f.group) for i, f in enumerate(FEATURES))
 
 
 class Contribution(NamedTuple):
@@ -77,8 +80,8 @@ def score(
     """Score one feature vector; ``risk`` (>= 1) scales the signature for young, weakly verified
     accounts, the population campaigns are built from.
 
-    >>> centre, spread = [0.0] * N_FEATURES, [1.0] * N_FEATURES
-    >>> x = [0.0] * N_FEATURES
+    >>> centre, spread = [0.0] * len(FEATURES), [1.0] * len(FEATURES)
+    >>> x = [0.0] * len(FEATURES)
     >>> x[0], x[3] = 3.0, 20.0  # requests_day 3 spreads up, cot_share far beyond the cap
     >>> v = score(x, (centre, spread), 0.0, 0.0, 0.0, 1.5, 8.0, 0.5)
     >>> v.score, v.volume, v.harvest, v.automation  # cot: weight 1.5 * cap 8 * risk 1.5
@@ -91,15 +94,14 @@ def score(
     centre, spread = baseline
     terms: list[Contribution] = []
     volume = harvest = automation = 0.0
-    for i in range(N_FEATURES):
+    for i, weight, group in _WEIGHTED:
         z = (x[i] - centre[i]) / spread[i]
         if z <= 0.0:
             continue
-        f = FEATURES[i]
-        c = f.weight * min(z, z_cap)
-        if f.group == "volume":
+        c = weight * min(z, z_cap)
+        if group == "volume":
             volume = max(volume, c)
-        elif f.group == "harvest":
+        elif group == "harvest":
             c *= risk
             harvest += c
         else:

@@ -58,7 +58,8 @@ class Engine:
 
     def process(self, ev: Event) -> str | None:
         """One event; returns a dead-letter reason if the account stage rejected it."""
-        proc = self.accounts[self.partition_of(ev.account_id)]
+        p = self._partition_cache.get(ev.account_id)  # partition_of, inline: it runs for every event
+        proc = self.accounts[self.partition_of(ev.account_id) if p is None else p]
         reason = proc.process(ev)
         if proc.links:
             self._hand_off(proc)

@@ -56,18 +56,21 @@ class EventClock:
         if len(leaders) < self.quorum:
             self._floor = -math.inf
             return False
-        floor_account = min(leaders, key=leaders.__getitem__)
-        floor = leaders[floor_account]
-        limit = floor + self.max_ahead_s
-        outliers = [acc for acc, t in leaders.items() if t > limit]
-        if outliers:  # implausibly far ahead of the others: they no longer vote
-            for acc in outliers:
+        # Runs for nearly every event: min/max over the values, not a keyed min, a list and a
+        # filtered max (the same answer; the floor account is the first leader at the floor).
+        times = leaders.values()
+        floor = min(times)
+        newest = max(times)
+        if newest > floor + self.max_ahead_s:  # implausibly far ahead of the others: they no longer vote
+            limit = floor + self.max_ahead_s
+            for acc in [acc for acc, t in leaders.items() if t > limit]:
                 del leaders[acc]
             self._floor = -math.inf
             return False
-        self._floor, self._floor_account = floor, floor_account
+        self._floor = floor
+        self._floor_account = next(acc for acc, t in leaders.items() if t == floor)
         reach = floor + self.lead_s
-        time = max(t for t in leaders.values() if t <= reach)
+        time = newest if newest <= reach else max(t for t in times if t <= reach)
         if time > self.time:
             self.time = time
             return True

@@ -49,21 +49,23 @@ ACCOUNT_REASONS = 5  # score terms shown as an account alert's reasons
 
 def account_minute_row(acc: str, st: AccountState, minute: int, group: str) -> dict:
     """The ``account_minute`` row of the account's just-closed minute."""
+    distinct = st.distinct  # one bound method for the five sketches: a row per closed account-minute
+    win_req = st.win_req
     return {
         "account_id": acc,
         "minute": minute * 60,
-        "requests": st.win_req,
+        "requests": win_req,
         "input_tokens": int(st.win_in),
         "output_tokens": int(st.win_out),
         "reasoning_tokens": int(st.win_reasoning),
         "rate_limited": st.win_429,
         "saturated": st.win_sat,
-        "cot_share": st.win_cot / st.win_req if st.win_req else 0.0,
-        "distinct_ips": round(st.distinct(HLL_IP)),
-        "distinct_asns": round(st.distinct(HLL_ASN)),
-        "distinct_tls": round(st.distinct(HLL_TLS)),
-        "distinct_routers": round(st.distinct(HLL_ROUTER)),
-        "distinct_prompts": round(st.distinct(HLL_PROMPT)),
+        "cot_share": st.win_cot / win_req if win_req else 0.0,
+        "distinct_ips": round(distinct(HLL_IP)),
+        "distinct_asns": round(distinct(HLL_ASN)),
+        "distinct_tls": round(distinct(HLL_TLS)),
+        "distinct_routers": round(distinct(HLL_ROUTER)),
+        "distinct_prompts": round(distinct(HLL_PROMPT)),
         "capability_mix": st.capability_shares(),
         "score": st.v_score,
         "volume_score": st.v_volume,

@@ -79,16 +79,18 @@ def replay(
         if dead_letter is not None:
             dead_letter.write(dead_letter_line(f"{path}:{line_no}", raw, reason))
 
+    process = engine.process
+    accepted = 0  # a local, not summary.events, in the per-event loop
     for path, line_no, raw in read_lines(paths):
         events, bad = decode(raw)
         for item, reason in bad:
             reject(path, line_no, item, reason)
         for ev in events:
-            reason = engine.process(ev)
-            if reason is not None:
-                reject(path, line_no, raw, reason)
+            reason = process(ev)
+            if reason is None:
+                accepted += 1
             else:
-                summary.events += 1
+                reject(path, line_no, raw, reason)
         n += 1
         if n & 4095 == 0:
             drain()
@@ -98,6 +100,7 @@ def replay(
         progress(n & 4095)
     engine.finish()
     drain()
+    summary.events = accepted
     summary.late = engine.counters().get("late", 0)
     summary.seconds = time.perf_counter() - t0
     return summary
