@@ -187,8 +187,10 @@ def _round_trip(browser: str, tmp: Path, page: str, env: dict[str, str], paging:
         chrome.eval("document.getElementById('do-resolve').click()")
         chrome.wait("document.getElementById('action-result').textContent.startsWith('resolve: ')")
 
-        listing = _wait("the ack in `incidents list`", lambda: (
-            lambda out: out if "acked" in _line(out, acked.dedup_key) else None)(_cli(env, "incidents", "list")))
+        # the two actions reach ClickHouse through the sink, possibly in different batches: wait for both
+        listing = _wait("the ack and the resolve in `incidents list`", lambda: (
+            lambda out: out if "acked" in _line(out, acked.dedup_key) and not _line(out, resolved.dedup_key)
+            else None)(_cli(env, "incidents", "list")))
         assert "pat: looking" in _line(listing, acked.dedup_key)
         assert not _line(listing, resolved.dedup_key), "a resolved incident leaves the default list"
         assert "resolved" in _line(_cli(env, "incidents", "list", "--all"), resolved.dedup_key)
