@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from distillwatch.models import account_scoring, report
 from distillwatch.models.account_state import AccountState
@@ -31,6 +31,7 @@ from distillwatch.models.features import FEATURE_INDEX, FEATURES, end_users, ext
 from distillwatch.models.links import CAMPAIGNS, Degree, Link, Message, Rewind, Verdict, Watermark
 from distillwatch.models.partitioning import partition_for
 from distillwatch.models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
+from distillwatch.models.reorder import ReorderBuffer
 from distillwatch.models.timespans import DAY, HOUR, MINUTE
 
 LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
@@ -41,7 +42,8 @@ _COT_SHARE = FEATURE_INDEX["cot_share"]
 class AccountProcessor:
     """State and logic of one requests partition (see module docstring)."""
 
-    def __init__(self, partition: int, cluster_partitions: int, config: AccountConfig | None = None) -> None:
+    def __init__(self, partition: int, cluster_partitions: int, config: AccountConfig | None = None,
+                 sources: Iterable[int] | None = None) -> None:
         self.partition = partition
         self.cluster_partitions = cluster_partitions
         cfg = self.config = config or AccountConfig()
@@ -49,7 +51,14 @@ class AccountProcessor:
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.max_ts = -math.inf  # the newest accepted ts: a flush must close even an outlier's minute
-        self.clock = EventClock(cfg.clock_quorum, MAX_FUTURE_S, cfg.lateness_s)
+        self.clock = EventClock(cfg.clock_quorum, MAX_FUTURE_S, cfg.lateness_s)  # of the events applied
+        # this partition as a source: the clock of the events read from it, whoever owns them
+        self.arrivals = EventClock(cfg.clock_quorum, MAX_FUTURE_S, cfg.lateness_s)
+        # what may still arrive from every source partition (replay: this one only)
+        self.order = ReorderBuffer((partition,) if sources is None else sources)
+        self.released = 0  # events applied in release order (late ones not counted)
+        self.skip: dict[str, float] = {}  # account -> its state already holds the events below this ts
+        self.rejected: list[tuple[Event, str]] = []  # events that failed when applied, for the driver
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
         self._open: dict[int, list[str]] = {}
@@ -71,38 +80,96 @@ class AccountProcessor:
     # -- input --------------------------------------------------------------------------------
 
     def process(self, ev: Event) -> str | None:
-        """Fold one event in; returns a dead-letter reason when the event must be rejected.
+        """An event read from this partition that it owns (replay: every event): checked as a
+        source (:meth:`admit`), held (:meth:`enqueue`), and this source's mark moved on.
+        Returns a dead-letter reason when the event is rejected."""
+        reason = self.admit(ev)
+        if reason is None:
+            reason = self.enqueue(ev)
+            self.mark(self.partition, self.arrivals.time - self.config.lateness_s)
+        return reason
 
-        Never raises: an exception while folding is a reason too (class and message, one line),
-        so one poison event cannot stop a worker or cut a replay short, and both paths reject
-        the same events."""
+    def admit(self, ev: Event) -> str | None:
+        """Source-side checks of an event read from this partition, whoever owns it: a time
+        implausibly far from the partition's event clock is rejected, any other moves the clock.
+
+        Never raises (nor does :meth:`enqueue`): an exception is a reason too (class and
+        message, one line), so one poison event cannot stop a worker or cut a replay short."""
         try:
-            return self._fold(ev)
+            ts = ev.ts
+            now = self.arrivals.time
+            if ts > now + MAX_FUTURE_S and now != -math.inf:
+                self.counters["too_far_ahead"] += 1
+                return f"implausible time: ts is {ts - now:,.0f} s ahead of the stream's event time (limit: 1 day)"
+            if ts < now - self.config.max_behind_s:
+                self.counters["too_far_behind"] += 1
+                return (f"implausible time: ts is {now - ts:,.0f} s behind the stream's event time, too old for "
+                        f"any window (limit: {self.config.max_behind_s:,.0f} s)")
+            self.arrivals.observe(ev.account_id, ts)
         except Exception as exc:  # noqa: BLE001 - any bug must cost one event, not the partition
             self.counters["errors"] += 1
             return error_reason(exc)
+        return None
 
-    def _fold(self, ev: Event) -> str | None:
+    @property
+    def source_mark(self) -> float:
+        """What this partition promises its accounts' owners as a source: nothing earlier will come."""
+        return self.arrivals.time - self.config.lateness_s
+
+    def enqueue(self, ev: Event) -> str | None:
+        """An event this partition owns, from any source: an ``event_id`` the account sent
+        recently is rejected; any other is held until every source's mark has passed it, or
+        applied at once if it is late (below what was released already)."""
+        try:
+            acc = ev.account_id
+            st = self.accounts.get(acc)
+            if st is None:
+                st = self.accounts[acc] = AccountState()
+            if st.repeats(ev.event_id):
+                self.counters["duplicates"] += 1
+                return "duplicate event_id: this account sent it recently, counted once"
+            self.dirty.add(acc)
+            if not self.order.push(ev):
+                self.counters["late"] += 1
+                self._apply(ev)
+        except Exception as exc:  # noqa: BLE001 - as in admit
+            self.counters["errors"] += 1
+            return error_reason(exc)
+        return None
+
+    def mark(self, source: int, watermark: float) -> None:
+        """``source`` sends nothing below ``watermark`` from now on: apply what that releases. When
+        every source is done (all marks infinite: end of input, or every source idle), close
+        every window as at the end of input."""
+        order = self.order
+        order.mark(source, watermark)
+        released = order.release()
+        for ev in released:
+            self.released += 1
+            self._apply(ev)
+        if self.skip and order.frontier >= max(self.skip.values()):
+            self.skip.clear()
+        if order.frontier == math.inf and not self.is_flushed:
+            self.advance(math.inf if self.max_ts == -math.inf else self.max_ts + _FLUSH_AHEAD_S)
+
+    def _apply(self, ev: Event) -> None:
+        if self.skip and ev.ts < self.skip.get(ev.account_id, -math.inf):
+            return  # a restart after a torn state write: this account's record holds it already
+        if self.watermark > self.max_ts:  # flushed (idle), and events came back
+            self.wake()
+        try:
+            self._fold(ev)
+        except Exception as exc:  # noqa: BLE001 - as in admit
+            self.counters["errors"] += 1
+            self.rejected.append((ev, error_reason(exc)))
+
+    def _fold(self, ev: Event) -> None:
         ts = ev.ts
-        now = self.clock.time
-        if ts > now + MAX_FUTURE_S and now != -math.inf:
-            self.counters["too_far_ahead"] += 1
-            return f"implausible time: ts is {ts - now:,.0f} s ahead of the stream's event time (limit: 1 day)"
-        if ts < now - self.config.max_behind_s:
-            self.counters["too_far_behind"] += 1
-            return (f"implausible time: ts is {now - ts:,.0f} s behind the stream's event time, too old for "
-                    f"any window (limit: {self.config.max_behind_s:,.0f} s)")
         acc = ev.account_id
         st = self.accounts.get(acc)
-        if st is None:
+        if st is None:  # forgotten while its event was held
             st = self.accounts[acc] = AccountState()
-        counters = self.counters
-        if st.repeats(ev.event_id):
-            counters["duplicates"] += 1
-            return "duplicate event_id: this account sent it recently, counted once"
-        counters["events"] += 1
-        if ts < self.watermark:
-            counters["late"] += 1
+        self.counters["events"] += 1
         minute = int(ts // 60)
         win_minute = st.win_minute
         if win_minute < 0:
@@ -117,7 +184,6 @@ class AccountProcessor:
         clock = self.clock
         if clock.observe(acc, ts):
             self.advance(clock.time - self.config.lateness_s)
-        return None
 
     def _is_new_model(self, model: str, ts: float) -> bool:
         """Whether ``model`` appeared in this partition's traffic recently (a fresh release):
@@ -151,8 +217,9 @@ class AccountProcessor:
             self.links.extend((p, msg) for p in self._stage_targets())
 
     def flush(self) -> None:
-        """End of input: close everything (offline replay's end, or an idle streaming partition)."""
-        self.advance(math.inf if self.max_ts == -math.inf else self.max_ts + _FLUSH_AHEAD_S)
+        """End of input from this partition as a source (offline replay's end, or an idle
+        streaming partition): with every source done, every window closes."""
+        self.mark(self.partition, math.inf)
 
     @property
     def is_flushed(self) -> bool:

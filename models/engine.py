@@ -24,6 +24,10 @@ from distillwatch.models.suppressions import SuppressionTable, apply_suppression
 class Engine:
     """Replay driver: ``process`` events in file order, ``finish`` at the end, drain outputs.
 
+    Each account processor holds its events for the lateness and applies them sorted by
+    ``(ts, event_id, account_id)`` (:mod:`distillwatch.models.reorder`), as the streaming
+    account stage does whatever partitioner the producer used.
+
     ``config`` must be the one the streaming agents use (``distillwatch.streams.settings.detector_config``),
     or replay and the stream disagree; so must ``suppressions`` (the workers' suppressions topic)."""
 
@@ -40,6 +44,8 @@ class Engine:
         self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
         self.campaigns = CampaignProcessor(partitions + cluster_partitions, config.campaign)
         self._partition_cache: dict[str, int] = {}
+        # events that failed when applied (a bug, never a bad event: those are rejected by ``process``)
+        self.rejected: list[tuple[Event, str]] = []
         self.suppressions = {} if suppressions is None else suppressions
         # one shared outbox, so alerts come out in exactly the order they were raised (account
         # alerts reach it through the campaign processor, which routes them)
@@ -63,6 +69,9 @@ class Engine:
         reason = proc.process(ev)
         if proc.links:
             self._hand_off(proc)
+        if proc.rejected:
+            self.rejected.extend(proc.rejected)
+            proc.rejected.clear()
         return reason
 
     def finish(self) -> None:
@@ -70,6 +79,8 @@ class Engine:
         for proc in self.accounts:
             proc.flush()
             self._hand_off(proc)
+            self.rejected.extend(proc.rejected)
+            proc.rejected.clear()
 
     def _hand_off(self, proc: AccountProcessor) -> None:
         links, proc.links = proc.links, []

@@ -153,7 +153,7 @@ class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
             if not 0.0 <= t < TIME_CEILING:
                 raise _time_error(created, "account_created_at")
         sh = self.simhash
-        if sh is not None:
+        if sh is not None and type(sh) is str:  # an int: rebuilt from stored fields, converted already
             if sh.strip(_HEX_DIGITS):  # int(s, 16) alone would take a sign, 0x, underscores, spaces
                 raise _bad("prompt_simhash", sh)
             self.simhash = int(sh, 16)
@@ -163,7 +163,7 @@ class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
             raise _bad("billing_country", self.billing_country)
         if self.ip_country is not None and self.ip_country not in _COUNTRY_SHAPE:
             raise _bad("ip_country", self.ip_country)
-        if self.capability is not None:
+        if type(self.capability) is str:
             self.capability = _CAPABILITY_INDEX[self.capability]
         if self.reasoning_tokens is None:
             self.reasoning_tokens = 0

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import orjson
 
@@ -26,19 +26,21 @@ from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 from distillwatch.models.links import Message, from_wire, to_wire
 from distillwatch.models.minute_merge import MinuteMerge
 
-_VERSION = 3  # 2: links without r_day, sent_watermark; 3: the partition's event clock
-_ACCOUNT_RECORD = struct.Struct("<Hqi")
+_VERSION = 4  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks
+_ACCOUNT_RECORD = struct.Struct("<Hdi")
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
 # processor gains an attribute listed nowhere here: decide where it belongs before relying on it.
 ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen",
-                  "forgot_at")
+                  "forgot_at", "released")
 ACCOUNT_OTHER = (
-    "peers", "threshold", "accounts", "clock",  # own records (the clock: in the partition document)
+    "peers", "threshold", "accounts", "clock", "arrivals", "order",  # own records (clocks and marks: in the
+    # partition document; the events held in ``order`` are the driver's: replay never stops, a stage writes them)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
-    "alerts", "rows", "links", "dirty", "_link_partition", "_stale", "_stale_until",  # outputs and caches
+    "alerts", "rows", "links", "dirty", "rejected", "skip",  # outputs, and a restart's torn-batch guard
+    "_link_partition", "_stale", "_stale_until",  # caches
 )
 CLUSTER_OTHER = (
     "merge", "clusters", "degree", "threshold",
@@ -69,6 +71,9 @@ def account_partition_to_bytes(proc: AccountProcessor) -> bytes:
     """The partition-level state of an account processor (not its accounts)."""
     doc = {name: _clamp(getattr(proc, name)) for name in ACCOUNT_FIELDS}
     doc["clock"] = _clamp(proc.clock.to_wire())
+    doc["arrivals"] = _clamp(proc.arrivals.to_wire())
+    doc["order"] = {"marks": [[src, clamp_infinity(w)] for src, w in proc.order.marks.items()],
+                    "frontier": clamp_infinity(proc.order.frontier)}
     return bytes([_VERSION]) + _blob(orjson.dumps(doc)) + _blob(proc.peers.to_bytes()) + _blob(
         proc.threshold.to_bytes())
 
@@ -79,14 +84,14 @@ def open_positions(proc: AccountProcessor) -> dict[str, int]:
     return {acc: i for _, bucket in proc.open_windows() for i, acc in enumerate(bucket)}
 
 
-def account_record(state: AccountState, partition: int, offset: int, position: int) -> bytes:
-    """One account's changelog value: where it lives, the source offset it reflects, its place
-    in the open minute (-1: none), then the state."""
-    return _ACCOUNT_RECORD.pack(partition, offset, position) + state.to_bytes()
+def account_record(state: AccountState, partition: int, frontier: float, position: int) -> bytes:
+    """One account's changelog value: where it lives, the release frontier it reflects (it holds
+    every event of its below that ``ts``), its place in the open minute (-1: none), then the state."""
+    return _ACCOUNT_RECORD.pack(partition, frontier, position) + state.to_bytes()
 
 
-def parse_account_record(data: bytes) -> tuple[int, int, int, bytes]:
-    """``(partition, offset, position, state bytes)`` of an :func:`account_record`."""
+def parse_account_record(data: bytes) -> tuple[int, float, int, bytes]:
+    """``(partition, frontier, position, state bytes)`` of an :func:`account_record`."""
     partition, offset, position = _ACCOUNT_RECORD.unpack_from(data, 0)
     return partition, offset, position, data[_ACCOUNT_RECORD.size :]
 
@@ -97,16 +102,21 @@ def restore_account_processor(
     partition_state: bytes | None,
     accounts: dict[str, tuple[int, bytes]],
     config: AccountConfig | None = None,
+    sources: Iterable[int] | None = None,
 ) -> AccountProcessor:
     """An account processor from its partition record (``None``: fresh) and its accounts as
-    ``{account: (position, state bytes)}``."""
-    proc = AccountProcessor(partition, cluster_partitions, config)
+    ``{account: (position, state bytes)}``; ``sources`` as for :class:`AccountProcessor`."""
+    proc = AccountProcessor(partition, cluster_partitions, config, sources)
     if partition_state:
         if partition_state[0] != _VERSION:
             raise ValueError("account partition snapshot of an unknown version")
         (doc, peers, threshold), _ = _blobs(partition_state, 1, 3)
         fields = orjson.loads(doc)
         proc.clock.load(_unclamp(fields.pop("clock")))
+        proc.arrivals.load(_unclamp(fields.pop("arrivals")))
+        order = fields.pop("order")
+        proc.order.marks.update((src, unclamp_infinity(w)) for src, w in order["marks"])
+        proc.order.frontier = unclamp_infinity(order["frontier"])
         for name, value in fields.items():
             setattr(proc, name, _unclamp(value))
         proc.peers.load(peers)

@@ -18,6 +18,7 @@ def pipeline_topics(s: Settings) -> list[tuple[str, int]]:
     one processor sees every suspicious account and cluster (a few messages a minute)."""
     return [
         (s.requests_topic, s.requests_partitions),
+        (s.rerouted_topic, s.requests_partitions),
         (s.links_topic, s.cluster_partitions),
         (s.campaigns_topic, 1),
         (s.alerts_topic, s.requests_partitions),

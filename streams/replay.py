@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+import msgspec
 import orjson
 
 from distillwatch.models.config import DetectorConfig
@@ -79,6 +80,12 @@ def replay(
         if dead_letter is not None:
             dead_letter.write(dead_letter_line(f"{path}:{line_no}", raw, reason))
 
+    def reject_failed(path: str) -> None:
+        """Events that failed when applied, which is later than read: no line to name."""
+        for ev, reason in engine.rejected:
+            reject(path, 0, msgspec.json.encode(ev), reason)
+        engine.rejected.clear()
+
     process = engine.process
     accepted = 0  # a local, not summary.events, in the per-event loop
     for path, line_no, raw in read_lines(paths):
@@ -91,6 +98,8 @@ def replay(
                 accepted += 1
             else:
                 reject(path, line_no, raw, reason)
+        if engine.rejected:
+            reject_failed(path)
         n += 1
         if n & 4095 == 0:
             drain()
@@ -99,6 +108,7 @@ def replay(
     if progress is not None:
         progress(n & 4095)
     engine.finish()
+    reject_failed(paths[-1] if paths else "-")
     drain()
     summary.events = accepted
     summary.late = engine.counters().get("late", 0)

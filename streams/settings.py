@@ -65,6 +65,12 @@ class Settings:
     )
 
     @property
+    def rerouted_topic(self) -> str:
+        """The account stage's internal topic (partitioned like the requests topic): events read
+        off their owner partition, forwarded to it, and every source partition's mark."""
+        return f"{self.requests_topic}.rerouted"
+
+    @property
     def effective_clickhouse_dsn(self) -> str:
         """The DSN to connect to: the configured one, or the embedded engine under ``data_dir``."""
         return self.clickhouse_dsn or f"chdb://{Path(self.data_dir).resolve() / 'clickhouse'}"

@@ -22,15 +22,19 @@ for _gauge, _counter in (("late_events", "late"), ("duplicate_events", "duplicat
 lock = asyncio.Lock()  # the agent and the timer take turns on the stage
 
 
-@app.agent(topics.requests)
+@app.agent(topics.account_input)
 async def score_accounts(stream) -> None:
-    """decode → process → produce → store, one batch of records at a time."""
+    """decode → process → produce → store, one batch of records at a time (requests records, and
+    what other partitions forwarded to this one with their marks)."""
+    requests_topic = settings.requests_topic
     async for batch in stream.take_events(settings.batch_max, within=settings.batch_within_s):
         async with lock:
             with metrics.batch("account", batch):
                 out = Outbox()
                 for event in batch:
-                    stage.apply(event.message.partition, event.message.offset, event.message.value, out)
+                    message = event.message
+                    apply = stage.apply if message.topic == requests_topic else stage.apply_rerouted
+                    apply(message.partition, message.offset, message.value, out)
                     if stage.pending_events >= DELIVER_EVERY_EVENTS:  # batches of JSON-array records
                         stage.finish(out)  # can be large: keep alert latency and memory bounded
                         await out.deliver(app)

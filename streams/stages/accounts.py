@@ -2,29 +2,35 @@
 the cluster stage, account alerts and watermarks to the campaign stage, aggregate rows, dead
 letters; state to the ``account_state`` table.
 
-Recovery is exact where Kafka lets it be: every state record carries the source offset it
-reflects, outputs are delivered before state is written and state before input is acked, so a
-restarted worker skips what its state already holds and re-emits at most the alerts and links of
-one batch (same ``alert_id``; links are dropped by position at the cluster stage). The one gap: a
-crash in the middle of writing one batch's state leaves some accounts ahead of their partition
-record; their events are skipped but their effect on the partition's peer model is lost.
-
 An account belongs to one partition, ``partition_for(account_id)`` (Kafka's murmur2), whatever
-partitioner the producer used (request-event.md 1.1). An event that arrives elsewhere is not
-processed there: it is re-routed, produced to the requests topic at its owner partition through
-the Outbox (so before its input is acked), and processed when the owner reads it. A crash between
-the two can deliver it twice; the account's recent event-id ring counts the copy once.
+partitioner the producer used (request-event.md 1.1). Partition ``p`` is both a *source* (it reads
+requests partition ``p``, checks each event against its event clock, forwards the events it does
+not own to their owner through the ``.rerouted`` topic and, after each batch, sends every other
+partition its *mark*: nothing earlier will come from it) and an *owner* (it holds its events, its
+own and forwarded ones, until every source's mark has passed them, and applies them sorted:
+:mod:`distillwatch.models.reorder`). So the processor sees the sequence replay sees, whatever
+the placement and the pace of the partitions.
+
+Recovery is exact where Kafka lets it be: outputs are delivered before state is written and
+state before input is acked. State per batch, in this order: the events it held (``b/<p>/<n>``),
+the accounts it changed, the partition record, then tombstones of held-event records wholly
+released. A restarted worker holds again what its records hold above the partition's frontier,
+skips input those records cover, and drops forwards it already has (by source offset). The one
+gap: a crash in the middle of writing one batch's state leaves some accounts ahead of their
+partition record; their events are skipped (by the frontier their record holds), but their
+effect on the partition's peer model is lost.
 """
 
 from __future__ import annotations
 
+import math
 import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
-import msgspec
+import orjson
 
-from distillwatch.models.account_processor import AccountProcessor, error_reason
+from distillwatch.models.account_processor import AccountProcessor
 from distillwatch.models.event import Event, decode
 from distillwatch.models.links import CAMPAIGNS, to_wire
 from distillwatch.models.partitioning import partition_for
@@ -42,23 +48,35 @@ from distillwatch.streams.settings import Settings, detector_config
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 
-_PARTITION_HEAD = struct.Struct("<qq")  # source offset applied, link position within it
-_split_batch = msgspec.json.Decoder(list[msgspec.Raw]).decode
+_HEAD = struct.Struct("<I")  # length of the partition record's JSON head
 
 
 class Partition:
     """One requests partition: its processor and what the driver needs to resume it."""
 
-    __slots__ = ("proc", "offset", "link_k", "ahead", "active_at", "links")
+    __slots__ = ("proc", "offset", "rerouted", "forwarded", "covered", "link_n", "link_k", "held", "chunks",
+                 "next_chunk", "sent_mark", "idle", "active_at", "links")
 
-    def __init__(self, proc: AccountProcessor, offset: int, link_k: int, ahead: dict[str, int],
-                 active_at: float) -> None:
+    def __init__(self, proc: AccountProcessor, head: dict, active_at: float) -> None:
         self.proc = proc
-        self.offset = offset  # last source offset applied
-        self.link_k = link_k  # links sent so far at ``offset``: (offset, k) orders them
-        self.ahead = ahead  # accounts whose record is newer than the partition record (torn batch)
+        self.offset: int = head.get("offset", -1)  # last requests offset applied
+        self.rerouted: int = head.get("rerouted", -1)  # last .rerouted offset applied
+        # per source partition: the last requests offset whose forwarded events arrived here
+        self.forwarded: dict[int, int] = {int(k): v for k, v in head.get("forwarded", {}).items()}
+        self.covered = (-1, -1)  # (requests, rerouted) offsets whose events held records hold already
+        self.link_n, self.link_k = head.get("link", (0, 0))  # position of the next link: (released, k)
+        self.held: list[Event] = []  # events held in this batch, for its held-event record
+        self.chunks: dict[int, float] = {}  # held-event records written: number -> newest ts in it
+        self.next_chunk = 0
+        self.sent_mark = -math.inf  # the mark other partitions last got from this one
+        self.idle = False  # caught up and quiet: its mark is infinite until a record comes
         self.active_at = active_at  # clock reading of the last record applied
         self.links: dict[int, list[list]] = {}
+
+    def head(self) -> dict:
+        return {"offset": self.offset, "rerouted": self.rerouted,
+                "forwarded": {str(src): o for src, o in self.forwarded.items()},
+                "link": [self.link_n, self.link_k]}
 
 
 class AccountStage(Stage):
@@ -88,26 +106,44 @@ class AccountStage(Stage):
         return part
 
     def _restore(self, p: int) -> Partition:
-        offset, link_k, pstate = -1, 0, None
-        head = self.data.get(b"p/%d" % p)
-        if head:
-            offset, link_k = _PARTITION_HEAD.unpack_from(head, 0)
-            pstate = head[_PARTITION_HEAD.size :]
+        head, pstate = {}, None
+        raw = self.data.get(b"p/%d" % p)
+        if raw:
+            (n,) = _HEAD.unpack_from(raw, 0)
+            head = orjson.loads(raw[_HEAD.size : _HEAD.size + n])
+            pstate = raw[_HEAD.size + n :]
         accounts: dict[str, tuple[int, bytes]] = {}
-        ahead: dict[str, int] = {}
+        ahead: dict[str, float] = {}
+        chunks: list[tuple[int, bytes]] = []
+        prefix = b"b/%d/" % p
         for key, value in self.data.items():
             if key[:2] == b"a/":
-                part, off, position, st = parse_account_record(value)
+                part, frontier, position, st = parse_account_record(value)
                 if part == p:
                     acc = key[2:].decode()
                     accounts[acc] = (position, st)
-                    if off > offset:
-                        ahead[acc] = off
-        proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config)
-        return Partition(proc, offset, link_k, ahead, self.clock())
+                    ahead[acc] = frontier
+            elif key.startswith(prefix):
+                chunks.append((int(key[len(prefix) :]), value))
+        proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config,
+                                         range(self.settings.requests_partitions))
+        proc.skip = {acc: f for acc, f in ahead.items() if f > proc.order.frontier}
+        part = Partition(proc, head, self.assigned_at.get(p, self.clock()))  # quiet since assigned
+        covered_req, covered_rer = -1, -1
+        for n, value in sorted(chunks):
+            doc = orjson.loads(value)
+            covered_req, covered_rer = max(covered_req, doc["through"][0]), max(covered_rer, doc["through"][1])
+            events = codecs.events_from(doc["events"])
+            part.chunks[n] = max(ev.ts for ev in events)
+            for ev in events:
+                if ev.ts >= proc.order.frontier:
+                    proc.order.push(ev)
+            part.next_chunk = n + 1
+        part.covered = (covered_req, covered_rer)
+        return part
 
     def apply(self, p: int, offset: int, raw: bytes | None, out: Outbox) -> None:
-        """One Kafka record (an event or a JSON array of events) of partition ``p``.
+        """One requests record (an event or a JSON array of events) of partition ``p``.
 
         Never raises for a record's sake: a tombstone (``None``), a bad event or an exception
         while applying one is dead-lettered with a one-line reason and the record still counts as
@@ -116,30 +152,84 @@ class AccountStage(Stage):
         if offset <= part.offset:
             self.metrics.inc("redelivered_skipped")
             return
+        part.offset = offset
+        part.active_at = self.clock()
+        if offset <= part.covered[0]:  # its events are held (or applied) already: a torn batch's input
+            self.metrics.inc("redelivered_skipped")
+            return
+        part.idle = False
         source = f"{self.settings.requests_topic}:{p}:{offset}"
         events, bad = decode(raw)
         for item, reason in bad:
             self._dead_letter(out, reason, item, source)
-        if any(self.owner(ev.account_id) != p for ev in events):
-            events = self._reroute(p, raw, events, out)
         proc = part.proc
+        moved: dict[int, list[Event]] = {}
         for ev in events:
-            if part.ahead and part.ahead.get(ev.account_id, -1) >= offset:
-                continue
-            try:
-                if proc.is_flushed:
-                    proc.wake()
-                reason = proc.process(ev)
-            except Exception as exc:  # noqa: BLE001 - process() itself never raises; this is the net
-                self.metrics.inc("record_errors")
-                reason = error_reason(exc)
+            reason = proc.admit(ev)
+            if reason is None:
+                owner = self.owner(ev.account_id)
+                if owner != p:
+                    moved.setdefault(owner, []).append(ev)
+                    continue
+                reason = self._enqueue(part, ev)
             if reason is not None:
                 self._dead_letter(out, reason, raw[:2048] if raw else b"", source)
-        self.metrics.inc("events_in", len(events))
-        self.pending_events += len(events)
-        part.offset, part.link_k = offset, 0
-        part.active_at = self.clock()
+        kept = len(events)
+        for owner in sorted(moved):
+            out.add(self.settings.rerouted_topic, None, codecs.forward_record(p, offset, moved[owner]), owner)
+            self.metrics.inc("rerouted", len(moved[owner]))
+            kept -= len(moved[owner])
+        self._count(kept)
+        proc.mark(p, proc.source_mark)
         self._take_links(p, part)
+
+    def apply_rerouted(self, p: int, offset: int, raw: bytes | None, out: Outbox) -> None:
+        """One record of the ``.rerouted`` topic's partition ``p``: events another source read for
+        ``p``, or another source's mark."""
+        part = self.partition(p)
+        if offset <= part.rerouted:
+            self.metrics.inc("redelivered_skipped")
+            return
+        part.rerouted = offset
+        if offset <= part.covered[1]:
+            self.metrics.inc("redelivered_skipped")
+            return
+        try:
+            msg = codecs.parse_rerouted(raw or b"")
+        except Exception as exc:  # noqa: BLE001 - only a foreign producer writes anything else here
+            self._dead_letter(out, f"not a rerouted record: {exc}", raw or b"",
+                              f"{self.settings.rerouted_topic}:{p}:{offset}")
+            return
+        proc = part.proc
+        if len(msg) == 2:
+            proc.mark(*msg)
+        else:
+            src, src_offset, events = msg
+            if src_offset <= part.forwarded.get(src, -1):
+                self.metrics.inc("redelivered_skipped")  # forwarded again by a restarted source
+                return
+            part.forwarded[src] = src_offset
+            self._count(len(events))
+            for ev in events:
+                reason = self._enqueue(part, ev)
+                if reason is not None:
+                    self._dead_letter(out, reason, orjson.dumps(codecs.events_value([ev])[0]),
+                                      f"{self.settings.requests_topic}:{src}:{src_offset}")
+        self._take_links(p, part)
+
+    def _count(self, events: int) -> None:
+        """``events_in`` counts an event once, where it is processed (its owner), valid or not."""
+        self.metrics.inc("events_in", events)
+        self.pending_events += events
+
+    def _enqueue(self, part: Partition, ev: Event) -> str | None:
+        proc = part.proc
+        held = ev.ts >= proc.order.frontier
+        reason = proc.enqueue(ev)
+        if reason is None:
+            if held:
+                part.held.append(ev)
+        return reason
 
     def owner(self, account_id: str) -> int:
         """The one partition that processes ``account_id``'s events (and holds its state)."""
@@ -148,49 +238,20 @@ class AccountStage(Stage):
             owner = self.owners[account_id] = partition_for(account_id, self.settings.requests_partitions)
         return owner
 
-    def _reroute(self, p: int, raw: bytes, events: list[Event], out: Outbox) -> list[Event]:
-        """Forward the events of record ``raw`` that partition ``p`` does not own to their owner
-        partitions, as they were written (one record per owner: the event alone, keyed by its
-        account, or a JSON array of them, never larger than ``raw``); returns the events ``p`` owns.
-
-        A batch is split into its elements again to find each good event's bytes: only elements that
-        are JSON objects, decoded alone exactly as the batch decoder judges them, so the events
-        found are ``events`` in the same order (bad elements were dead-lettered already)."""
-        if len(events) == 1 and raw.lstrip()[:1] != b"[":
-            found = [(events[0], raw)]
-        else:
-            found = [(ev, item) for item in map(bytes, _split_batch(raw)) if item[:1] == b"{"
-                     for ev in decode(item)[0]]
-        kept: list[Event] = []
-        moved: dict[int, list[tuple[Event, bytes]]] = {}
-        for ev, item in found:
-            owner = self.owner(ev.account_id)
-            if owner == p:
-                kept.append(ev)
-            else:
-                moved.setdefault(owner, []).append((ev, item))
-        for owner in sorted(moved):
-            group = moved[owner]
-            if len(group) == 1:
-                ev, item = group[0]
-                out.add(self.settings.requests_topic, ev.account_id.encode(), item, owner)
-            else:
-                out.add(self.settings.requests_topic, None, b"[" + b",".join(i for _, i in group) + b"]", owner)
-            self.metrics.inc("rerouted", len(group))
-        return kept
-
     def flush_idle(self, highwaters: Mapping[int, int | None], out: Outbox) -> None:
-        """Flush partitions that are caught up (``highwaters``: assigned partition → its end offset)
-        and quiet for ``idle_flush_s``, so their last minutes close as at end of input. A partition
-        with a backlog is never idle, however long it waits: flushing it early would change results."""
+        """Mark as done the source partitions that are caught up (``highwaters``: assigned partition →
+        its end offset) and quiet for ``idle_flush_s``: their mark goes to infinity, and an owner
+        whose sources are all done closes its last minutes as at end of input. A partition with a
+        backlog is never idle, however long it waits: flushing it early would change results."""
         now = self.clock()
         for p, high in highwaters.items():
             if p not in self.parts and now - self.assigned_at.setdefault(p, now) < self.settings.idle_flush_s:
                 continue  # give table recovery time before building a quiet partition from it
             part = self.partition(p)
             caught_up = high is not None and high <= part.offset + 1
-            if caught_up and not part.proc.is_flushed and now - part.active_at >= self.settings.idle_flush_s:
-                part.proc.flush()
+            if caught_up and not part.idle and now - part.active_at >= self.settings.idle_flush_s:
+                part.idle = True
+                part.proc.mark(p, math.inf)
                 self.metrics.inc("idle_flushes")
                 self._take_links(p, part)
         self.finish(out)
@@ -201,28 +262,39 @@ class AccountStage(Stage):
             self.assigned_at.pop(p, None)
 
     def _take_links(self, p: int, part: Partition) -> None:
-        """Give each new link message its position (offset, k) and queue it for its target."""
+        """Give each new link message its position ``(released, k)``, which a restarted worker
+        gives it again (events are released in one order), and queue it for its target."""
         proc = part.proc
         for target, msg in proc.links:
-            part.links.setdefault(target, []).append([part.offset, part.link_k, to_wire(msg)])
+            if proc.released != part.link_n:
+                part.link_n, part.link_k = proc.released, 0
+            part.links.setdefault(target, []).append([part.link_n, part.link_k, to_wire(msg)])
             part.link_k += 1
         proc.links.clear()
         self.touched.add(p)
 
     def finish(self, out: Outbox) -> None:
-        """End of a batch: outputs of every touched partition, then its changed state."""
+        """End of a batch: outputs of every touched partition (its mark to every other partition
+        among them), then its changed state."""
         self.pending_events = 0
+        done: list[tuple[int, Partition]] = []
         for p in sorted(self.touched):
             part = self.parts.get(p)
             if part is not None:
                 self._outputs(p, part, out)
-                self._state(p, part, out)
+                done.append((p, part))
         self.touched.clear()
         out.add_rows(self.settings.rows_topic, self.rows)
         self.rows = []
+        for p, part in done:
+            self._state(p, part, out)
 
     def _outputs(self, p: int, part: Partition, out: Outbox) -> None:
-        take_alerts_and_rows(part.proc, out, self.settings.alerts_topic, self.rows, self.metrics, self.suppressions)
+        proc = part.proc
+        for ev, reason in proc.rejected:
+            self._dead_letter(out, reason, orjson.dumps(codecs.events_value([ev])[0]), f"account partition {p}")
+        proc.rejected.clear()
+        take_alerts_and_rows(proc, out, self.settings.alerts_topic, self.rows, self.metrics, self.suppressions)
         for target in sorted(part.links):
             # account alerts and watermarks for the campaign stage go to its one partition
             topic, partition = ((self.settings.campaigns_topic, 0) if target == CAMPAIGNS
@@ -230,10 +302,27 @@ class AccountStage(Stage):
             for record in codecs.link_records(p, part.links[target]):
                 out.add(topic, None, record, partition)
         part.links.clear()
+        mark = math.inf if part.idle else proc.source_mark
+        if mark != part.sent_mark:
+            part.sent_mark = mark
+            record = codecs.mark_record(p, mark)
+            for q in range(self.settings.requests_partitions):
+                if q != p:
+                    out.add(self.settings.rerouted_topic, None, record, q)
 
     def _state(self, p: int, part: Partition, out: Outbox) -> None:
         proc = part.proc
+        if part.held:
+            key = b"b/%d/%d" % (p, part.next_chunk)
+            value = orjson.dumps({"through": [part.offset, part.rerouted],
+                                  "events": codecs.events_value(part.held)})
+            self.data[key] = value
+            out.add_state(self.changelog, key, value, p)
+            part.chunks[part.next_chunk] = max(ev.ts for ev in part.held)
+            part.next_chunk += 1
+            part.held = []
         positions = open_positions(proc) if proc.dirty else {}
+        frontier, skip = proc.order.frontier, proc.skip
         forgotten = 0
         for acc in sorted(proc.dirty):
             key = b"a/" + acc.encode()
@@ -243,16 +332,24 @@ class AccountStage(Stage):
                 out.add_state(self.changelog, key, None, p)
                 forgotten += 1
                 continue
-            value = account_record(st, p, part.offset, positions.get(acc, -1))
+            holds = max(frontier, skip.get(acc, frontier)) if skip else frontier  # ahead after a torn batch
+            value = account_record(st, p, holds, positions.get(acc, -1))
             self.data[key] = value
             out.add_state(self.changelog, key, value, p)
         proc.dirty.clear()
         if forgotten:
             self.metrics.inc("forgotten_accounts", forgotten)
         key = b"p/%d" % p
-        value = _PARTITION_HEAD.pack(part.offset, part.link_k) + account_partition_to_bytes(proc)
+        head = orjson.dumps(part.head())
+        value = _HEAD.pack(len(head)) + head + account_partition_to_bytes(proc)
         self.data[key] = value
         out.add_state(self.changelog, key, value, p)
+        # held-event records wholly released, once the partition record that says so is written
+        for n in [n for n, newest in part.chunks.items() if newest < frontier]:
+            del part.chunks[n]
+            key = b"b/%d/%d" % (p, n)
+            self.data.pop(key, None)
+            out.add_state(self.changelog, key, None, p)
 
     def _dead_letter(self, out: Outbox, reason: str, record: bytes, source: str) -> None:
         out.add(self.settings.dead_letter_topic, None, codecs.dead_letter(reason, record, source))
