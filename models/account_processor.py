@@ -58,7 +58,7 @@ class AccountProcessor:
         self.order = ReorderBuffer((partition,) if sources is None else sources)
         self.released = 0  # events applied in release order (late ones not counted)
         self.skip: dict[str, float] = {}  # account -> its state already holds the events below this ts
-        self.rejected: list[tuple[Event, str]] = []  # events that failed when applied, for the driver
+        self.rejected: list[tuple[Event, str]] = []  # events rejected when applied, for the driver
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
         self._open: dict[int, list[str]] = {}
@@ -117,18 +117,10 @@ class AccountProcessor:
         return self.arrivals.time - self.config.lateness_s
 
     def enqueue(self, ev: Event) -> str | None:
-        """An event this partition owns, from any source: an ``event_id`` the account sent
-        recently is rejected; any other is held until every source's mark has passed it, or
-        applied at once if it is late (below what was released already)."""
+        """An event this partition owns, from any source: held until every source's mark has
+        passed it, or applied at once if it is late (below what was released already). What is
+        rejected when applied (an ``event_id`` the account sent recently) lands in :attr:`rejected`."""
         try:
-            acc = ev.account_id
-            st = self.accounts.get(acc)
-            if st is None:
-                st = self.accounts[acc] = AccountState()
-            if st.repeats(ev.event_id):
-                self.counters["duplicates"] += 1
-                return "duplicate event_id: this account sent it recently, counted once"
-            self.dirty.add(acc)
             if not self.order.push(ev):
                 self.counters["late"] += 1
                 self._apply(ev)
@@ -155,6 +147,12 @@ class AccountProcessor:
     def _apply(self, ev: Event) -> None:
         if self.skip and ev.ts < self.skip.get(ev.account_id, -math.inf):
             return  # a restart after a torn state write: this account's record holds it already
+        now = self.clock.time
+        if ev.ts > now + MAX_FUTURE_S and now != -math.inf:  # held since before its source had a clock
+            self.counters["too_far_ahead"] += 1
+            self.rejected.append((ev, f"implausible time: ts is {ev.ts - now:,.0f} s ahead of the stream's "
+                                      "event time (limit: 1 day)"))
+            return
         if self.watermark > self.max_ts:  # flushed (idle), and events came back
             self.wake()
         try:
@@ -167,8 +165,12 @@ class AccountProcessor:
         ts = ev.ts
         acc = ev.account_id
         st = self.accounts.get(acc)
-        if st is None:  # forgotten while its event was held
+        if st is None:
             st = self.accounts[acc] = AccountState()
+        if st.repeats(ev.event_id):
+            self.counters["duplicates"] += 1
+            self.rejected.append((ev, "duplicate event_id: this account sent it recently, counted once"))
+            return
         self.counters["events"] += 1
         minute = int(ts // 60)
         win_minute = st.win_minute

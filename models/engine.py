@@ -44,7 +44,7 @@ class Engine:
         self.clusters = [ClusterProcessor(c, partitions, config.cluster) for c in range(cluster_partitions)]
         self.campaigns = CampaignProcessor(partitions + cluster_partitions, config.campaign)
         self._partition_cache: dict[str, int] = {}
-        # events that failed when applied (a bug, never a bad event: those are rejected by ``process``)
+        # events rejected when applied (duplicates, and failures), later than ``process`` returned
         self.rejected: list[tuple[Event, str]] = []
         self.suppressions = {} if suppressions is None else suppressions
         # one shared outbox, so alerts come out in exactly the order they were raised (account

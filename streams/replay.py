@@ -27,6 +27,7 @@ class ReplaySummary:
     events: int = 0
     bad: int = 0
     late: int = 0
+    rejected_when_applied: int = 0  # duplicates found in release order (counted in ``bad`` too)
     alerts: dict[str, int] = field(default_factory=lambda: {"critical": 0, "error": 0, "warning": 0, "info": 0})
     seconds: float = 0.0
 
@@ -81,7 +82,8 @@ def replay(
             dead_letter.write(dead_letter_line(f"{path}:{line_no}", raw, reason))
 
     def reject_failed(path: str) -> None:
-        """Events that failed when applied, which is later than read: no line to name."""
+        """Events rejected when applied (duplicates, failures), which is later than read: no line to name."""
+        summary.rejected_when_applied += len(engine.rejected)
         for ev, reason in engine.rejected:
             reject(path, 0, msgspec.json.encode(ev), reason)
         engine.rejected.clear()
@@ -110,7 +112,7 @@ def replay(
     engine.finish()
     reject_failed(paths[-1] if paths else "-")
     drain()
-    summary.events = accepted
+    summary.events = accepted - summary.rejected_when_applied
     summary.late = engine.counters().get("late", 0)
     summary.seconds = time.perf_counter() - t0
     return summary

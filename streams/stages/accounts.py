@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 
 import orjson
 
-from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.account_processor import AccountProcessor, error_reason
 from distillwatch.models.event import Event, decode
 from distillwatch.models.links import CAMPAIGNS, to_wire
 from distillwatch.models.partitioning import partition_for
@@ -165,13 +165,17 @@ class AccountStage(Stage):
         proc = part.proc
         moved: dict[int, list[Event]] = {}
         for ev in events:
-            reason = proc.admit(ev)
-            if reason is None:
-                owner = self.owner(ev.account_id)
-                if owner != p:
-                    moved.setdefault(owner, []).append(ev)
-                    continue
-                reason = self._enqueue(part, ev)
+            try:
+                reason = proc.admit(ev)
+                if reason is None:
+                    owner = self.owner(ev.account_id)
+                    if owner != p:
+                        moved.setdefault(owner, []).append(ev)
+                        continue
+                    reason = self._enqueue(part, ev)
+            except Exception as exc:  # noqa: BLE001 - admit and enqueue never raise; this is the net
+                self.metrics.inc("record_errors")
+                reason = error_reason(exc)
             if reason is not None:
                 self._dead_letter(out, reason, raw[:2048] if raw else b"", source)
         kept = len(events)

@@ -63,7 +63,7 @@ def test_implausible_times_both_ways_are_dead_lettered_with_a_reason():
     proc = AccountProcessor(0, 4)
     for e in stream(300):
         proc.process(e)
-    now = proc.clock.time
+    now = proc.arrivals.time
     ahead = proc.process(ev(1, now + DAY + 60, "x"))
     behind = proc.process(ev(2, now - 8 * DAY, "x"))
     assert ahead == "implausible time: ts is 86,460 s ahead of the stream's event time (limit: 1 day)"
@@ -76,9 +76,11 @@ def test_a_repeated_event_id_is_counted_once():
     proc = AccountProcessor(0, 4)
     first = [proc.process(ev(i, T0 + i, "a")) for i in range(RECENT_IDS)]
     again = [proc.process(ev(i, T0 + 100 + i, "a")) for i in range(RECENT_IDS)]
-    assert first == [None] * RECENT_IDS
-    assert again == ["duplicate event_id: this account sent it recently, counted once"] * RECENT_IDS
     assert proc.process(ev(0, T0 + 200, "b")) is None  # another account's id space
+    assert first == again == [None] * RECENT_IDS, "held: the ids are judged when applied, in ts order"
+    proc.flush()
+    assert [(e.event_id, reason) for e, reason in proc.rejected] == [
+        (f"e{i}", "duplicate event_id: this account sent it recently, counted once") for i in range(RECENT_IDS)]
     assert (proc.counters["events"], proc.counters["duplicates"]) == (RECENT_IDS + 1, RECENT_IDS)
     st = AccountState.from_bytes(proc.accounts["a"].to_bytes())
     assert st.repeats("e3") and not st.repeats("e-new")
@@ -99,7 +101,9 @@ def test_decay_survives_extreme_gaps_both_ways():
 def test_an_exception_while_folding_costs_one_event():
     proc = AccountProcessor(0, 4)
     assert proc.process(ev(1, T0, "a")) is None
+    proc.flush()
     proc.accounts["a"].hours = None  # a bug's stand-in: the next update of "a" raises
-    reason = proc.process(ev(2, T0 + 1, "a"))
-    assert reason == "could not process the record: TypeError: 'NoneType' object is not subscriptable"
+    assert proc.process(ev(2, T0 + 1, "a")) is None  # late (after the flush): applied at once
+    assert proc.rejected == [(ev(2, T0 + 1, "a"),
+                              "could not process the record: TypeError: 'NoneType' object is not subscriptable")]
     assert proc.process(ev(3, T0 + 2, "b")) is None and proc.counters["errors"] == 1

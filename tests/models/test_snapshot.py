@@ -62,6 +62,8 @@ def _round_trip(engine: Engine) -> Engine:
             p, len(engine.clusters), account_partition_to_bytes(proc),
             {acc: (r[2], r[3]) for acc, r in records.items()})
         assert dict(restored.open_windows()) == dict(proc.open_windows())
+        for ev in proc.order.held():  # the events held: a stage keeps them in records of their own
+            restored.order.push(ev)
         fresh.accounts[p] = restored
     for c, proc in enumerate(engine.clusters):
         fresh.clusters[c], extra = restore_cluster_processor(c, len(engine.accounts),

@@ -35,6 +35,7 @@ class ChangelogPipeline(Pipeline):
     def restarted(self, accounts: dict[bytes, bytes]) -> ChangelogPipeline:
         pipe = ChangelogPipeline(accounts, self.cluster_data, self.clock, self.campaign_data)
         pipe.link_offsets = list(self.link_offsets)
+        pipe.rerouted_offsets = list(self.rerouted_offsets)
         pipe.alert_ids = list(self.alert_ids)
         return pipe
 
@@ -61,7 +62,7 @@ def source(tmp_path_factory) -> TestingSource:
 def test_forgotten_accounts_leave_the_changelog_and_stay_gone_after_a_restart(source):
     straight = ChangelogPipeline()
     straight.run(source.batches(200))
-    tombstones = [k for k, v in straight.changelog if v is None]
+    tombstones = [k for k, v in straight.changelog if v is None and k.startswith(b"a/")]
     assert straight.metrics.counters["forgotten_accounts"] == len(tombstones) == 41
     assert b"a/acct-d0-0" in tombstones and b"a/acct-d0-0" not in straight.account_data
     assert recover(straight.changelog) == straight.account_data
@@ -79,9 +80,11 @@ def test_forgotten_accounts_leave_the_changelog_and_stay_gone_after_a_restart(so
     assert restarted.account_data == straight.account_data
     assert restarted.alert_ids == straight.alert_ids
 
+    straight.end_of_stream(source)  # a stream's last events are held until every source is done
     eng = Engine(SETTINGS.requests_partitions, SETTINGS.cluster_partitions)
     for e in EVENTS:
         eng.process(validate(e))
+    eng.finish()
     replayed = {acc: st.to_bytes() for proc in eng.accounts for acc, st in proc.accounts.items()}
     streamed = {k[2:].decode(): parse_account_record(v)[3] for k, v in straight.account_data.items()
                 if k.startswith(b"a/")}
