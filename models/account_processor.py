@@ -7,8 +7,10 @@ it are rejected, and so is an ``event_id`` the account sent recently), scores th
 (not per event), raises account alerts (sent to the campaign stage as
 :class:`~distillwatch.models.links.Verdict` messages, which pages once per operation), writes per-minute
 aggregates, and sends link messages (:mod:`distillwatch.models.links`) of harvest-like accounts to the cluster
-stage. Everything it decides depends only on its partition's events in order, so the streaming
-workers and offline replay (which shards events the same way) agree exactly.
+stage. It holds its accounts' events until no source partition can still send an earlier one
+and applies them sorted (:mod:`distillwatch.models.reorder`), so everything it decides depends
+only on the set of its accounts' events, and the streaming workers (whatever partitioner the
+producer used) and offline replay (which shards by account the same way) agree exactly.
 
 A streaming partition that goes quiet is :meth:`~AccountProcessor.flush` ed like the end of
 input (its last minutes close and the cluster stage stops waiting for it); if events return,

@@ -27,7 +27,13 @@ def assigned_partitions() -> float:
     return float(sum(1 for tp in app.consumer.assignment() if tp.topic == settings.requests_topic))
 
 
+def held_events() -> float:
+    """Events the assigned partitions hold until every source's mark has passed them (memory)."""
+    return float(sum(len(part.proc.order) for part in stage.parts.values()))
+
+
 metrics.gauges["consumer_lag"] = consumer_lag
+metrics.gauges["held_events"] = held_events
 metrics.gauges["assigned_partitions"] = assigned_partitions
 
 

@@ -127,10 +127,10 @@ class Rerouting(Pipeline):
             self.read_round(chunk)
 
     def owners_of_state(self) -> dict[str, set[int]]:
-        """account -> the partitions whose processors hold it."""
+        """account -> the partitions whose processors hold it (its state, or events of it held)."""
         held: dict[str, set[int]] = {}
         for p, part in self.accounts.parts.items():
-            for acc in part.proc.accounts:
+            for acc in (*part.proc.accounts, *(ev.account_id for ev in part.proc.order.held())):
                 held.setdefault(acc, set()).add(p)
         return held
 
@@ -151,12 +151,12 @@ def test_a_misplaced_event_is_forwarded_to_its_owner_not_processed():
     pipe.read_round(10)
     assert pipe.metrics.counters["events_in"] == 2
     assert pipe.metrics.counters["rerouted"] == 2, "an owner never sends an event on"
-    assert pipe.owners_of_state() == {home: {1}, away: {2}}
     assert len(pipe.accounts.parts[1].proc.order) == 1, "held until every source has passed its time"
     pipe.clock.now += 10 * SETTINGS.idle_flush_s
     pipe.flush_idle({p: len(q) for p, q in pipe.queues.items()})
     while pipe.pending():
         pipe.read_round(10)
+    assert pipe.owners_of_state() == {home: {1}, away: {2}}
     assert pipe.accounts.parts[1].proc.accounts[home].events == 1
 
 
