@@ -95,9 +95,8 @@ class Rerouting(Pipeline):
         """Up to ``chunk`` records of each requests and each rerouted partition, as one batch."""
         out = Outbox()
         for p in range(P):
-            for name, queue, read, apply in (("requests", self.queues, self.read, self.accounts.apply),
-                                             ("rerouted", self.rerouted, self.read_rerouted,
-                                              self.accounts.apply_rerouted)):
+            for queue, read, apply in ((self.queues, self.read, self.accounts.apply),
+                                       (self.rerouted, self.read_rerouted, self.accounts.apply_rerouted)):
                 start = read[p]
                 for i, value in enumerate(queue[p][start : start + chunk]):
                     apply(p, start + i, value, out)
