@@ -195,10 +195,11 @@ def test_redelivered_offsets_are_skipped_after_a_restart(source, recorded):
 
 def test_a_torn_batch_resumes_exactly(source):
     """A crash while one batch's state is written: its held-event and account records landed
-    (they are written first), its partition records and tombstones did not. The restarted stage skips those accounts' events (their state already holds
-    them), so every account's state comes out as in an uninterrupted run and nothing is emitted
-    twice. (The documented gap: the skipped events' effect on the
-    partition's peer model is lost, so later scores may differ; this test pins what is exact.)"""
+    (they are written first), its partition records and tombstones did not. The restarted stage
+    skips input its held-event records cover and those accounts' events below the frontier their
+    records hold, so every account's state comes out as in an uninterrupted run and nothing is
+    emitted twice. (The documented gap: the skipped events' effect on the partition's peer model
+    is lost, so later scores may differ; this test pins what is exact.)"""
     size, torn_at = 500, 20
     pipe = Pipeline()
     pipe.run(_first(source.batches(size), torn_at))
