@@ -126,3 +126,17 @@ def alert_ids(bootstrap: str, env: dict[str, str], expected: set[str], timeout: 
 
 def diff(got: set[str], expected: set[str]) -> str:
     return f"missing {sorted(expected - got)[:5]}, extra {sorted(got - expected)[:5]}"
+
+
+def wait_sink_settled(port: int, quiet: float = 10.0, timeout: float = 300.0) -> None:
+    """Until the worker's sink has written nothing new for ``quiet`` seconds."""
+    last, since = -1.0, time.monotonic()
+    deadline = since + timeout
+    while True:
+        rows = metric(port, "sink_rows")
+        if rows != last:
+            last, since = rows, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        assert time.monotonic() < deadline, "timed out waiting for the sink to settle"
+        time.sleep(0.5)

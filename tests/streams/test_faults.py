@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from tests.conftest import REPO, TEST_KAFKA_PORT
-from tests.streams.pipeline import CLI, alert_ids, diff, env, metric, publish, worker
+from tests.streams.pipeline import CLI, alert_ids, diff, env, metric, publish, wait_sink_settled, worker
 from tests.streams.test_pipeline_sink import HOLD
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
@@ -44,7 +44,8 @@ CHECKS = {
 }
 
 
-def _tables(dsn: str) -> dict[str, dict]:
+def tables(dsn: str) -> dict[str, dict]:
+    """Every table's checks (:data:`CHECKS`) as ``distillwatch query`` answers them."""
     out = {}
     for table, sql in CHECKS.items():
         text = subprocess.run([CLI, "query", sql, "--clickhouse", dsn, "--format", "json"], check=True,
@@ -75,7 +76,7 @@ def test_sigkill_broker_outage_and_held_clickhouse_equal_replay(kafka_bootstrap,
                     "--cluster-partitions", "4", "--clickhouse", replay_dsn], check=True, capture_output=True,
                    timeout=300)
     expected_ids = {orjson.loads(line)["alert_id"] for line in (tmp_path / "alerts.jsonl").read_bytes().splitlines()}
-    expected = _tables(replay_dsn)
+    expected = tables(replay_dsn)
     assert expected["account_minute"]["raw"] == expected["account_minute"]["n"] > 1000
 
     environment = env(kafka_bootstrap, topic_prefix, tmp_path, DW_SINK="1", DW_BATCH_MAX="200")
@@ -103,20 +104,12 @@ def test_sigkill_broker_outage_and_held_clickhouse_equal_replay(kafka_bootstrap,
             if stopped:  # as a supervisor would, start it again
                 proc, port = stack.enter_context(worker(environment, log))
             got_ids = set(alert_ids(kafka_bootstrap, environment, expected_ids, timeout=300))
-            last = [-1.0, time.monotonic()]
-
-            def settled() -> bool:  # the sink wrote nothing new for 10 s
-                rows = metric(port, "sink_rows")
-                if rows != last[0]:
-                    last[:] = [rows, time.monotonic()]
-                return time.monotonic() - last[1] >= 10
-
-            _wait("the sink to settle", settled, 300)
+            wait_sink_settled(port)
             reemitted = metric(port, "sink_reemitted_rows")
     finally:
         if holder.poll() is None:
             holder.kill()
-    got = _tables(dsn)
+    got = tables(dsn)
     print(f"faults: worker stopped by the outage: {stopped}, {reemitted:g} re-emitted rows dropped after the "
           f"last start, log {log.stat().st_size} bytes", file=sys.stderr)
     assert got_ids == expected_ids, diff(got_ids, expected_ids)

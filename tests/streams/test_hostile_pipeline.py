@@ -5,6 +5,7 @@ poisoning; tombstones and exceptions in the stage driver."""
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
@@ -21,6 +22,7 @@ from distillwatch.streams.stages.accounts import AccountStage
 from distillwatch.streams.stages.outbox import Outbox
 from tests import hostile
 from tests.streams import pipeline
+from tests.streams.test_faults import tables
 from tests.streams.test_stages import SETTINGS, Pipeline, TestingSource
 
 CORPUS_RECORDS = 21_000  # >= 10,000 hostile ones
@@ -204,13 +206,16 @@ def test_a_stage_without_a_processor_bug_never_raises_on_hostile_records():
 @pytest.mark.slow
 def test_hostile_corpus_through_a_real_broker_and_worker(kafka_bootstrap, topic_prefix, tmp_path, mixed):
     """The mixed stream and a tombstone through `distillwatch publish` and a worker: the worker
-    stays up, its alert ids equal replay's, every event replay counted is counted, and the dead
-    letters are replay's plus the tombstone."""
+    stays up, its alert ids and every ClickHouse table equal replay's, every event replay counted
+    is counted, and the dead letters are replay's plus the tombstone."""
     path, _ = mixed
     alerts, dead, summary = _replay(path)
     expected = {orjson.loads(a)["alert_id"] for a in alerts.splitlines()}
     expected_letters = len(dead.splitlines()) + 1
-    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path)
+    replay_dsn = f"chdb://{tmp_path / 'replay-ch'}"
+    subprocess.run([pipeline.CLI, "replay", str(path), "--alerts", str(tmp_path / "alerts.jsonl"),
+                    "--clickhouse", replay_dsn], check=True, capture_output=True, timeout=300)
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_SINK="1")
     pipeline.publish(env, path, batch=20)
     producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
     producer.send(env["DW_REQUESTS_TOPIC"], value=None, key=b"acct-0001", partition=2).get(timeout=30)
@@ -223,9 +228,13 @@ def test_hostile_corpus_through_a_real_broker_and_worker(kafka_bootstrap, topic_
         while pipeline.metric(port, "events_in") < summary.events and time.monotonic() < deadline:
             time.sleep(0.2)
         events_in = pipeline.metric(port, "events_in")
+        pipeline.wait_sink_settled(port)
         alive = proc.poll() is None
     assert alive, (tmp_path / "w.log").read_text()[-2000:]
     assert set(got) == expected, pipeline.diff(set(got), expected)
+    got_tables, expected_tables = tables(f"chdb://{tmp_path / 'clickhouse'}"), tables(replay_dsn)
+    for table in got_tables:
+        assert got_tables[table] == expected_tables[table], (table, got_tables[table], expected_tables[table])
     reasons = Counter(orjson.loads(v)["reason"].split(":")[0] for v in letters)
     assert len(letters) == expected_letters, reasons
     assert reasons["empty record (a tombstone?)"] == 1
