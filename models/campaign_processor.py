@@ -24,11 +24,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from distillwatch.models import report
+from distillwatch.models import lockstep, report
 from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
 from distillwatch.models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
 from distillwatch.models.config import CampaignConfig
 from distillwatch.models.links import Message, Report, Verdict
+from distillwatch.models.lockstep import merge_slots
 from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import MINUTE
 
@@ -86,7 +87,7 @@ class CampaignProcessor:
     def _report(self, r: Report, ts: float) -> None:
         cfg = self.config
         counts: dict[str, int] = {}
-        for acc, _ in r.members:
+        for acc, *_ in r.members:
             cid = self.member_of.get(acc)
             if cid is not None:
                 counts[cid] = counts.get(cid, 0) + 1
@@ -104,27 +105,48 @@ class CampaignProcessor:
             c = ranked[0]
             for other in ranked[1:]:
                 self._absorb(c, other, ts)
+        elif r.severity == "info":
+            return  # a prompt pool's fragment joins its campaign, never founds one
         else:
             c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
             self.campaigns[c.id] = c
         member_of = self.member_of
-        for acc, contribution in r.members:
+        keep = cfg.lockstep_slots
+        for acc, contribution, *slots in r.members:
             if member_of.get(acc, c.id) == c.id:  # an account belongs to one campaign: the first to claim it
                 c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
+                if slots and acc in c.members:
+                    c.slots[acc] = merge_slots(c.slots.get(acc, []), slots[0], keep)
         c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
                                  r.samples[:3], r.score, r.threshold]
         rank = SEVERITY_RANK[r.severity]
+        if r.attribute == "template":
+            rank = max(rank, self._lockstep(c, ts))
         c.severity = max(c.severity, rank)
         if r.score >= c.score:
             c.score, c.threshold = r.score, r.threshold
         c.last_ts = ts
         self.index(c)
 
+    def _lockstep(self, c: CampaignState, ts: float) -> int:
+        """Test a pool's members for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`);
+        the tie is recorded among the campaign's links and, strong enough, pages the pool
+        (``ERROR``) on its own evidence, before any member pages."""
+        cfg = self.config
+        window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
+        t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots)
+        if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
+            return 0
+        value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
+        c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
+                                          cfg.lockstep_nats]
+        return ERROR
+
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""
         if other.alerted:
             self._alert(other, ts, [], "resolve")
-        c.absorb(other)
+        c.absorb(other, self.config.lockstep_slots)
         del self.campaigns[other.id]
         self.index(c)
 
