@@ -11,6 +11,11 @@ in a total order, so replay and the stream decide alike.
   accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
   ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
   campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
+  A prompt pool's fragment (a report at ``info``: a private template of too few accounts) only
+  joins a campaign, never founds one.
+- A pool's template reports carry each member's recent active slots; the campaign merges them and
+  tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
+  rounds far beyond chance page the campaign (``error``) on their own.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.

@@ -13,7 +13,10 @@ does not depend on how partitions interleave (:class:`~distillwatch.models.minut
 
 Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
 instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
-operation; its own watermark follows each report, so the campaign stage can merge in turn.
+operation; its own watermark follows each report, so the campaign stage can merge in turn. A
+prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
+``info`` and raises no alert; template reports carry each member's recent active slots, which the
+campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`).
 """
 
 from __future__ import annotations
