@@ -27,7 +27,12 @@ def slot_of(minute: int) -> int:
 
 
 def add_slot(ring: list[int], slot: int, keep: int) -> None:
-    """Record ``slot`` in a member's ring of recent active slots (ascending, at most ``keep``)."""
+    """Record ``slot`` in a member's ring of recent active slots (ascending, at most ``keep``).
+
+    >>> ring = [3, 7]
+    >>> add_slot(ring, 9, 3); add_slot(ring, 9, 3); add_slot(ring, 5, 3); ring
+    [5, 7, 9]
+    """
     if not ring or ring[-1] < slot:
         ring.append(slot)
     elif slot not in ring:
@@ -38,7 +43,11 @@ def add_slot(ring: list[int], slot: int, keep: int) -> None:
 
 
 def merge_slots(ring: list[int], slots: list[int], keep: int) -> list[int]:
-    """Union of two rings, the newest ``keep`` slots kept (ascending)."""
+    """Union of two rings, the newest ``keep`` slots kept (ascending).
+
+    >>> merge_slots([1, 4, 6], [4, 5, 9], 4)
+    [4, 5, 6, 9]
+    """
     return sorted(set(ring).union(slots))[-keep:]
 
 
