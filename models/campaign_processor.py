@@ -79,17 +79,28 @@ class CampaignProcessor:
 
     def _close_minute(self, minute: int, msgs: list[Report | Verdict]) -> None:
         ts = (minute + 1) * MINUTE
-        for msg in sorted(msgs, key=_order):
-            if type(msg) is Report:
-                if msg.share >= self.config.min_share:
-                    self._report(msg, ts)
-            else:
-                self._verdict(msg, ts)
+        ordered = sorted(msgs, key=_order)
+        reports = [m for m in ordered if type(m) is Report]
+        pools: set[str] = set()
+        for r in reports:
+            if r.share >= self.config.min_share:
+                c = self._report(r, ts)
+                if c is not None and r.attribute == "template":
+                    pools.add(c.id)
+        # once per minute per pool, and before the minute's verdicts: a member's page then folds
+        # into a pool that pages now
+        for cid in sorted(pools):
+            c = self.campaigns.get(cid)  # None: merged into another this minute
+            if c is not None:
+                self._lockstep(c, ts)
+        for v in ordered[len(reports):]:
+            self._verdict(v, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> None:
+    def _report(self, r: Report, ts: float) -> CampaignState | None:
+        """Found, join or merge the campaign ``r`` ties; returns it (None: a fragment tied nothing)."""
         cfg = self.config
         counts: dict[str, int] = {}
         for acc, *_ in r.members:
@@ -111,7 +122,7 @@ class CampaignProcessor:
             for other in ranked[1:]:
                 self._absorb(c, other, ts)
         elif r.severity == "info":
-            return  # a prompt pool's fragment joins its campaign, never founds one
+            return None  # a prompt pool's fragment joins its campaign, never founds one
         else:
             c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
             self.campaigns[c.id] = c
@@ -120,32 +131,30 @@ class CampaignProcessor:
         for acc, contribution, *slots in r.members:
             if member_of.get(acc, c.id) == c.id:  # an account belongs to one campaign: the first to claim it
                 c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
-                if slots and acc in c.members:
+                if slots and acc in c.members and (acc in c.slots or len(c.slots) < cfg.lockstep_max_members):
                     c.slots[acc] = merge_slots(c.slots.get(acc, []), slots[0], keep)
         c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
                                  r.samples[:3], r.score, r.threshold]
-        rank = SEVERITY_RANK[r.severity]
-        if r.attribute == "template":
-            rank = max(rank, self._lockstep(c, ts))
-        c.severity = max(c.severity, rank)
+        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
         if r.score >= c.score:
             c.score, c.threshold = r.score, r.threshold
         c.last_ts = ts
         self.index(c)
+        return c
 
-    def _lockstep(self, c: CampaignState, ts: float) -> int:
+    def _lockstep(self, c: CampaignState, ts: float) -> None:
         """Test a pool's members for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`);
-        the tie is recorded among the campaign's links and, strong enough, pages the pool
-        (``ERROR``) on its own evidence, before any member pages."""
+        strong enough, the tie is recorded among the campaign's links and the pool pages
+        (``error``) on its own evidence, before any member pages."""
         cfg = self.config
         window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
         t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots)
         if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
-            return 0
+            return
         value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
         c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
                                           cfg.lockstep_nats]
-        return ERROR
+        c.severity = max(c.severity, ERROR)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""

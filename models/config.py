@@ -114,6 +114,7 @@ class CampaignConfig:
     max_members: int = 20_000  # per campaign: bounds the stage's state
     # lockstep (models/lockstep.py): a prompt pool whose members share dispatcher rounds pages by itself
     lockstep_slots: int = 32  # recent active 2-minute slots kept per member (from its pool templates)
+    lockstep_max_members: int = 2000  # members whose slots a campaign keeps: bounds the test's cost (members x slots)
     lockstep_window_s: float = 12 * HOUR  # slots older than this are not tested
     lockstep_min_slots: int = 3  # a member is tested once it has this many active slots in the window
     lockstep_members: int = 8  # tested members a pool needs to page on its own co-timing ...
