@@ -148,7 +148,8 @@ class CampaignProcessor:
         (``error``) on its own evidence, before any member pages."""
         cfg = self.config
         window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
-        t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots)
+        t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots,
+                              cfg.lockstep_slots)
         if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
             return
         value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"

@@ -119,7 +119,7 @@ class CampaignConfig:
     lockstep_min_slots: int = 3  # a member is tested once it has this many active slots in the window
     lockstep_members: int = 8  # tested members a pool needs to page on its own co-timing ...
     lockstep_nats: float = 20.0  # ... with this much evidence against independent timing (p < 2e-9) ...
-    lockstep_ratio: float = 1.2  # ... and at least this many times the co-occurrences chance gives
+    lockstep_ratio: float = 1.5  # ... and half again the co-occurrences chance gives (a shared day shape gives <= 1.35)
 
 
 @dataclass(frozen=True)

@@ -73,28 +73,40 @@ class Cotiming(NamedTuple):
         return self.observed / self.expected if self.expected > 0 else 0.0
 
 
-def cotiming(rings: dict[str, list[int]], now_slot: int, window_slots: int, min_slots: int) -> Cotiming:
-    """Test the members' co-timing over the last ``window_slots`` slots (or since the first of
-    them was active, if later); members with fewer than ``min_slots`` active slots are left out.
+def cotiming(rings: dict[str, list[int]], now_slot: int, window_slots: int, min_slots: int, full: int) -> Cotiming:
+    """Test the members' co-timing over the last ``window_slots`` slots; members with fewer than
+    ``min_slots`` active slots there are left out.
+
+    A ring holding ``full`` slots has dropped older ones, so that member is observed only since
+    its oldest slot (a busy account's ring covers its last hour); the others since the first of
+    them was active (or the window's start). Independent members active at uniform rates
+    ``r_i = d_i / L_i`` over their spans ``L_i`` meet ``sum_{i<j} r_i r_j min(L_i, L_j)`` times,
+    summed in one pass over the spans in order.
 
     >>> rounds = {f"a{i}": [s for s in range(0, 100, 5) if (s // 5 + i) % 3] for i in range(9)}
-    >>> c = cotiming(rounds, 100, 360, 3)
+    >>> c = cotiming(rounds, 100, 360, 3, 32)
     >>> c.members, c.observed, round(c.expected, 1), round(c.ratio, 2), c.nats > 50
     (9, 300, 63.4, 4.74, True)
     >>> own = {f"a{i}": list(range(i, 100, 9)) for i in range(9)}
-    >>> cotiming(own, 100, 360, 3).observed
+    >>> cotiming(own, 100, 360, 3, 32).observed
     0
+    >>> busy = {f"b{i}": list(range(68, 100)) for i in range(9)}  # full rings: their last hour only
+    >>> cotiming(busy, 99, 360, 3, 32).ratio
+    1.0
     """
     lo = now_slot - window_slots
-    kept = [[s for s in ring if s > lo] for ring in rings.values()]
-    kept = [ring for ring in kept if len(ring) >= min_slots]
+    kept = [(len(ring) >= full, [s for s in ring if s > lo]) for ring in rings.values()]
+    kept = [(was_full, ring) for was_full, ring in kept if len(ring) >= min_slots]
     if len(kept) < 2:
         return Cotiming(len(kept), 0, 0.0, 0.0)
-    span = max(1, now_slot - max(lo, min(ring[0] for ring in kept) - 1))
-    per_slot = Counter(s for ring in kept for s in ring)
+    per_slot = Counter(s for _, ring in kept for s in ring)
     observed = sum(m * (m - 1) // 2 for m in per_slot.values())
-    total = sum(len(ring) for ring in kept)
-    expected = (total * total - sum(len(ring) ** 2 for ring in kept)) / (2 * span)
+    start = max(lo + 1, min(ring[0] for _, ring in kept))
+    spans = sorted((now_slot - (ring[0] if was_full else start) + 1, len(ring)) for was_full, ring in kept)
+    expected, later_rate = 0.0, 0.0
+    for span, active in reversed(spans):  # longest first: each pair meets over the shorter span
+        expected += active * later_rate
+        later_rate += active / span
     return Cotiming(len(kept), observed, expected, poisson_excess_nats(observed, expected))
 
 
