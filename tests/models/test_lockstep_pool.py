@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 
+from distillwatch.models import lockstep
 from distillwatch.models.alerts import SEVERITY_RANK
 from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.links import Degree, Link, Report, Watermark
@@ -146,3 +147,31 @@ def test_timing_merges_across_a_pools_templates():
     assert [a["kind"] for a in pages if a["severity"] == "error"] == ["campaign"]
     [c] = st.proc.campaigns.values()
     assert c.slots["acct-00"] == sorted(slots["acct-00"])
+
+
+def test_busy_independent_accounts_do_not_look_cotimed():
+    """Busy accounts' rings hold only their last hour: measured against a 12-hour span they would
+    all seem to meet at the end; each is observed since its oldest slot held instead."""
+    rng = random.Random(11)
+    slots = {a: sorted(rng.sample(range(SLOT0, SLOT0 + 360), 200)) for a in ACCOUNTS}
+    st = Stage(update_every_s=0)
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", slots)) == []
+    [c] = st.proc.campaigns.values()
+    assert all(len(ring) == 32 for ring in c.slots.values())
+    t = lockstep.cotiming(c.slots, SLOT0 + 360, 360, 3, 32)
+    assert 0.9 < t.ratio < 1.1, t
+
+
+def test_a_shared_day_shape_alone_does_not_page():
+    """Forty independent accounts, four times as active in the second half of the window: they
+    meet ~1.36x as often as uniform rates say, significant at this size (> 20 nats) but below the
+    1.5x bar that asks for rounds, not a shared day."""
+    rng = random.Random(11)
+    accounts = [f"acct-{i:02d}" for i in range(40)]
+    slots = {a: [SLOT0 + s for s in range(360) if rng.random() < (0.02 if s < 180 else 0.08)] for a in accounts}
+    t = lockstep.cotiming(slots, SLOT0 + 360, 360, 3, 32)
+    assert t.nats > 20 and 1.2 < t.ratio < 1.5, t
+    st = Stage(update_every_s=0)
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", slots)) == []
