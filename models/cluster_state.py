@@ -12,7 +12,7 @@ from distillwatch.models.sketches import stable_hash
 from distillwatch.models.timespans import DAY, HOUR
 
 # A member is a plain list (it goes into the JSON snapshot as is), with these positions (SLOTS: its
-# recent active 2-minute slots on this value, kept for templates only: models/lockstep.py):
+# recent active 2-minute slots on this value, for templates only (None otherwise): models/lockstep.py):
 FIRST_SEEN, LAST_SEEN, REQUESTS, OUTPUT_TOKENS, HARVEST, YOUNG, TOP_FEATURE, LAST_EVENT, SLOTS = range(9)
 
 
@@ -100,7 +100,8 @@ class ClusterState:
             if len(self.members) >= max_members:
                 self._evict(max_members)
             m = self.members[acc] = [ts, ts, link.requests, link.output_tokens, link.harvest, link.young,
-                                     link.top_feature, link.last_event, []]
+                                     link.top_feature, link.last_event,
+                                     [] if self.attr == "template" else None]
             self.new_hour += 1.0
         else:
             m[LAST_SEEN] = ts
