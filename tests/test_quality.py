@@ -76,9 +76,10 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 def test_stealthy_attacks_pinned_at_todays_levels(full):
     """Issue 11 target: evasive hydra recall >= 0.8 (measured 63 of 63 since its private prompt-pool
     templates join one campaign, 52 before), ttd p90 <= 60 min (measured 627 min; 693 before pool
-    fragments joined the campaign, 980 before the pool campaign. The pool pages on its own lockstep
-    evidence at ~14:40 here, after its first member's own page: the pool forms only once a template
-    has five harvest-like users, 5.5 h after the attack starts — pinned). Issue 12 targets, met here since the
+    fragments joined the campaign, 980 before the pool campaign. Here the pool's campaign pages at
+    12:46 when a member pages on its own, and its lockstep evidence passes at 14:43 (seeds 11 and 31
+    page on lockstep alone); the pool forms only once a template has five harvest-like users, 5.5 h
+    after the attack starts — pinned). Issue 12 targets, met here since the
     sequential harvest evidence: lone harvesters recall >= 0.95 (19/19, p90 74 min), <= 1 h at
     >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
