@@ -11,6 +11,11 @@ in a total order, so replay and the stream decide alike.
   accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
   ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
   campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
+  A prompt pool's fragment (a report at ``info``: a private template of too few accounts) only
+  joins a campaign, never founds one.
+- A pool's template reports carry each member's recent active slots; the campaign merges them and
+  tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
+  rounds far beyond chance page the campaign (``error``) on their own.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
@@ -24,11 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from distillwatch.models import report
+from distillwatch.models import lockstep, report
 from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
 from distillwatch.models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
 from distillwatch.models.config import CampaignConfig
 from distillwatch.models.links import Message, Report, Verdict
+from distillwatch.models.lockstep import merge_slots
 from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import MINUTE
 
@@ -73,20 +79,31 @@ class CampaignProcessor:
 
     def _close_minute(self, minute: int, msgs: list[Report | Verdict]) -> None:
         ts = (minute + 1) * MINUTE
-        for msg in sorted(msgs, key=_order):
-            if type(msg) is Report:
-                if msg.share >= self.config.min_share:
-                    self._report(msg, ts)
-            else:
-                self._verdict(msg, ts)
+        ordered = sorted(msgs, key=_order)
+        reports = [m for m in ordered if type(m) is Report]
+        pools: set[str] = set()
+        for r in reports:
+            if r.share >= self.config.min_share:
+                c = self._report(r, ts)
+                if c is not None and r.attribute == "template":
+                    pools.add(c.id)
+        # once per minute per pool, and before the minute's verdicts: a member's page then folds
+        # into a pool that pages now
+        for cid in sorted(pools):
+            c = self.campaigns.get(cid)  # None: merged into another this minute
+            if c is not None:
+                self._lockstep(c, ts)
+        for v in ordered[len(reports):]:
+            self._verdict(v, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> None:
+    def _report(self, r: Report, ts: float) -> CampaignState | None:
+        """Found, join or merge the campaign ``r`` ties; returns it (None: a fragment tied nothing)."""
         cfg = self.config
         counts: dict[str, int] = {}
-        for acc, _ in r.members:
+        for acc, *_ in r.members:
             cid = self.member_of.get(acc)
             if cid is not None:
                 counts[cid] = counts.get(cid, 0) + 1
@@ -104,27 +121,47 @@ class CampaignProcessor:
             c = ranked[0]
             for other in ranked[1:]:
                 self._absorb(c, other, ts)
+        elif r.severity == "info":
+            return None  # a prompt pool's fragment joins its campaign, never founds one
         else:
             c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
             self.campaigns[c.id] = c
         member_of = self.member_of
-        for acc, contribution in r.members:
+        keep = cfg.lockstep_slots
+        for acc, contribution, *slots in r.members:
             if member_of.get(acc, c.id) == c.id:  # an account belongs to one campaign: the first to claim it
                 c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
+                if slots and acc in c.members and (acc in c.slots or len(c.slots) < cfg.lockstep_max_members):
+                    c.slots[acc] = merge_slots(c.slots.get(acc, []), slots[0], keep)
         c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
                                  r.samples[:3], r.score, r.threshold]
-        rank = SEVERITY_RANK[r.severity]
-        c.severity = max(c.severity, rank)
+        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
         if r.score >= c.score:
             c.score, c.threshold = r.score, r.threshold
         c.last_ts = ts
         self.index(c)
+        return c
+
+    def _lockstep(self, c: CampaignState, ts: float) -> None:
+        """Test a pool's members for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`);
+        strong enough, the tie is recorded among the campaign's links and the pool pages
+        (``error``) on its own evidence, before any member pages."""
+        cfg = self.config
+        window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
+        t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots,
+                              cfg.lockstep_slots)
+        if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
+            return
+        value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
+        c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
+                                          cfg.lockstep_nats]
+        c.severity = max(c.severity, ERROR)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""
         if other.alerted:
             self._alert(other, ts, [], "resolve")
-        c.absorb(other)
+        c.absorb(other, self.config.lockstep_slots)
         del self.campaigns[other.id]
         self.index(c)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from distillwatch.models.lockstep import merge_slots
+
 # member: [joined_at, contribution, via (cluster key or "account"), named (1: in some alert)]
 M_JOINED, M_CONTRIBUTION, M_VIA, M_NAMED = range(4)
 # cluster: [attribute, value, members, requests/day, output tokens/day, samples, score, threshold]
@@ -30,7 +32,7 @@ class CampaignState:
     alert, 0 while it has not paged)."""
 
     __slots__ = ("id", "created", "last_ts", "members", "clusters", "severity", "alerted", "alert_seq",
-                 "alerted_ts", "score", "threshold", "samples")
+                 "alerted_ts", "score", "threshold", "samples", "slots")
 
     def __init__(self, cid: str, created: float) -> None:
         self.id = cid
@@ -45,6 +47,7 @@ class CampaignState:
         self.score = 0.0
         self.threshold = 0.0
         self.samples: list[str] = []
+        self.slots: dict[str, list[int]] = {}  # member -> its recent active slots on the pool's templates
 
     def add_member(self, acc: str, ts: float, contribution: float, via: str, max_members: int) -> bool:
         """Add or refresh a member; returns whether it is new (beyond ``max_members`` none is added)."""
@@ -61,8 +64,9 @@ class CampaignState:
         """Members no alert of this incident has named yet, sorted."""
         return sorted(a for a, m in self.members.items() if not m[M_NAMED])
 
-    def absorb(self, other: CampaignState) -> None:
-        """Take over a campaign merged into this one; its accounts are named again by this one."""
+    def absorb(self, other: CampaignState, keep_slots: int) -> None:
+        """Take over a campaign merged into this one; its accounts are named again by this one
+        (and keep their newest ``keep_slots`` active slots)."""
         for acc, m in other.members.items():
             mine = self.members.get(acc)
             if mine is None:
@@ -71,6 +75,8 @@ class CampaignState:
                 mine[M_JOINED] = min(mine[M_JOINED], m[M_JOINED])
                 mine[M_CONTRIBUTION] = max(mine[M_CONTRIBUTION], m[M_CONTRIBUTION])
         self.clusters.update(other.clusters)
+        for acc, ring in other.slots.items():
+            self.slots[acc] = merge_slots(self.slots.get(acc, []), ring, keep_slots)
         self.severity = max(self.severity, other.severity)
         self.last_ts = max(self.last_ts, other.last_ts)
         if other.score > self.score:

@@ -13,7 +13,10 @@ does not depend on how partitions interleave (:class:`~distillwatch.models.minut
 
 Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
 instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
-operation; its own watermark follows each report, so the campaign stage can merge in turn.
+operation; its own watermark follows each report, so the campaign stage can merge in turn. A
+prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
+``info`` and raises no alert; template reports carry each member's recent active slots, which the
+campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Iterator
 
 from distillwatch.models import cluster_scoring, report
 from distillwatch.models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
-from distillwatch.models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, ClusterState, DegreeSketch
+from distillwatch.models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, SLOTS, ClusterState, DegreeSketch
 from distillwatch.models.config import ClusterConfig
 from distillwatch.models.links import Degree, Link, Message, Rewind, Watermark
 from distillwatch.models.minute_merge import MinuteMerge
@@ -101,7 +104,7 @@ class ClusterProcessor:
                 cl.decay_to(ts)
                 cl.active_minutes += 1.0
                 touched[key] = cl
-            cl.add(link, ts, max_members)
+            cl.add(link, ts, max_members, self.config.lockstep_slots)
         every = self.config.score_every_s
         for key in sorted(touched):
             cl = touched[key]
@@ -135,13 +138,17 @@ class ClusterProcessor:
             self.threshold.learn(v.score)
         threshold = self.threshold.level
         severity = cluster_scoring.severity(v, threshold, cl.req_day, cfg)
+        fragment = False
         if severity == "none" and cluster_scoring.is_pool(cl.attr, v, cfg):
             severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
+        elif severity == "none":
+            # reported at info, no alert: its accounts and their timing join a pool's campaign, never found one
+            fragment = cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)
         raise_alert = rank > cl.severity or (grew and cl.severity >= SEVERITY_RANK["error"])
-        reporting = rank >= WARNING and v.share >= cfg.error_share  # hubs never report, so never glue
+        reporting = (rank >= WARNING or fragment) and v.share >= cfg.error_share  # hubs never report, so never glue
         snapshot = raise_alert or (cl.severity and ts - cl.snapshot_ts >= cfg.snapshot_every_s)
         if reporting or snapshot:
             active.sort(key=lambda am: (-am[1][REQUESTS] * am[1][HARVEST], am[0]))  # highest contribution first
@@ -157,4 +164,11 @@ class ClusterProcessor:
             cl.snapshot_ts = ts
             self.rows.extend(report.cluster_member_rows(key, active, ts, cfg.snapshot_members))
         if reporting:
-            self.out.append(report.cluster_report(int(ts // MINUTE) - 1, key, cl, severity, active, v, threshold))
+            level = "info" if fragment else severity
+            r = report.cluster_report(int(ts // MINUTE) - 1, key, cl, level, active, v, threshold)
+            if cl.attr == "template":
+                # a pool's members carry their active slots: the campaign stage tests them for lockstep
+                # (copies: the report must not change when the cluster does, in replay as on the wire)
+                members = cl.members
+                r = r._replace(members=[[a, c, list(members[a][SLOTS])] for a, c in r.members])
+            self.out.append(r)

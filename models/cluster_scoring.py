@@ -103,7 +103,7 @@ def severity(v: ClusterVerdict, threshold: float, requests_day: float, cfg: Clus
     return "warning"
 
 
-def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> bool:
+def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig, members: int | None = None) -> bool:
     """Whether a template cluster is a harvesting operation's prompt pool: several harvest-like
     accounts use it and almost nobody else does (a framework's shared system prompt is a hub).
 
@@ -116,8 +116,10 @@ def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> bool:
     >>> v = ClusterVerdict(9.0, 6, 1.0, 7.0, 0.0, 1.0, ())
     >>> is_pool("template", v, cfg), is_pool("tls", v, cfg), is_pool("template", v._replace(share=0.3), cfg)
     (True, False, False)
+    >>> is_pool("template", v._replace(members=2), cfg), is_pool("template", v._replace(members=2), cfg, 2)
+    (False, True)
     """
-    return (attribute == "template" and v.members >= cfg.pool_members and v.share >= cfg.pool_share
+    return (attribute == "template" and v.members >= (members or cfg.pool_members) and v.share >= cfg.pool_share
             and v.signature >= cfg.pool_harvest)
 
 

@@ -7,11 +7,13 @@ import math
 from array import array
 
 from distillwatch.models.links import Link
+from distillwatch.models.lockstep import add_slot, slot_of
 from distillwatch.models.sketches import stable_hash
 from distillwatch.models.timespans import DAY, HOUR
 
-# A member is a plain list (it goes into the JSON snapshot as is), with these positions:
-FIRST_SEEN, LAST_SEEN, REQUESTS, OUTPUT_TOKENS, HARVEST, YOUNG, TOP_FEATURE, LAST_EVENT = range(8)
+# A member is a plain list (it goes into the JSON snapshot as is), with these positions (SLOTS: its
+# recent active 2-minute slots on this value, for templates only (None otherwise): models/lockstep.py):
+FIRST_SEEN, LAST_SEEN, REQUESTS, OUTPUT_TOKENS, HARVEST, YOUNG, TOP_FEATURE, LAST_EVENT, SLOTS = range(9)
 
 
 class DegreeSketch:
@@ -89,16 +91,17 @@ class ClusterState:
             self.new_hour *= math.exp(-dt / HOUR)
             self.t_last = ts
 
-    def add(self, link: Link, ts: float, max_members: int) -> None:
+    def add(self, link: Link, ts: float, max_members: int, slots: int) -> None:
         """Fold one member's harvest-like minute in; beyond ``max_members`` the least recently
-        seen tenth is dropped first."""
+        seen tenth is dropped first. A template keeps each member's last ``slots`` active slots."""
         acc = link.account
         m = self.members.get(acc)
         if m is None:
             if len(self.members) >= max_members:
                 self._evict(max_members)
-            self.members[acc] = [ts, ts, link.requests, link.output_tokens, link.harvest, link.young,
-                                 link.top_feature, link.last_event]
+            m = self.members[acc] = [ts, ts, link.requests, link.output_tokens, link.harvest, link.young,
+                                     link.top_feature, link.last_event,
+                                     [] if self.attr == "template" else None]
             self.new_hour += 1.0
         else:
             m[LAST_SEEN] = ts
@@ -107,6 +110,8 @@ class ClusterState:
             m[HARVEST] = max(m[HARVEST] * 0.9, link.harvest)
             m[TOP_FEATURE] = link.top_feature
             m[LAST_EVENT] = link.last_event
+        if self.attr == "template":
+            add_slot(m[SLOTS], slot_of(link.minute), slots)
         self.req_day += link.requests
         self.out_day += link.output_tokens
         self.member_minutes += 1.0

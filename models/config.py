@@ -96,7 +96,9 @@ class ClusterConfig:
     pool_members: int = 5  # active harvest-like members that make a private template a pool ...
     pool_share: float = 0.8  # ... when this share of the value's users look harvest-like (not a framework's prompt)
     pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
+    pool_fragment_members: int = 2  # a smaller pool template is a fragment: joins a pool's campaign, never founds one
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
+    lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,14 @@ class CampaignConfig:
     update_every_s: float = 600.0  # joined accounts are named in an update at most this often (alert.md: <= 15 min)
     quiet_s: float = 3 * HOUR  # a campaign with no member signal for this long is resolved and forgotten
     max_members: int = 20_000  # per campaign: bounds the stage's state
+    # lockstep (models/lockstep.py): a prompt pool whose members share dispatcher rounds pages by itself
+    lockstep_slots: int = 32  # recent active 2-minute slots kept per member (from its pool templates)
+    lockstep_max_members: int = 2000  # members whose slots a campaign keeps: bounds the test's cost (members x slots)
+    lockstep_window_s: float = 12 * HOUR  # slots older than this are not tested
+    lockstep_min_slots: int = 3  # a member is tested once it has this many active slots in the window
+    lockstep_members: int = 8  # tested members a pool needs to page on its own co-timing ...
+    lockstep_nats: float = 20.0  # ... with this much evidence against independent timing (p < 2e-9) ...
+    lockstep_ratio: float = 1.5  # ... and half again the co-occurrences chance gives (a shared day shape gives <= 1.35)
 
 
 @dataclass(frozen=True)

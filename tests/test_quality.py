@@ -75,14 +75,16 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
     """Issue 11 target: evasive hydra recall >= 0.8 (measured 63 of 63 since its private prompt-pool
-    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 693 min, 980 before: the
-    pool campaign pages when its first account pages on its own sequential evidence; a timing tie
-    that would page the pool by itself is not built — pinned). Issue 12 targets, met here since the
+    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 627 min; 693 before pool
+    fragments joined the campaign, 980 before the pool campaign. Here the pool's campaign pages at
+    12:46 when a member pages on its own, and its lockstep evidence passes at 14:43 (seeds 11 and 31
+    page on lockstep alone); the pool forms only once a template has five harvest-like users, 5.5 h
+    after the attack starts — pinned). Issue 12 targets, met here since the
     sequential harvest evidence: lone harvesters recall >= 0.95 (19/19, p90 74 min), <= 1 h at
     >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
     assert s["evasive_hydra"]["detected"] >= 63, s["evasive_hydra"]
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 700
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 630
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
@@ -92,13 +94,19 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
 def test_one_incident_per_campaign(full):
     """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
     stage: up to 23). Met for every campaign tied by a shared attribute. The evasive hydra (no shared
-    attribute) is the gap: 7 incidents (16 before its prompt-pool templates joined): members that page
-    before the pool's templates have joined (pinned). 38 incidents in all for 29 active campaigns,
-    most of them lone harvesters (one incident each, as they should)."""
+    attribute) is the gap: 4 incidents (7 before pool fragments joined its campaign, 16 before its
+    prompt-pool templates joined): members that page on their own before the pool's campaign holds
+    them (pinned). 34 incidents in all (38 before) for 29 active campaigns, most of them lone
+    harvesters (one incident each, as they should)."""
     for name in ("cot_coercion", "hydra", "rate_limit_sharding", "release_chasing", "slow_and_low"):
         assert full["scenarios"][name]["incidents_per_campaign_max"] <= 2, (name, full["scenarios"][name])
-    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 7
-    assert full["overall"]["incidents"] <= 38
+    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 4
+    assert full["overall"]["incidents"] <= 34
+    # pages a pager notifies (an incident opens or escalates; membership updates do not re-page):
+    # target <= active campaigns + 1 = 30 a day; measured 36 (97 alerts at error or above with the
+    # updates): 34 incidents (the evasive hydra 4, CoT coercion and release chasing 2 each) and 2
+    # escalations. Pinned.
+    assert full["overall"]["notifications"] <= 36
 
 
 def test_benign_look_alikes_pinned(full):

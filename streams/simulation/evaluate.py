@@ -17,6 +17,10 @@ Definitions (docs/simulation.md, "Evaluation"):
   ``resolve``, divided by the world's length in days: ``world_days`` when given, else the span from
   the earliest of attack starts and alert ``window_start``/``detected_at`` to the latest
   ``detected_at`` (at least an hour).
+- *Notifications per day*: what a pager (PagerDuty, Alertmanager) notifies a person of: a page that
+  opens an incident (a ``dedup_key`` not open, or open again after its ``resolve``) or raises its
+  severity. Membership updates of an open incident carry its dedup key at the same severity and
+  do not re-page, so they count in *pages* but not here.
 - *Campaigns*: every attack scenario is one campaign, except the scenarios in ``independent``
   (each account its own operation). *Active campaigns*: those with an account in the labels.
 - *Incidents*: distinct ``dedup_key`` of the pages. An incident belongs to a campaign when more
@@ -123,6 +127,26 @@ def _incidents(pages: list[dict], labels: Labels, of: Callable[[str], str | None
         labelled = [a for a in accts if a in labels]
         owners[key] = _majority([of(a) or "" for a in labelled]) or None
     return owners
+
+
+def notifications(alerts: list[dict]) -> int:
+    """Pages a pager notifies (see module doc), in the alerts' order.
+
+    >>> page = lambda key, sev, action="trigger": {"dedup_key": key, "severity": sev, "action": action}
+    >>> notifications([page("c1", "error"), page("c1", "error"), page("c1", "critical"), page("a", "warning"),
+    ...                page("c1", "critical", "resolve"), page("c1", "error")])
+    3
+    """
+    open_rank: dict[str, int] = {}
+    count = 0
+    for alert in alerts:
+        key = alert.get("dedup_key") or alert.get("alert_id", "")
+        if alert.get("action") == "resolve":
+            open_rank.pop(key, None)
+        elif (rank := SEVERITY_RANK.get(alert.get("severity"), -1)) >= PAGING and rank > open_rank.get(key, -1):
+            open_rank[key] = rank
+            count += 1
+    return count
 
 
 def _false_pages(pages: list[dict], labels: Labels) -> dict[str, int]:
@@ -239,6 +263,8 @@ def evaluate(
             "ttd_p90_min": _minutes(percentile(all_ttd, 0.9)),
             "pages": len(pages),
             "pages_per_day": round(len(pages) / days, 3),
+            "notifications": (notified := notifications(alerts)),
+            "notifications_per_day": round(notified / days, 3),
             "incidents": len(owners),
             "incidents_per_day": round(len(owners) / days, 3),
             "active_campaigns": sum(len(c) for c in campaigns_by_scenario.values()),
@@ -387,6 +413,8 @@ def format_table(report: dict) -> str:
         f"pages (error+critical, not resolve): {o['pages']}, {o['pages_per_day']} per simulated day, "
         f"in {o['incidents']} incidents ({o['incidents_per_day']} per day); "
         f"{o['active_campaigns']} active campaigns",
+        f"pager notifications (an incident opens or escalates; updates do not re-page): {o['notifications']}, "
+        f"{o['notifications_per_day']} per simulated day",
         "ttd in minutes of event time; inc/camp: most paging incidents of one paged campaign",
     ]
     return "\n".join(lines)

@@ -1,9 +1,14 @@
 """Prompt pools: an evasive operation's private templates, each tying only a few of its accounts,
-report below paging and are joined into one campaign, which pages once when any member pages.
-A framework's shared system prompt (a hub: mostly ordinary users) never reports."""
+report below paging and are joined into one campaign, which pages once when any member pages or
+when its members' timing shows shared dispatcher rounds (lockstep). A framework's shared system
+prompt (a hub: mostly ordinary users) never reports."""
 
 from __future__ import annotations
 
+import random
+
+from distillwatch.models import lockstep
+from distillwatch.models.alerts import SEVERITY_RANK
 from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.links import Degree, Link, Report, Watermark
 from tests.models.test_campaigns import M0, Stage, report, verdict
@@ -33,13 +38,18 @@ def test_a_private_template_of_harvest_like_accounts_reports_below_the_threshold
     reports = _close(proc, M0, *_links(M0, "band:0a1b", ["h1", "h2", "h3", "h4", "h5"]))
     assert [(r.cluster, r.severity, r.share) for r in reports] == [("template:band:0a1b", "warning", 1.0)]
     assert reports[0].score < proc.threshold.level, "the adaptive threshold alone would not report it"
-    assert sorted(a for a, _ in reports[0].members) == ["h1", "h2", "h3", "h4", "h5"]
+    # each member carries its active 2-minute slots on the template, for the lockstep test
+    assert sorted(reports[0].members) == [[a, 1 * 7.0, [M0 // 2]] for a in ["h1", "h2", "h3", "h4", "h5"]]
 
 
 def test_a_pool_needs_enough_members_and_long_output_heavy_harvesting():
     proc = _processor()
-    assert _close(proc, M0, *_links(M0, "band:0a1b", ["h1", "h2", "h3", "h4"])) == [], "four accounts"
+    fragment = _close(proc, M0, *_links(M0, "band:0a1b", ["h1", "h2", "h3", "h4"]))
+    assert [(r.severity, len(r.members)) for r in fragment] == [("info", 4)], "four accounts: a fragment"
+    proc.out.clear()
     assert _close(proc, M0 + 1, *_links(M0 + 1, "band:0c0d", ["h1", "h2", "h3", "h4", "h5"], harvest=5.5)) == []
+    assert _close(proc, M0 + 2, *_links(M0 + 2, "band:0e0f", ["h9"])) == [], "one account ties nothing"
+    assert [c.severity for c in proc.clusters.values()] == [0, 0, 0], "fragments raise no cluster alert"
 
 
 def test_a_framework_prompt_most_users_share_is_a_hub_and_never_reports():
@@ -59,3 +69,109 @@ def test_pool_templates_sharing_one_account_become_one_campaign_that_pages_once(
     # attribute clusters other than templates still need two shared accounts
     st.minute(M0 + 3, report(M0 + 3, "payment:p9", ["a", "t", "u", "v", "w", "x", "y"], severity="warning"))
     assert len(st.proc.campaigns) == 2
+
+
+def test_a_fragment_joins_a_pool_campaign_but_never_founds_one():
+    st = Stage(update_every_s=0)
+    st.minute(M0, report(M0, "template:t1", ["a", "b"], severity="info"))
+    assert st.proc.campaigns == {}, "two accounts on a template found nothing"
+    st.minute(M0 + 1, report(M0 + 1, "template:t2", ["a", "c", "d", "e", "f"], severity="warning"))
+    st.minute(M0 + 2, report(M0 + 2, "template:t1", ["a", "b"], severity="info"))
+    [c] = st.proc.campaigns.values()
+    assert sorted(c.members) == ["a", "b", "c", "d", "e", "f"] and c.severity < SEVERITY_RANK["error"]
+
+
+def _pool_report(minute: int, template: str, slots: dict[str, list[int]]) -> Report:
+    r = report(minute, template, sorted(slots), severity="warning")
+    return r._replace(members=[[a, contribution, slots[a]] for a, contribution in r.members])
+
+
+def _rounds(accounts: list[str], first: int, rounds: int, every: int, picks: int) -> dict[str, list[int]]:
+    """A dispatcher: every ``every`` slots a round from ``picks`` accounts in turn (seeded, fixed)."""
+    rng = random.Random(11)
+    out: dict[str, list[int]] = {a: [] for a in accounts}
+    for r in range(rounds):
+        for a in rng.sample(accounts, picks):
+            out[a].append(first + r * every)
+    return out
+
+
+def _independent(accounts: list[str], first: int, span: int, per_account: int) -> dict[str, list[int]]:
+    """The same duty cycle, each account at its own random slots."""
+    rng = random.Random(11)
+    return {a: sorted(rng.sample(range(first, first + span), per_account)) for a in accounts}
+
+
+ACCOUNTS = [f"acct-{i:02d}" for i in range(20)]
+SLOT0 = M0 // 2
+
+
+def test_a_pool_whose_members_share_dispatcher_rounds_pages_by_itself_naming_every_member():
+    """20 accounts, a round every 3 slots from 3 of them, 12 hours: each account ~18 active slots,
+    pairs meet 2.1x as often as independent accounts would. The pool pages with no member page."""
+    st = Stage(update_every_s=0)
+    slots = _rounds(ACCOUNTS, SLOT0, 120, 3, 3)
+    end = (SLOT0 + 360) * 2
+    out = st.minute(end, _pool_report(end, "template:band:0a1b", slots))
+    pages = [a for a in out if a["severity"] in ("error", "critical")]
+    assert [(a["kind"], a["accounts_added"]) for a in pages] == [("campaign", ACCOUNTS)]
+    [tie] = [link for link in pages[0]["links"] if link["attribute"] == "lockstep"]
+    assert tie["accounts"] == 20 and tie["value"].startswith("active in the same 2-minute rounds 2.1x")
+
+
+def test_a_pool_of_independently_timed_accounts_does_not_page_on_timing():
+    st = Stage(update_every_s=0)
+    slots = _independent(ACCOUNTS, SLOT0, 360, 13)
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:band:0a1b", slots)) == []
+    [c] = st.proc.campaigns.values()
+    assert c.severity < SEVERITY_RANK["error"] and not any(k.startswith("lockstep:") for k in c.clusters)
+
+
+def test_lockstep_needs_enough_tested_members():
+    """Seven accounts in perfect lockstep are not enough to page (``lockstep_members`` = 8)."""
+    st = Stage(update_every_s=0)
+    few = ACCOUNTS[:7]
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", _rounds(few, SLOT0, 120, 3, 3))) == []
+
+
+def test_timing_merges_across_a_pools_templates():
+    """Each template sees only a member's rounds on it; the campaign tests their union."""
+    st = Stage(update_every_s=0)
+    slots = _rounds(ACCOUNTS, SLOT0, 120, 3, 3)
+    halves = [{a: s[i::2] for a, s in slots.items()} for i in (0, 1)]
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", halves[0])) == []
+    pages = st.minute(end + 1, _pool_report(end + 1, "template:t2", halves[1]))
+    assert [a["kind"] for a in pages if a["severity"] == "error"] == ["campaign"]
+    [c] = st.proc.campaigns.values()
+    assert c.slots["acct-00"] == sorted(slots["acct-00"])
+
+
+def test_busy_independent_accounts_do_not_look_cotimed():
+    """Busy accounts' rings hold only their last hour: measured against a 12-hour span they would
+    all seem to meet at the end; each is observed since its oldest slot held instead."""
+    rng = random.Random(11)
+    slots = {a: sorted(rng.sample(range(SLOT0, SLOT0 + 360), 200)) for a in ACCOUNTS}
+    st = Stage(update_every_s=0)
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", slots)) == []
+    [c] = st.proc.campaigns.values()
+    assert all(len(ring) == 32 for ring in c.slots.values())
+    t = lockstep.cotiming(c.slots, SLOT0 + 360, 360, 3, 32)
+    assert 0.9 < t.ratio < 1.1, t
+
+
+def test_a_shared_day_shape_alone_does_not_page():
+    """Forty independent accounts, four times as active in the second half of the window: they
+    meet ~1.36x as often as uniform rates say, significant at this size (> 20 nats) but below the
+    1.5x bar that asks for rounds, not a shared day."""
+    rng = random.Random(11)
+    accounts = [f"acct-{i:02d}" for i in range(40)]
+    slots = {a: [SLOT0 + s for s in range(360) if rng.random() < (0.02 if s < 180 else 0.08)] for a in accounts}
+    t = lockstep.cotiming(slots, SLOT0 + 360, 360, 3, 32)
+    assert t.nats > 20 and 1.2 < t.ratio < 1.5, t
+    st = Stage(update_every_s=0)
+    end = (SLOT0 + 360) * 2
+    assert st.minute(end, _pool_report(end, "template:t1", slots)) == []
