@@ -9,8 +9,8 @@
 
 And the messages both stages send the campaign stage (one partition, :data:`CAMPAIGNS` as
 target): :class:`Verdict` (an account alert, which the campaign stage passes on or folds into its
-campaign) and :class:`Report` (a cluster scored at warning or above, with its harvest-like
-members), plus their own watermarks and rewinds.
+campaign) and :class:`Report` (a cluster scored at warning or above, or a prompt-pool fragment
+at info, with its harvest-like members), plus their own watermarks and rewinds.
 
 On the wire each is a JSON list ``[kind, *fields]``; watermarks may be infinite, which JSON
 cannot carry, so they are clamped (see :mod:`distillwatch.models.jsonsafe`).
@@ -82,8 +82,10 @@ class Verdict(NamedTuple):
 
 
 class Report(NamedTuple):
-    """A cluster scored at warning or above at the close of ``minute``: what ties its members,
-    how strongly, and its harvest-like members (highest contribution first, at most 1,000)."""
+    """A cluster scored at warning or above at the close of ``minute`` (or a prompt-pool fragment,
+    at info: it may join a campaign, never found one): what ties its members, how strongly, and
+    its harvest-like members (highest contribution first, at most 1,000; a template's members
+    with their recent active slots, for the lockstep test)."""
 
     minute: int
     cluster: str  # ``attribute:value``
