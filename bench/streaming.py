@@ -234,6 +234,17 @@ def transport_ceiling(bootstrap: str, topic: str) -> dict:
     return {"events": events, "seconds": round(seconds, 3), "events_per_s": round(events / seconds)}
 
 
+def faust_ceiling(sc: Scenario, events: int) -> dict:
+    """A bare Faust agent (``take_events`` + ``orjson``, :mod:`bench.faust_ceiling`) on the same topic."""
+    proc = subprocess.run([sys.executable, "-m", "bench.faust_ceiling", sc.requests, str(events)], env=sc.env,
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0:
+        raise RuntimeError(f"faust ceiling failed ({proc.returncode}): {proc.stderr.strip()[-400:]}")
+    # Faust's worker logs what the agent prints (stderr), after a prefix
+    line = next(line for line in reversed((proc.stdout + proc.stderr).splitlines()) if '{"events"' in line)
+    return orjson.loads(line[line.index('{"events"'):])
+
+
 # -- scenarios -------------------------------------------------------------------------------------
 
 
@@ -247,8 +258,10 @@ def throughput(workers: int, lines: int, batch: int) -> dict:
         pub = sc.publish(path, batch=batch)
         log(f"{sc.name}: published {pub['summary']}")
         ceiling = transport_ceiling(sc.bootstrap, sc.requests) if workers == 1 else None
+        bare = faust_ceiling(sc, lines) if workers == 1 else None
         if ceiling:
-            log(f"{sc.name}: transport ceiling {ceiling['events_per_s']:,} events/s")
+            log(f"{sc.name}: transport ceiling {ceiling['events_per_s']:,} events/s, "
+                f"bare Faust agent {bare['events_per_s']:,} events/s")
         started = time.perf_counter()
         entries = [sc.start_worker(i, sink=(i == 0)) for i in range(workers)]
         ready = started + min(wait_ready(e) for e in entries[:1])
@@ -280,6 +293,8 @@ def throughput(workers: int, lines: int, batch: int) -> dict:
         if ceiling:
             result["transport_ceiling"] = ceiling
             result["share_of_transport_ceiling"] = round(result["events_per_s"] / ceiling["events_per_s"], 3)
+            result["faust_ceiling"] = bare
+            result["share_of_faust_ceiling"] = round(result["events_per_s"] / bare["events_per_s"], 3)
         log(f"{sc.name}: {result['events_per_s']:,} events/s applied")
         return result
     finally:
