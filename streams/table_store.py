@@ -96,8 +96,9 @@ class RoutedRocksStore(faust_rocksdb.Store):
         """Record the changelog's end as what the local databases of ``partitions`` hold, and clear
         their dirty mark. Only called when every local write has been delivered (a clean hand-over)."""
         dirty = sorted(set(partitions) & self._dirty)
-        if not dirty:
+        if not dirty or self.app.crashed:  # a failed batch's local writes were never delivered
             return
+        await self.app.producer.flush()  # what was handed to the producer is in the changelog's end
         topic = self.table.changelog_topic_name
         ends = await self.app.consumer.highwaters(*(TP(topic, p) for p in dirty))
         for tp, end in ends.items():
