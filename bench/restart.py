@@ -94,7 +94,9 @@ def failover(accounts: int, store: str, session_timeout: float) -> dict:
         wait_ready(survivor)
         fill_s = _fill(sc, [victim, survivor], fill, accounts)
         time.sleep(10.0)  # the standbys read the changelog's last records
-        before = events_in([survivor[1]])
+        before = None
+        while before is None:  # a busy worker's page may not answer within its 1 s timeout
+            before = events_in([survivor[1]])
         killed = time.perf_counter()
         victim[0].send_signal(signal.SIGKILL)
         victim[0].wait()
