@@ -38,6 +38,13 @@ STREAMING = (
     ("latency_no_sink", ["latency", "--rate", "5000", "--seconds", "30", "--batch", "100", "--no-sink"], 300),
     ("recovery", ["recovery", "--accounts", "100000"], 400),
 )
+# (result name, bench.restart arguments, timeout s): issue 17's restart and failover of a worker
+# holding 1 M accounts, per table store (DW_STORE)
+RESTART = tuple(
+    (f"{mode}_{store}", [mode, "--store", store, "--accounts", str(accounts)], timeout)
+    for mode, accounts, timeout in (("restart", 1_000_000, 1800), ("failover", 1_000_000, 1800))
+    for store in ("memory", "rocksdb")
+)
 
 
 def machine() -> dict:
@@ -142,9 +149,10 @@ def run_streaming(results: dict, port: int) -> None:
         return
     env = dict(os.environ, KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
     try:
-        for name, args, timeout in STREAMING:
+        runs = [("bench.streaming", *run) for run in STREAMING] + [("bench.restart", *run) for run in RESTART]
+        for module, name, args, timeout in runs:
             print(f"bench: streaming {name} …", file=sys.stderr, flush=True)
-            streaming[name] = run_module(["bench.streaming", *args], timeout, env)
+            streaming[name] = run_module([module, *args], timeout, env)
             save(results)
     finally:
         try:
@@ -183,6 +191,12 @@ def targets(results: dict) -> list[dict]:
         ("p99 alert latency at 5,000 events/s", "<= 2 s", lat, lambda v: v <= 2.0),
         ("resident bytes per tracked account", "<= 4,096", max(per_acc) if per_acc else None, lambda v: v <= 4096),
         ("recovery of 100,000 accounts", "<= 30 s", _get(st, "recovery", "restore_seconds"), lambda v: v <= 30),
+        ("restart of a worker holding 1 M accounts (RocksDB store)", "<= 30 s",
+         _get(st, "restart_rocksdb", "processing_again_seconds"), lambda v: v <= 30),
+        ("failover of a SIGKILLed worker's partitions (standby replicas)", "<= 60 s",
+         min((v for v in (_get(st, "failover_memory", "processing_again_seconds"),
+                          _get(st, "failover_rocksdb", "processing_again_seconds")) if v is not None),
+             default=None), lambda v: v <= 60),
         ("sink rows/s", ">= 100,000", _get(sink, "rows_per_s"), lambda v: v >= 100_000),
         ("sink batch size (account_minute, min)", ">= 10,000", _get(sink, "account_minute_batch_min"),
          lambda v: v >= 10_000),

@@ -275,6 +275,7 @@ class AccountProcessor:
             self._stale_until = horizon = cutoff + reach
             self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
         level = cfg.forget_requests_day
+        memo = self._link_partition
         gone: list[str] = []
         stale: list[str] = []
         for acc in self._stale:
@@ -285,6 +286,12 @@ class AccountProcessor:
                     and st.r_day * math.exp((st.t_last - boundary) / DAY) < level):
                 gone.append(acc)
                 del accounts[acc]
+                # its attribute values leave the memo too (an account still sharing one recomputes
+                # the same partition), so the memo follows the held accounts, not every value seen
+                for attr in LINK_ATTRIBUTES:
+                    value = getattr(st, attr)
+                    if value:
+                        memo.pop(f"{attr}:{value}", None)
             else:
                 stale.append(acc)
         self._stale = stale

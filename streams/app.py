@@ -2,8 +2,9 @@
 :mod:`distillwatch.streams.state`, agents in :mod:`distillwatch.streams.agents`; everything depends on this
 module, never the other way round.
 
-Values are raw bytes everywhere (orjson or struct inside), never Faust's pickle codec. State is
-kept in memory and rebuilt from the changelogs at start-up; no RocksDB is needed.
+Values are raw bytes everywhere (orjson or struct inside), never Faust's pickle codec. Table state
+lives where ``DW_STORE`` says (:data:`TABLE_STORES`): in memory, rebuilt from the changelogs at
+start-up, or in local RocksDB databases under ``DATADIR`` (:mod:`distillwatch.streams.table_store`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import faust
 
+from distillwatch.streams import table_store
 from distillwatch.streams.kafka_client import faust_credentials
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import load
@@ -22,6 +24,10 @@ DATADIR = Path(settings.data_dir) / "faust" / f"{settings.app_id}-{settings.web_
 DATADIR.mkdir(parents=True, exist_ok=True)
 
 MAX_RECORD_BYTES = 16 * 1024 * 1024  # cluster snapshots are one record each
+# DW_STORE -> the URL scheme of the state tables' store (the URL's path names the table's files)
+TABLE_STORES = {"memory": "memory", "rocksdb": table_store.SCHEME}
+if settings.store not in TABLE_STORES:
+    raise SystemExit(f"DW_STORE={settings.store!r} is not a table store: use one of {', '.join(TABLE_STORES)}")
 
 app = faust.App(
     settings.app_id,
@@ -33,7 +39,7 @@ app = faust.App(
     broker_credentials=faust_credentials(settings),
     topic_replication_factor=settings.kafka_replication_factor,
     topic_partitions=settings.requests_partitions,
-    table_standby_replicas=0,
+    table_standby_replicas=settings.standby_replicas,
     producer_max_request_size=MAX_RECORD_BYTES,
     consumer_max_fetch_size=MAX_RECORD_BYTES,
     broker_commit_interval=1.0,

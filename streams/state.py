@@ -10,15 +10,19 @@
   processor (:func:`distillwatch.models.snapshot.campaign_to_bytes`).
 
 The agents write ``table.data`` and the changelog directly (:func:`changelog_name`), because a
-batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition.
+batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition. With
+``DW_STORE=rocksdb`` the three tables use :class:`~distillwatch.streams.table_store.RoutedRocksStore`,
+which finds each key's partition with :func:`partition_of`; the suppressions stay in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from distillwatch.models.snapshot import parse_account_record
 from distillwatch.models.suppressions import Suppression, parse_line
-from distillwatch.streams.app import MAX_RECORD_BYTES, app, settings
+from distillwatch.streams.app import MAX_RECORD_BYTES, TABLE_STORES, app, settings
+from distillwatch.streams.table_store import RoutedRocksStore
 
 # Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
 # eager cleaner keep what a restarted worker must read close to one record per key.
@@ -28,14 +32,25 @@ _CONFIG = {
     "min.cleanable.dirty.ratio": "0.1",
 }
 
-account_state = app.Table(
-    "account-state", partitions=settings.requests_partitions,
-    key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
-)
-cluster_state = app.Table(
-    "cluster-state", partitions=settings.cluster_partitions,
-    key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
-)
+def partition_of(key: bytes, value: bytes | None) -> int | None:
+    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/`` and ``k/``
+    name it, an account record carries it (``None`` for an account key without its value)."""
+    kind = key[:2]
+    if kind == b"a/":
+        return None if value is None else parse_account_record(value)[0]
+    return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None
+
+
+def _state_table(name: str, partitions: int):
+    table = app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
+                      store=f"{TABLE_STORES[settings.store]}:{name}")
+    if isinstance(table.data, RoutedRocksStore):
+        table.data.route = partition_of
+    return table
+
+
+account_state = _state_table("account-state", settings.requests_partitions)
+cluster_state = _state_table("cluster-state", settings.cluster_partitions)
 
 # every worker holds every suppression (one small partition,
 # :func:`distillwatch.streams.kafka_admin.suppressions_topic`), kept current while it runs
@@ -67,9 +82,7 @@ class LiveSuppressions(Mapping[str, Suppression]):
 
 live_suppressions = LiveSuppressions(suppressions.data)
 
-campaign_state = app.Table(
-    "campaign-state", partitions=1, key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
-)
+campaign_state = _state_table("campaign-state", 1)
 
 
 def changelog_name(table) -> str:

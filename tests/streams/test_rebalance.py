@@ -2,7 +2,12 @@
 joins mid-stream, later the first one leaves (SIGTERM), a third joins and the second dies (SIGKILL).
 Partitions and their state move through the changelogs at each step; the alert id set must still
 be exactly replay's (alert ids carry the event time and sequence of each decision, so an event
-processed twice or skipped would change or lose one)."""
+processed twice or skipped would change or lose one). Every worker may run the ClickHouse sink
+(one embedded directory: the aggregates partition, and with it the directory, moves with the
+membership), and afterwards every ClickHouse table equals what replay writes (the fault test's
+comparison: FINAL and raw counts, sums, roll-ups), and the processors' counters, which move with
+their state, equal replay's: an event applied twice would count as a duplicate, one skipped would
+be missing from the requests summed per account-minute."""
 
 from __future__ import annotations
 
@@ -18,12 +23,18 @@ from pathlib import Path
 import orjson
 import pytest
 
+from distillwatch.models.engine import Engine
 from distillwatch.streams.replay import replay
+from distillwatch.streams.settings import detector_config, load
 from tests.streams import pipeline
+from tests.streams.test_faults import CHECKS, _tables
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 PARTITIONS = 8
+# the worker's gauges of the processors' counters (summed over the partitions it holds) -> the counter
+COUNTERS = {"late_events": "late", "duplicate_events": "duplicates", "implausible_ahead": "too_far_ahead",
+            "implausible_behind": "too_far_behind", "processing_errors": "errors"}
 
 
 def _wait(what: str, check, timeout: float = 300.0) -> None:
@@ -41,10 +52,19 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
                                                                     recorded: tuple[Path, set[str]]):
     stream = recorded[0]
     out = io.BytesIO()
-    replay([str(stream)], out, partitions=PARTITIONS, cluster_partitions=PARTITIONS)
+    engine = Engine(PARTITIONS, PARTITIONS, detector_config(load()))
+    replay([str(stream)], out, partitions=PARTITIONS, cluster_partitions=PARTITIONS, engine=engine)
     expected = {orjson.loads(line)["alert_id"] for line in out.getvalue().splitlines()}
+    expected_counters = {gauge: float(engine.counters().get(c, 0)) for gauge, c in COUNTERS.items()}
+    replay_dsn = f"chdb://{tmp_path / 'replay-ch'}"
+    subprocess.run([pipeline.CLI, "replay", str(stream), "--alerts", str(tmp_path / "replay-alerts.jsonl"),
+                    "--partitions", str(PARTITIONS), "--cluster-partitions", str(PARTITIONS),
+                    "--clickhouse", replay_dsn], check=True, capture_output=True, timeout=300)
+    expected_tables = _tables(replay_dsn)
+    assert expected_tables["account_minute"]["n"] > 1000
+    # every worker may write: the embedded directory under DW_DATA_DIR goes with the aggregates partition
     env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_REQUESTS_PARTITIONS=str(PARTITIONS),
-                       DW_CLUSTER_PARTITIONS=str(PARTITIONS))
+                       DW_CLUSTER_PARTITIONS=str(PARTITIONS), DW_SINK="1")
     events = sum(1 for _ in open(stream, "rb"))
     with ExitStack() as stack:
         a_proc, a = stack.enter_context(pipeline.worker(env, tmp_path / "a.log"))
@@ -70,7 +90,23 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
         b_proc.wait(timeout=30)
         assert publisher.wait(timeout=300) == 0, publisher.stderr.read().decode()
         got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+        _wait("C holds every partition", lambda: _assigned(c) == PARTITIONS)
+        last = [-1.0, time.monotonic()]
+
+        def settled() -> bool:  # the sink wrote nothing new for 10 s
+            rows = pipeline.metric(c, "sink_rows")
+            if rows != last[0]:
+                last[:] = [rows, time.monotonic()]
+            return time.monotonic() - last[1] >= 10
+
+        _wait("the sink to settle", settled)
+        counters = {gauge: pipeline.metric(c, gauge) for gauge in COUNTERS}
+        reemitted = pipeline.metric(c, "sink_reemitted_rows")
+    tables = _tables(f"chdb://{tmp_path / 'clickhouse'}")  # C stopped: the directory is free
     print(f"rebalance: kill landed {'mid-stream' if in_flight else 'after the last publish'}; "
-          f"{len(got)} alerts on the topic, {sum(n - 1 for n in Counter(got).values())} re-emitted",
-          file=sys.stderr)
+          f"{len(got)} alerts on the topic, {sum(n - 1 for n in Counter(got).values())} re-emitted; "
+          f"{reemitted:g} re-emitted rows dropped by C's sink; counters {counters}", file=sys.stderr)
     assert set(got) == expected, pipeline.diff(set(got), expected)
+    assert counters == expected_counters
+    for table in CHECKS:
+        assert tables[table] == expected_tables[table], (table, tables[table], expected_tables[table])

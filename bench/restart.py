@@ -1,0 +1,129 @@
+"""Benchmark 7, restart and failover of a worker holding N accounts, per table store (issue 17).
+
+- ``restart``: one worker fills its account state with ``--accounts`` distinct accounts (one
+  synthetic event each, 100 per record), stops (SIGTERM) and starts again on the same host and data
+  directory; measured: seconds from the new process's start until it applied one new event on every
+  partition. The in-memory store rebuilds every account from the changelog; the RocksDB store
+  (``DW_STORE=rocksdb``) reopens its local databases and reads the changelog's tail.
+- ``failover``: two workers with ``DW_STANDBY_REPLICAS=1`` share the partitions (each keeps a
+  standby copy of the other's tables); one is SIGKILLed; measured: seconds from the kill until the
+  survivor applied one new event on every partition. This includes noticing the death, i.e. the
+  session timeout (``--session-timeout``, the worker's ``DW_SESSION_TIMEOUT_S``).
+
+    python -m bench.restart restart --store rocksdb --accounts 1000000
+
+Uses the broker in ``KAFKA_BOOTSTRAP_SERVERS`` (``bench.run`` starts one). Prints progress on
+stderr and the JSON result last on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import time
+from pathlib import Path
+
+import orjson
+
+from bench.common import WORK, emit, log
+from bench.streaming import PARTITIONS, Scenario, events_in, wait_events, wait_ready
+from bench.synthetic import T0, account_id, rounds
+
+
+def _inputs(accounts: int) -> tuple[Path, Path]:
+    """The state-filling stream (cached) and one later probe event per partition."""
+    from distillwatch.models.partitioning import partition_for
+
+    WORK.mkdir(parents=True, exist_ok=True)
+    fill = WORK / f"restart-fill-{accounts}.jsonl"
+    if not fill.exists():
+        tmp = fill.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            f.writelines(orjson.dumps(d) + b"\n" for *_, d in rounds(accounts, 1))
+        tmp.rename(fill)
+    probes = WORK / f"restart-probes-{accounts}.jsonl"
+    by_partition: dict[int, dict] = {}
+    i = accounts
+    while len(by_partition) < PARTITIONS:
+        d = next(rounds(1, 1))[3]
+        d.update(account_id=account_id(i), event_id=f"probe-{i}", ts=T0 + 3600.0 + i - accounts)
+        by_partition.setdefault(partition_for(account_id(i), PARTITIONS), d)
+        i += 1
+    probes.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in by_partition.values()))
+    return fill, probes
+
+
+def _fill(sc: Scenario, entries: list, fill: Path, accounts: int) -> float:
+    """Publish the state-filling stream and wait until the workers applied all of it; seconds."""
+    t0 = time.perf_counter()
+    sc.publish(fill, batch=100)
+    wait_events(entries, accounts, timeout=max(300.0, accounts / 1000), poll=1.0)
+    return time.perf_counter() - t0
+
+
+def restart(accounts: int, store: str) -> dict:
+    fill, probes = _inputs(accounts)
+    sc = Scenario(f"restart-{store}")
+    sc.env["DW_STORE"] = store
+    try:
+        entry = sc.start_worker(0, sink=False)
+        wait_ready(entry)
+        fill_s = _fill(sc, [entry], fill, accounts)
+        time.sleep(3.0)
+        stop_s = sc.stop_worker(entry, timeout=120.0)
+        sc.publish(probes)
+        started = time.perf_counter()
+        entry = sc.start_worker(0, sink=False)  # same web port: the same data directory
+        _, done, _ = wait_events([entry], PARTITIONS, timeout=1200.0, poll=0.05)
+    finally:
+        sc.stop_all()
+    seconds = done - started
+    log(f"{sc.name}: {accounts:,} accounts, back to processing {seconds:.1f} s after the restart")
+    return {"mode": "restart", "store": store, "accounts": accounts, "fill_seconds": round(fill_s, 1),
+            "stop_seconds": round(stop_s, 2),
+            "processing_again_seconds": round(seconds, 2)}
+
+
+def failover(accounts: int, store: str, session_timeout: float) -> dict:
+    fill, probes = _inputs(accounts)
+    sc = Scenario(f"failover-{store}")
+    sc.env.update(DW_STORE=store, DW_STANDBY_REPLICAS="1", DW_SESSION_TIMEOUT_S=str(session_timeout))
+    try:
+        victim, survivor = sc.start_worker(0, sink=False), sc.start_worker(1, sink=False)
+        wait_ready(victim)
+        wait_ready(survivor)
+        fill_s = _fill(sc, [victim, survivor], fill, accounts)
+        time.sleep(10.0)  # the standbys read the changelog's last records
+        before = None
+        while before is None:  # a busy worker's page may not answer within its 1 s timeout
+            before = events_in([survivor[1]])
+        killed = time.perf_counter()
+        victim[0].send_signal(signal.SIGKILL)
+        victim[0].wait()
+        sc.workers.remove(victim)
+        sc.publish(probes)
+        _, done, _ = wait_events([survivor], int(before) + PARTITIONS, timeout=1200.0, poll=0.05)
+    finally:
+        sc.stop_all()
+    seconds = done - killed
+    log(f"{sc.name}: {accounts:,} accounts, the survivor processes every partition {seconds:.1f} s after the kill")
+    return {"mode": "failover", "store": store, "accounts": accounts, "standby_replicas": 1,
+            "session_timeout_seconds": session_timeout, "fill_seconds": round(fill_s, 1),
+            "processing_again_seconds": round(seconds, 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["restart", "failover"])
+    ap.add_argument("--store", choices=["memory", "rocksdb"], default="rocksdb")
+    ap.add_argument("--accounts", type=int, default=100_000)
+    ap.add_argument("--session-timeout", type=float, default=10.0, help="failover: DW_SESSION_TIMEOUT_S")
+    args = ap.parse_args()
+    if args.mode == "restart":
+        emit(restart(args.accounts, args.store))
+    else:
+        emit(failover(args.accounts, args.store, args.session_timeout))
+
+
+if __name__ == "__main__":
+    main()

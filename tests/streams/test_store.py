@@ -1,0 +1,83 @@
+"""The RocksDB table store (``DW_STORE=rocksdb``) on the real broker.
+
+A worker stopped cleanly leaves, per changelog partition it held, a local database whose persisted
+offset is the changelog's end and which is not marked dirty: the next start reads only the tail. A
+worker killed mid-stream leaves its databases marked dirty: the next start rebuilds them from the
+changelog instead of trusting writes Kafka may never have received. Across a clean stop, a restart,
+a SIGKILL and another restart, the alert id set must equal replay's."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+from rocksdict import AccessType, Options, Rdict
+
+from distillwatch.streams.table_store import DIRTY_KEY
+from tests.streams import pipeline
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+OFFSET_KEY = b"__faust\0offset__"  # faust.stores.rocksdb.Store.offset_key
+
+
+def _wait(what: str, check, timeout: float = 240.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.5)
+
+
+def _local_databases(tmp: Path, prefix: str, port: int) -> dict[int, dict[bytes, bytes | None]]:
+    """``{partition: {dirty mark, persisted offset}}`` of the account-state databases a worker left."""
+    found = {}
+    for path in sorted((tmp / "faust" / f"{prefix}-{port}").rglob("account-state-*.db")):
+        db = Rdict(str(path), Options(raw_mode=True), access_type=AccessType.read_only())
+        found[int(path.name.rsplit("-", 1)[1][:-3])] = {k: db.get(k) for k in (DIRTY_KEY, OFFSET_KEY)}
+        db.close()
+    return found
+
+
+def _changelog_ends(bootstrap: str, topic: str, partitions: int) -> dict[int, int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(partitions)])
+    finally:
+        consumer.close()
+    return {tp.partition: end for tp, end in ends.items()}
+
+
+def test_rocksdb_worker_resumes_from_local_state_and_rebuilds_after_a_kill(
+        kafka_bootstrap, topic_prefix, tmp_path, recorded: tuple[Path, set[str]], monkeypatch):
+    stream, expected = recorded
+    events = sum(1 for _ in open(stream, "rb"))
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_STORE="rocksdb")
+    port = pipeline.free_port()
+    monkeypatch.setattr(pipeline, "free_port", lambda: port)  # the same local databases at every start
+    log = tmp_path / "w.log"
+    # the whole stream first, so that no start finds its partitions idle (an idle partition is
+    # flushed like the end of input, which replay only does at the very end)
+    pipeline.publish(env, stream, batch=20)
+    with pipeline.worker(env, log) as (_, p):
+        _wait("a third of the stream is applied", lambda: pipeline.metric(p, "events_in") >= events // 3)
+    # stopped cleanly (SIGTERM) mid-stream: every database records the changelog's end, none is dirty
+    local = _local_databases(tmp_path, topic_prefix, port)
+    ends = _changelog_ends(kafka_bootstrap, f"{topic_prefix}-account-state-changelog", 4)
+    assert sorted(local) == [0, 1, 2, 3]
+    for partition, keys in local.items():
+        assert keys[DIRTY_KEY] is None, partition
+        assert int(keys[OFFSET_KEY]) == ends[partition] - 1, (partition, keys, ends)
+
+    with pipeline.worker(env, log) as (proc, p):
+        _wait("more of it is applied", lambda: pipeline.metric(p, "events_in") >= events // 10)
+        proc.kill()  # dies mid-stream: local writes may be ahead of the changelog
+        proc.wait()
+    assert any(keys[DIRTY_KEY] is not None for keys in _local_databases(tmp_path, topic_prefix, port).values())
+
+    with pipeline.worker(env, log):
+        got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+    assert set(got) == expected, pipeline.diff(set(got), expected)
+    assert "rebuilding it from the changelog" in log.read_text()
+    assert not any(keys[DIRTY_KEY] for keys in _local_databases(tmp_path, topic_prefix, port).values())
