@@ -33,11 +33,13 @@ _CONFIG = {
 }
 
 def partition_of(key: bytes, value: bytes | None) -> int | None:
-    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/`` and ``k/``
-    name it, an account record carries it (``None`` for an account key without its value)."""
+    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/``, ``k/`` and
+    ``b/<p>/`` name it, an account record carries it (``None`` for an account key without its value)."""
     kind = key[:2]
     if kind == b"a/":
         return None if value is None else parse_account_record(value)[0]
+    if kind == b"b/":  # an account partition's held events: b/<partition>/<n>
+        return int(key[2:].split(b"/", 1)[0])
     return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None
 
 
