@@ -31,7 +31,7 @@ GROUP = "distillwatch.models.native"
 # The modules that compile and run faster compiled (see docs/performance.md, "Compiled core").
 COMPILED = (
     "account_processor", "account_scoring", "account_state", "alerts", "cluster_scoring",
-    "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers", "report",
+    "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers",
     "riverstate", "sketches", "suppressions", "timespans",
 )
 

@@ -20,7 +20,7 @@ class ClusterTerm(NamedTuple):
 
     code: str
     contribution: float
-    value: float
+    value: int | float  # the members term counts accounts: an int, kept one in the alert (not 4.0)
     baseline: float
 
 
