@@ -31,8 +31,8 @@ GROUP = "distillwatch.models.native"
 # The modules that compile and run faster compiled (see docs/performance.md, "Compiled core").
 COMPILED = (
     "account_processor", "account_scoring", "account_state", "alerts", "cluster_scoring",
-    "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers",
-    "riverstate", "sketches", "suppressions", "timespans",
+    "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers", "report",
+    "riverstate", "sketches", "suppressions", "timespans", "cluster_processor",
 )
 
 # follow_imports=silent: the interpreted modules are read for their types only; call-arg: links.py's
