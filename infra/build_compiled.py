@@ -6,12 +6,14 @@ to the source of the same name, so nothing else changes. Without them (no C comp
 build, ``DW_PURE=1``) the same ``.py`` files run interpreted and give byte-identical output
 (``tests/test_compiled.py``).
 
-    python infra/build_compiled.py          # build (called by the Makefile's install step)
+    python infra/build_compiled.py          # build (make does, through its build/mypyc/.built target)
     python infra/build_compiled.py --clean  # remove the compiled modules: pure Python again
 
-mypyc compiles a module only if it type-checks; modules that do not gain (msgspec Structs, named
-tuples with class constants, frozen dataclasses read by ``dataclasses.fields``) stay interpreted.
-A build failure is one line on stderr and exit status 0: the install goes on in pure Python.
+mypyc compiles a module only if it type-checks. Modules it cannot take as they are stay interpreted:
+``event`` (a msgspec Struct), ``links`` (named tuples with a class constant), ``config`` (dataclasses
+read by ``dataclasses.fields``), ``cluster_state``/``campaign_state`` (``snapshot`` reads their
+``__slots__``, which a native class lacks), ``snapshot`` and ``engine``. A build failure is one line on
+stderr and exit status 0: the install goes on in pure Python.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ MODELS = ROOT / "models"
 WORK = ROOT / "build" / "mypyc"
 GROUP = "distillwatch.models.native"
 
-# The modules that compile and run faster compiled (see docs/performance.md, "Compiled core").
+# The compiled modules (docs/performance.md, "Compiled core": what each needed, what it bought).
 COMPILED = (
     "account_processor", "account_scoring", "account_state", "alerts", "cluster_scoring",
     "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers", "report",
@@ -113,8 +115,7 @@ def main() -> int:
             os.dup2(out, 1)
             os.dup2(err, 2)
     if not ok:
-        clean_products = compiled_files()
-        for p in clean_products:
+        for p in compiled_files():  # a partial build must not shadow the sources
             p.unlink()
         print(f"build_compiled: mypyc build failed, models/ stays pure Python (log: {log})", file=sys.stderr)
         return 0
