@@ -55,8 +55,8 @@ def replay_run(path: str) -> tuple[dict, object]:
 
 def compiled_modules() -> int:
     """How many models/ modules this process runs as mypyc-compiled code (0: pure Python)."""
-    return sum(1 for name, mod in sys.modules.items()
-               if name.startswith("distillwatch.models.") and (getattr(mod, "__file__", "") or "").endswith(".so"))
+    return sum(1 for name, mod in sys.modules.items() if name.startswith("distillwatch.models.")
+               and not name.endswith("__mypyc") and (getattr(mod, "__file__", "") or "").endswith(".so"))
 
 
 def pure_replay(path: str) -> dict:
