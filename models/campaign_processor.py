@@ -38,7 +38,7 @@ WARNING = SEVERITY_RANK["warning"]
 
 def _order(msg: Report | Verdict) -> tuple[int, str]:
     """Reports first (so a minute's verdicts see the campaigns it formed), then by subject."""
-    return (0, msg.cluster) if type(msg) is Report else (1, msg.account)  # type: ignore[union-attr]
+    return (0, msg.cluster) if type(msg) is Report else (1, msg.account)
 
 
 class CampaignProcessor:
@@ -78,7 +78,7 @@ class CampaignProcessor:
                 if msg.share >= self.config.min_share:
                     self._report(msg, ts)
             else:
-                self._verdict(msg, ts)  # type: ignore[arg-type]  # (not a Report: a Verdict)
+                self._verdict(msg, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
