@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# the mypyc build of models/ (infra/build_compiled.py), redone when a source changes; DW_PURE=1 skips it
+COMPILED := build/mypyc/.built
 # KAFKA_PORT (default 19092, infra/kafka/kafka.sh) passes through from the environment
 
 .PHONY: demo test test-fast lint bench kafka-up kafka-down data clean
@@ -17,20 +19,24 @@ $(STAMP): pyproject.toml
 	  >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
-demo: $(STAMP)
+$(COMPILED): $(STAMP) $(wildcard models/*.py) infra/build_compiled.py
+	@$(BIN)/python infra/build_compiled.py
+	@if [ "$$DW_PURE" != 1 ]; then mkdir -p $(@D) && touch $@; fi
+
+demo: $(COMPILED)
 	@bash infra/demo.sh
 
-test: $(STAMP)
+test: $(COMPILED)
 	@bash infra/test.sh
 
 # every test that needs no broker (not marked `kafka`): the quick loop while editing
-test-fast: $(STAMP)
+test-fast: $(COMPILED)
 	$(BIN)/python -m pytest -q -m "not kafka"
 
 lint: $(STAMP)
 	$(BIN)/ruff check streams models tests bench
 
-bench: $(STAMP)
+bench: $(COMPILED)
 	@bash infra/bench.sh
 
 kafka-up:
@@ -44,4 +50,4 @@ data: $(STAMP)
 
 clean:
 	-infra/kafka/kafka.sh down
-	rm -rf .run $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf .run $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache models/*.so

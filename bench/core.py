@@ -1,15 +1,21 @@
 """Benchmark 1, the detection core: offline replay events/s on the recorded stream, next to the
-decode ceiling (a bare loop that reads and decodes the same file), plus a cProfile of replay.
+decode ceiling (a bare loop that reads and decodes the same file), plus a cProfile of replay; the
+replay runs as built (mypyc-compiled models/ when ``infra/build_compiled.py`` built them) and once
+more in a child process with ``DW_PURE=1`` (the interpreted models/), for the compiled speed-up.
 
     python -m bench.core [--profile-lines N]
+    python -m bench.core --replay FILE   # one replay of FILE only (as built, or DW_PURE=1 ...)
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
+import subprocess
+import sys
 import time
 
 from bench.common import emit, ensure_stream, log, peak_rss_bytes, prefix_file, stream_path
@@ -37,13 +43,28 @@ def replay_run(path: str) -> tuple[dict, object]:
 
     engine = Engine(4, 4)
     with open(os.devnull, "wb") as sink:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         summary = replay([path], sink, engine=engine)
-        seconds = time.perf_counter() - t0
+        seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     alerts = sum(summary.alerts.values())
     return ({"events": summary.events, "bad": summary.bad, "late": summary.late, "alerts": alerts,
-             "alerts_by_severity": summary.alerts, "seconds": round(seconds, 3),
-             "events_per_s": round(summary.events / seconds)}, engine)
+             "alerts_by_severity": summary.alerts, "seconds": round(seconds, 3), "cpu_seconds": round(cpu, 3),
+             "events_per_s": round(summary.events / seconds), "events_per_cpu_s": round(summary.events / cpu),
+             "compiled": compiled_modules()}, engine)
+
+
+def compiled_modules() -> int:
+    """How many models/ modules this process runs as mypyc-compiled code (0: pure Python)."""
+    return sum(1 for name, mod in sys.modules.items() if name.startswith("distillwatch.models.")
+               and not name.endswith("__mypyc") and (getattr(mod, "__file__", "") or "").endswith(".so"))
+
+
+def pure_replay(path: str) -> dict:
+    """The same replay in a child process with ``DW_PURE=1``: the interpreted models/."""
+    env = {**os.environ, "DW_PURE": "1"}
+    done = subprocess.run([sys.executable, "-m", "bench.core", "--replay", path], env=env, capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def state_sizes(engine) -> dict:
@@ -89,7 +110,11 @@ def profile(path: str, top: int = 15) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile-lines", type=int, default=200_000)
+    ap.add_argument("--replay", metavar="FILE", help="only replay FILE and print its figures")
     args = ap.parse_args()
+    if args.replay:
+        emit(replay_run(args.replay)[0])
+        return
     info = ensure_stream()
     path = str(stream_path())
     log(f"core: stream {info['path']} ({info['lines']:,} lines, {info['bytes'] / 1e6:.0f} MB)")
@@ -100,13 +125,17 @@ def main() -> None:
     ceiling = decode_ceiling(path)
     log(f"core: decode ceiling {ceiling['events_per_s']:,} events/s")
     rep, engine = replay_run(path)
-    log(f"core: replay {rep['events_per_s']:,} events/s")
+    log(f"core: replay {rep['events_per_s']:,} events/s ({rep['compiled']} models/ modules compiled)")
+    pure = pure_replay(path)
+    log(f"core: replay, pure Python (DW_PURE=1) {pure['events_per_s']:,} events/s")
     sizes = state_sizes(engine)
     del engine
     prof = profile(str(prefix_file(args.profile_lines)))
     emit({
         "input": info,
         "replay": rep,
+        "replay_pure": pure,
+        "compiled_speedup_cpu": round(pure["cpu_seconds"] / rep["cpu_seconds"], 2),
         "decode_ceiling": ceiling,
         "share_of_ceiling": round(rep["events_per_s"] / ceiling["events_per_s"], 3),
         "real_account_state": sizes,

@@ -6,6 +6,7 @@ reports RSS growth / accounts after a full garbage collection, plus the account-
 seen on the way (the throughput-vs-accounts curve of the plot).
 
     python -m bench.memory --accounts 100000 [--events-per-account 2]
+    DW_PURE=1 python -m bench.memory --accounts 100000   # the interpreted models/, for comparison
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import gc
 import time
 
 from bench.common import emit, log, peak_rss_bytes, rss_bytes
+from bench.core import compiled_modules
 from bench.synthetic import rounds
 
 CHUNK = 1_000
@@ -80,6 +82,7 @@ def main() -> None:
         "changelog_state_bytes_per_account": round(sum(state_bytes) / len(state_bytes), 1),
         "changelog_record_bytes_per_account": round(sum(record_bytes) / len(record_bytes), 1),
         "open_windows": open_windows,
+        "compiled_modules": compiled_modules(),  # mypyc-built models/ (0: pure Python, e.g. DW_PURE=1)
     }
     log(f"memory: {tracked:,} accounts, {result['resident_bytes_per_account']:,} B resident each, "
         f"{result['account_stage_events_per_s']:,} events/s")

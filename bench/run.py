@@ -228,6 +228,8 @@ def table(results: dict) -> str:
 
     add("core: replay events/s", _get(core, "replay", "events_per_s"), "decode ceiling",
         _get(core, "decode_ceiling", "events_per_s"))
+    add("core: replay events/s, pure Python (DW_PURE=1)", _get(core, "replay_pure", "events_per_s"),
+        "compiled", _get(core, "replay", "events_per_s"))
     for key, label in (("worker1", "stream: 1 worker, 1 event/record"),
                        ("worker1_batch100", "stream: 1 worker, 100 events/record"),
                        ("workers2", "stream: 2 workers/4 parts, 100/record")):

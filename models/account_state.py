@@ -92,6 +92,78 @@ class AccountState:
 
     __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands", "recent_ids", "_est")
 
+    # The slots' types, declared for mypy and for mypyc, which compiles this class to a native one
+    # with unboxed float and int fields (the names are those of the groups above; tests/test_compiled.py
+    # checks that they match).
+    t_last: float
+    created_at: float
+    r_fast: float
+    r_hour: float
+    r_day: float
+    out_hour: float
+    out_day: float
+    in_day: float
+    cot_day: float
+    e429_day: float
+    sat_day: float
+    rep_day: float
+    distill_day: float
+    newmodel_day: float
+    batch_day: float
+    gap_mean: float
+    gap_var: float
+    base_mean: float
+    base_var: float
+    base_n: float
+    base_t: float
+    peer_t: float
+    w_ref: float
+    v_score: float
+    v_volume: float
+    v_harvest: float
+    v_automation: float
+    score_t: float
+    seq_s: float
+    sig_mean: float
+    sig_t0: float
+    sig_t: float
+    harvest_day: float
+    seq_t0: float
+    seq_req: float
+    seq_harvest: float
+    win_in: float
+    win_out: float
+    win_cot: float
+    win_reasoning: float
+    verification: int
+    events: int
+    degree_day: int
+    v_top: int
+    severity: int
+    alert_seq: int
+    win_minute: int
+    win_req: int
+    win_429: int
+    win_sat: int
+    win_harvest: int
+    payment: str
+    tls: str
+    ip24: str
+    asn: str
+    router: str
+    template: str
+    model: str
+    last_event: str
+    last_ip: str
+    org: str
+    win_event: str
+    caps: array[float]
+    hours: array[float]
+    hll: bytearray
+    bands: array[int]
+    recent_ids: array[int]
+    _est: list[float]
+
     def __init__(self) -> None:
         for name in _FLOATS:
             setattr(self, name, 0.0)
@@ -326,7 +398,7 @@ class AccountState:
         """Inverse of :meth:`to_bytes`; raises ``ValueError`` on a record of another version."""
         if not data or data[0] != _VERSION:
             raise ValueError("account state record of an unknown version")
-        st = cls.__new__(cls)
+        st = cls()  # (not cls.__new__: a mypyc native class has none; every field is set below)
         st._est = [-1.0] * HLL_SLOTS
         values = _HEADER.unpack_from(data, 0)
         nf = len(_FLOATS)

@@ -107,7 +107,8 @@ class AdaptiveThreshold:
     def level(self) -> float:
         if self.n < self.min_samples:
             return self.floor
-        return max(self.floor, self.quantile.get())
+        # river's Quantile.get() is None only before its first update; n >= min_samples >= 1 here
+        return max(self.floor, self.quantile.get())  # type: ignore[type-var,return-value]
 
     def to_bytes(self) -> bytes:
         return struct.pack("<q", self.n) + quantile_state(self.quantile)

@@ -86,12 +86,12 @@ class ClusterProcessor:
         if day > self.degree.day:
             self._forget_silent(day * DAY - self.config.forget_s)
         self.degree.age_to(day)
-        links = []
+        links: list[Link] = []
         for msg in msgs:
             if type(msg) is Degree:
                 self.degree.add(f"{msg.attribute}:{msg.value}")
             else:
-                links.append(msg)
+                links.append(msg)  # type: ignore[arg-type]  # (not a Degree: a Link; mypy does not narrow on type())
         links.sort(key=_link_order)
         touched: dict[str, ClusterState] = {}
         max_members = self.config.max_members

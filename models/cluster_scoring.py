@@ -8,7 +8,7 @@ ordinary accounts share too. :func:`severity` is the cluster severity policy.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from distillwatch.models.cluster_state import HARVEST, YOUNG
 from distillwatch.models.config import ClusterConfig
@@ -20,7 +20,7 @@ class ClusterTerm(NamedTuple):
 
     code: str
     contribution: float
-    value: float
+    value: Any  # float, except the members term's count: an int, which the alert keeps (4, not 4.0)
     baseline: float
 
 

@@ -17,7 +17,7 @@ import re
 import string
 from datetime import datetime
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import msgspec
 
@@ -49,10 +49,24 @@ Tokens = Annotated[int, _Meta(ge=0, le=MAX_TOKENS)]
 # Shapes msgspec checks by length only; the characters are checked in Event.__post_init__,
 # because a regex constraint per field costs more than the rest of the decoding put together.
 Country = Annotated[str, _Meta(min_length=2, max_length=2)]
-SimHash = Annotated[str, _Meta(min_length=16, max_length=16)]
 _COUNTRY_SHAPE = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
 _HEX_DIGITS = string.hexdigits
-Time = Annotated[datetime, _Meta(tz=True)] | float
+if TYPE_CHECKING:
+    # What every reader of an Event gets: __post_init__ turns times into epoch seconds, the SimHash
+    # into its int, the capability into its index, and an absent reasoning_tokens/cot_elicitation
+    # into 0. The type checker (and mypyc, which compiles the readers in models/) is told these
+    # types; msgspec decodes with the ones below.
+    Time = float
+    SimHash = int
+    Capability = int
+    TokensOrZero = int
+    ShareOrZero = float
+else:
+    Time = Annotated[datetime, _Meta(tz=True)] | float
+    SimHash = Annotated[str, _Meta(min_length=16, max_length=16)]
+    Capability = Literal[CAPABILITIES]
+    TokensOrZero = Tokens | None
+    ShareOrZero = Annotated[float, _Meta(ge=0, le=1)] | None
 
 # What each field must be, in the spec's words: the reason a producer reads when msgspec
 # rejects that field. tests/models/test_event.py breaks every row once.
@@ -113,7 +127,7 @@ class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
     payment_fingerprint: Text | None = None
     billing_country: Country | None = None
     endpoint: Text | None = None
-    reasoning_tokens: Tokens | None = None
+    reasoning_tokens: TokensOrZero = None
     cached_input_tokens: Tokens | None = None
     max_tokens: Annotated[int, _Meta(ge=1, le=MAX_TOKENS)] | None = None
     temperature: Annotated[float, _Meta(ge=0, le=2)] | None = None
@@ -133,8 +147,8 @@ class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
     prompt_template_id: Text | None = None
     system_prompt_hash: Text | None = None
     prompt_lang: Text | None = None
-    capability: Literal[CAPABILITIES] | None = None
-    cot_elicitation: Annotated[float, _Meta(ge=0, le=1)] | None = None
+    capability: Capability | None = None
+    cot_elicitation: ShareOrZero = None
     refusal: bool | None = None
     finish_reason: Text | None = None
 

@@ -89,9 +89,10 @@ class PeerModel:
         if g.n - g.cached_n >= self.refresh:
             centre = [q.get() for q in g.q50]
             spread = [
-                max(q90.get() - c, f.min_scale) for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
+                max(q90.get() - c, f.min_scale)  # type: ignore[operator]
+                for q90, c, f in zip(g.q90, centre, FEATURES, strict=True)
             ]
-            g.cached = (centre, spread)
+            g.cached = (centre, spread)  # type: ignore[assignment]  # (river's get() is None only before any sample)
             g.cached_n = g.n
         return g.cached
 

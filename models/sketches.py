@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 
 HLL_REGISTERS = 32  # ~18 % standard error: plenty to tell 1 IP from 30
 _HLL_ALPHA = 0.697  # bias constant for m = 32 (Flajolet et al.)
@@ -82,7 +83,7 @@ def simhash_bands(simhash: int) -> tuple[int, int, int, int]:
     )
 
 
-def entropy_share(counts: list[float] | tuple[float, ...]) -> float:
+def entropy_share(counts: Sequence[float]) -> float:
     """Shannon entropy of ``counts`` divided by its maximum (0 = one bucket, 1 = uniform)."""
     total = sum(counts)
     if total <= 0.0 or len(counts) < 2:

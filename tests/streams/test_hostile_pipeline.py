@@ -140,6 +140,25 @@ def test_poisoned_partition_heads_do_not_move_event_time(recorded, tmp_path):
     assert sum(r.startswith("implausible time: ts is") and "(limit: 1 day)" in r for r in reasons) >= 2 * len(poisoners)
 
 
+class _Exploding:
+    """A partition's processor whose ``enqueue`` raises on the poison event. A wrapper, because a
+    processor compiled by mypyc (infra/build_compiled.py) has no instance ``__dict__`` to patch."""
+
+    def __init__(self, proc):
+        object.__setattr__(self, "_proc", proc)
+
+    def __getattr__(self, name):
+        return getattr(self._proc, name)
+
+    def __setattr__(self, name, value):
+        setattr(self._proc, name, value)
+
+    def enqueue(self, ev):
+        if ev.event_id == "boom":
+            raise RuntimeError("poison event\nwith a second line")
+        return self._proc.enqueue(ev)
+
+
 def test_stage_dead_letters_tombstones_and_exceptions_and_keeps_the_batch(recorded):
     """A tombstone, and an event whose processing raises, among valid records in one batch:
     each is dead-lettered with a one-line reason, every other event is counted, and the stage's
@@ -160,14 +179,7 @@ def test_stage_dead_letters_tombstones_and_exceptions_and_keeps_the_batch(record
     pipe = Pipeline()
     pipe.flush_idle(source.highwaters)
     stage = pipe.accounts
-    original = stage.partition(1).proc.enqueue
-
-    def explode(ev):
-        if ev.event_id == "boom":
-            raise RuntimeError("poison event\nwith a second line")
-        return original(ev)
-
-    stage.partition(1).proc.enqueue = explode
+    stage.partition(1).proc = _Exploding(stage.partition(1).proc)
     letters: list[dict] = []
     for batch in source.batches(1000):
         out = Outbox()
