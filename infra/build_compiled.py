@@ -34,7 +34,7 @@ GROUP = "distillwatch.models.native"
 COMPILED = (
     "account_processor", "account_scoring", "account_state", "alerts", "cluster_scoring",
     "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers", "report",
-    "riverstate", "sketches", "suppressions", "timespans", "cluster_processor",
+    "riverstate", "sketches", "suppressions", "timespans", "cluster_processor", "reorder", "lockstep",
 )
 
 # follow_imports=silent: the interpreted modules are read for their types only; call-arg: links.py's

@@ -27,7 +27,7 @@ from distillwatch.models.engine import Engine
 from distillwatch.streams.replay import replay
 from distillwatch.streams.settings import detector_config, load
 from tests.streams import pipeline
-from tests.streams.test_faults import CHECKS, _tables
+from tests.streams.test_faults import CHECKS, tables
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -60,7 +60,7 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
     subprocess.run([pipeline.CLI, "replay", str(stream), "--alerts", str(tmp_path / "replay-alerts.jsonl"),
                     "--partitions", str(PARTITIONS), "--cluster-partitions", str(PARTITIONS),
                     "--clickhouse", replay_dsn], check=True, capture_output=True, timeout=300)
-    expected_tables = _tables(replay_dsn)
+    expected_tables = tables(replay_dsn)
     assert expected_tables["account_minute"]["n"] > 1000
     # every worker may write: the embedded directory under DW_DATA_DIR goes with the aggregates partition
     env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_REQUESTS_PARTITIONS=str(PARTITIONS),
@@ -91,22 +91,14 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
         assert publisher.wait(timeout=300) == 0, publisher.stderr.read().decode()
         got = pipeline.alert_ids(kafka_bootstrap, env, expected)
         _wait("C holds every partition", lambda: _assigned(c) == PARTITIONS)
-        last = [-1.0, time.monotonic()]
-
-        def settled() -> bool:  # the sink wrote nothing new for 10 s
-            rows = pipeline.metric(c, "sink_rows")
-            if rows != last[0]:
-                last[:] = [rows, time.monotonic()]
-            return time.monotonic() - last[1] >= 10
-
-        _wait("the sink to settle", settled)
+        pipeline.wait_sink_settled(c)
         counters = {gauge: pipeline.metric(c, gauge) for gauge in COUNTERS}
         reemitted = pipeline.metric(c, "sink_reemitted_rows")
-    tables = _tables(f"chdb://{tmp_path / 'clickhouse'}")  # C stopped: the directory is free
+    got_tables = tables(f"chdb://{tmp_path / 'clickhouse'}")  # C stopped: the directory is free
     print(f"rebalance: kill landed {'mid-stream' if in_flight else 'after the last publish'}; "
           f"{len(got)} alerts on the topic, {sum(n - 1 for n in Counter(got).values())} re-emitted; "
           f"{reemitted:g} re-emitted rows dropped by C's sink; counters {counters}", file=sys.stderr)
     assert set(got) == expected, pipeline.diff(set(got), expected)
     assert counters == expected_counters
     for table in CHECKS:
-        assert tables[table] == expected_tables[table], (table, tables[table], expected_tables[table])
+        assert got_tables[table] == expected_tables[table], (table, got_tables[table], expected_tables[table])
