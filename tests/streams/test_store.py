@@ -61,7 +61,7 @@ def test_rocksdb_worker_resumes_from_local_state_and_rebuilds_after_a_kill(
     # flushed like the end of input, which replay only does at the very end)
     pipeline.publish(env, stream, batch=20)
     with pipeline.worker(env, log) as (_, p):
-        _wait("a third of the stream is applied", lambda: pipeline.metric(p, "events_in") >= events // 3)
+        _wait("a tenth of the stream is applied", lambda: pipeline.metric(p, "events_in") >= events // 10)
     # stopped cleanly (SIGTERM) mid-stream: every database records the changelog's end, none is dirty
     local = _local_databases(tmp_path, topic_prefix, port)
     ends = _changelog_ends(kafka_bootstrap, f"{topic_prefix}-account-state-changelog", 4)
@@ -71,7 +71,8 @@ def test_rocksdb_worker_resumes_from_local_state_and_rebuilds_after_a_kill(
         assert int(keys[OFFSET_KEY]) == ends[partition] - 1, (partition, keys, ends)
 
     with pipeline.worker(env, log) as (proc, p):
-        _wait("more of it is applied", lambda: pipeline.metric(p, "events_in") >= events // 10)
+        # any progress will do: a fast worker may have taken most of the stream before its stop
+        _wait("more of it is applied", lambda: pipeline.metric(p, "events_in") > 0)
         proc.kill()  # dies mid-stream: local writes may be ahead of the changelog
         proc.wait()
     assert any(keys[DIRTY_KEY] is not None for keys in _local_databases(tmp_path, topic_prefix, port).values())
