@@ -88,7 +88,7 @@ class AccountProcessor:
         reason = self.admit(ev)
         if reason is None:
             reason = self.enqueue(ev)
-            self.mark(self.partition, self.arrivals.time - self.config.lateness_s)
+            self.mark(self.partition, self.source_mark)
         return reason
 
     def admit(self, ev: Event) -> str | None:
@@ -101,8 +101,7 @@ class AccountProcessor:
             ts = ev.ts
             now = self.arrivals.time
             if ts > now + MAX_FUTURE_S and now != -math.inf:
-                self.counters["too_far_ahead"] += 1
-                return f"implausible time: ts is {ts - now:,.0f} s ahead of the stream's event time (limit: 1 day)"
+                return self._too_far_ahead(ts, now)
             if ts < now - self.config.max_behind_s:
                 self.counters["too_far_behind"] += 1
                 return (f"implausible time: ts is {now - ts:,.0f} s behind the stream's event time, too old for "
@@ -112,6 +111,11 @@ class AccountProcessor:
             self.counters["errors"] += 1
             return error_reason(exc)
         return None
+
+    def _too_far_ahead(self, ts: float, now: float) -> str:
+        """Count and word one event dated implausibly far past the stream's event time ``now``."""
+        self.counters["too_far_ahead"] += 1
+        return f"implausible time: ts is {ts - now:,.0f} s ahead of the stream's event time (limit: 1 day)"
 
     @property
     def source_mark(self) -> float:
@@ -151,9 +155,7 @@ class AccountProcessor:
             return  # a restart after a torn state write: this account's record holds it already
         now = self.clock.time
         if ev.ts > now + MAX_FUTURE_S and now != -math.inf:  # held since before its source had a clock
-            self.counters["too_far_ahead"] += 1
-            self.rejected.append((ev, f"implausible time: ts is {ev.ts - now:,.0f} s ahead of the stream's "
-                                      "event time (limit: 1 day)"))
+            self.rejected.append((ev, self._too_far_ahead(ev.ts, now)))
             return
         if self.watermark > self.max_ts:  # flushed (idle), and events came back
             self.wake()

@@ -55,6 +55,11 @@ def events_value(events: list[Event]) -> list[tuple]:
     return [_astuple(ev) for ev in events]
 
 
+def event_record(ev: Event) -> bytes:
+    """One decoded event as its field tuple, for a dead letter that names no input record."""
+    return orjson.dumps(_astuple(ev))
+
+
 def events_from(value: list[list]) -> list[Event]:
     return [Event(*fields) for fields in value]
 

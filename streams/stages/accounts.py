@@ -217,7 +217,7 @@ class AccountStage(Stage):
             for ev in events:
                 reason = self._enqueue(part, ev)
                 if reason is not None:
-                    self._dead_letter(out, reason, orjson.dumps(codecs.events_value([ev])[0]),
+                    self._dead_letter(out, reason, codecs.event_record(ev),
                                       f"{self.settings.requests_topic}:{src}:{src_offset}")
         self._take_links(p, part)
 
@@ -296,7 +296,7 @@ class AccountStage(Stage):
     def _outputs(self, p: int, part: Partition, out: Outbox) -> None:
         proc = part.proc
         for ev, reason in proc.rejected:
-            self._dead_letter(out, reason, orjson.dumps(codecs.events_value([ev])[0]), f"account partition {p}")
+            self._dead_letter(out, reason, codecs.event_record(ev), f"account partition {p}")
         proc.rejected.clear()
         take_alerts_and_rows(proc, out, self.settings.alerts_topic, self.rows, self.metrics, self.suppressions)
         for target in sorted(part.links):
