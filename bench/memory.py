@@ -68,7 +68,7 @@ def main() -> None:
     tracked = sum(len(p.accounts) for p in procs)
     sample = [st for p in procs for st in list(p.accounts.values())[:2500]]
     state_bytes = [len(st.to_bytes()) for st in sample]
-    record_bytes = [len(account_record(st, 0, 0, -1)) for st in sample]
+    record_bytes = [len(account_record(st, 0, -1)) for st in sample]
     open_windows = sum(len(b) for p in procs for _, b in p.open_windows())
     result = {
         "accounts": tracked,

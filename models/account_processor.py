@@ -59,11 +59,10 @@ class AccountProcessor:
         # what may still arrive from every source partition (replay: this one only)
         self.order = ReorderBuffer((partition,) if sources is None else sources)
         self.released = 0  # events applied in release order (late ones not counted)
-        self.skip: dict[str, float] = {}  # account -> its state already holds the events below this ts
         self.rejected: list[tuple[Event, str]] = []  # events rejected when applied, for the driver
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
-        self._open: dict[int, list[str]] = {}
+        self._open: dict[int, list[str]] = {}  # minute -> accounts in opening order (see window_positions)
         self._link_partition: dict[str, int] = {}
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
@@ -145,14 +144,10 @@ class AccountProcessor:
         for ev in released:
             self.released += 1
             self._apply(ev)
-        if self.skip and order.frontier >= max(self.skip.values()):
-            self.skip.clear()
         if order.frontier == math.inf and not self.is_flushed:
             self.advance(math.inf if self.max_ts == -math.inf else self.max_ts + _FLUSH_AHEAD_S)
 
     def _apply(self, ev: Event) -> None:
-        if self.skip and ev.ts < self.skip.get(ev.account_id, -math.inf):
-            return  # a restart after a torn state write: this account's record holds it already
         now = self.clock.time
         if ev.ts > now + MAX_FUTURE_S and now != -math.inf:  # held since before its source had a clock
             self.rejected.append((ev, self._too_far_ahead(ev.ts, now)))
@@ -210,8 +205,8 @@ class AccountProcessor:
         while heap and (heap[0] + 1) * 60 <= watermark:
             minute = heapq.heappop(heap)
             for acc in self._open.pop(minute):
-                st = self.accounts[acc]
-                if st.win_minute == minute:
+                st = self.accounts.get(acc)  # None: a restored bucket's hole
+                if st is not None and st.win_minute == minute:
                     self._close_window(acc, st)
                     st.win_minute = -1
         self._forget_silent()
@@ -303,17 +298,32 @@ class AccountProcessor:
     # -- windows ------------------------------------------------------------------------------
 
     def open_windows(self) -> Iterator[tuple[int, list[str]]]:
-        """``(minute, accounts)`` of the open minutes, accounts in closing order (stale entries of
-        accounts that moved on to a later minute are left out)."""
+        """``(minute, accounts)`` of the open minutes, accounts in closing order."""
+        by_minute: dict[int, list[str]] = {}
+        for acc, minute, _ in self.window_positions():
+            by_minute.setdefault(minute, []).append(acc)
+        yield from by_minute.items()
+
+    def window_positions(self) -> Iterator[tuple[str, int, int]]:
+        """``(account, minute, position)`` of every open window. The position is the account's
+        index in its minute's bucket, which never changes while the minute is open: entries of
+        accounts that moved on to a later minute stay (and are skipped), so positions written to
+        the changelog at different times still give the closing order when a restore sorts them."""
         accounts = self.accounts
         for minute, bucket in self._open.items():
-            live = [acc for acc in bucket if accounts[acc].win_minute == minute]
-            if live:
-                yield minute, live
+            for i, acc in enumerate(bucket):
+                st = accounts.get(acc)
+                if st is not None and st.win_minute == minute:
+                    yield acc, minute, i
 
-    def reopen_windows(self, minute: int, accounts: list[str]) -> None:
-        """Restore one open minute's closing order (snapshots rebuild the index with this)."""
-        self._open[minute] = accounts
+    def reopen_windows(self, minute: int, entries: list[tuple[int, str]]) -> None:
+        """Restore one open minute from its accounts' ``(position, account)``, sorted: each at its
+        position again, holes (``""``, no account) where entries that moved on were, so accounts
+        opening later still come after every restored one."""
+        bucket = [""] * (entries[-1][0] + 1)
+        for position, acc in entries:
+            bucket[position] = acc
+        self._open[minute] = bucket
         heapq.heappush(self._open_heap, minute)
 
     def _open_window(self, acc: str, st: AccountState, minute: int) -> None:

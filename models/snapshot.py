@@ -26,8 +26,9 @@ from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 from distillwatch.models.links import Message, from_wire, to_wire
 from distillwatch.models.minute_merge import MinuteMerge
 
-_VERSION = 4  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks
-_ACCOUNT_RECORD = struct.Struct("<Hdi")
+_VERSION = 5  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks;
+# 5: account records without a frontier, positions fixed for a minute's life (the stage's journal)
+_ACCOUNT_RECORD = struct.Struct("<Hi")
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
@@ -39,7 +40,7 @@ ACCOUNT_OTHER = (
     # partition document; the events held in ``order`` are the driver's: replay never stops, a stage writes them)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
-    "alerts", "rows", "links", "dirty", "rejected", "skip",  # outputs, and a restart's torn-batch guard
+    "alerts", "rows", "links", "dirty", "rejected",  # outputs
     "_link_partition", "_stale", "_stale_until",  # caches
 )
 CLUSTER_OTHER = (
@@ -79,21 +80,22 @@ def account_partition_to_bytes(proc: AccountProcessor) -> bytes:
 
 
 def open_positions(proc: AccountProcessor) -> dict[str, int]:
-    """Each account's place in its open minute's closing order (windows close in opening order,
-    and that order feeds the peer model and threshold, so a restore must keep it)."""
-    return {acc: i for _, bucket in proc.open_windows() for i, acc in enumerate(bucket)}
+    """Each account's place in its open minute (windows close in opening order, and that order
+    feeds the peer model and threshold, so a restore must keep it):
+    :meth:`~distillwatch.models.account_processor.AccountProcessor.window_positions`."""
+    return {acc: i for acc, _, i in proc.window_positions()}
 
 
-def account_record(state: AccountState, partition: int, frontier: float, position: int) -> bytes:
-    """One account's changelog value: where it lives, the release frontier it reflects (it holds
-    every event of its below that ``ts``), its place in the open minute (-1: none), then the state."""
-    return _ACCOUNT_RECORD.pack(partition, frontier, position) + state.to_bytes()
+def account_record(state: AccountState, partition: int, position: int) -> bytes:
+    """One account's changelog value: where it lives, its place in the open minute (-1: none),
+    then the state."""
+    return _ACCOUNT_RECORD.pack(partition, position) + state.to_bytes()
 
 
-def parse_account_record(data: bytes) -> tuple[int, float, int, bytes]:
-    """``(partition, frontier, position, state bytes)`` of an :func:`account_record`."""
-    partition, offset, position = _ACCOUNT_RECORD.unpack_from(data, 0)
-    return partition, offset, position, data[_ACCOUNT_RECORD.size :]
+def parse_account_record(data: bytes) -> tuple[int, int, bytes]:
+    """``(partition, position, state bytes)`` of an :func:`account_record`."""
+    partition, position = _ACCOUNT_RECORD.unpack_from(data, 0)
+    return partition, position, data[_ACCOUNT_RECORD.size :]
 
 
 def restore_account_processor(
@@ -128,7 +130,7 @@ def restore_account_processor(
             opened.setdefault(st.win_minute, []).append((position, acc))
     for minute, entries in opened.items():
         entries.sort()
-        proc.reopen_windows(minute, [acc for _, acc in entries])
+        proc.reopen_windows(minute, entries)
     return proc
 
 

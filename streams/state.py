@@ -2,8 +2,10 @@
 
 - ``account_state`` (changelog partition = requests partition): key ``a/<account_id>`` holds
   :func:`distillwatch.models.snapshot.account_record`; key ``p/<partition>`` holds the partition-level record
-  (source offset + :func:`distillwatch.models.snapshot.account_partition_to_bytes`). Both are written once per
-  batch for what changed, accounts first, so a partition record never runs ahead of its accounts.
+  (source offset + :func:`distillwatch.models.snapshot.account_partition_to_bytes`); keys ``b/<partition>/<n>``
+  hold events it holds back, keys ``j/<partition>/<i>`` its last batch's journal
+  (:mod:`distillwatch.streams.stages.journal`: a batch's records are written journal first, then the
+  partition record, then the accounts, so no crash can leave a batch half written).
 - ``cluster_state`` (changelog partition = cluster-links partition): key ``c/<partition>`` holds
   the whole cluster processor (:func:`distillwatch.models.snapshot.cluster_to_bytes`).
 - ``campaign_state`` (one partition, like the campaigns topic): key ``k/0`` holds the campaign
@@ -33,12 +35,13 @@ _CONFIG = {
 }
 
 def partition_of(key: bytes, value: bytes | None) -> int | None:
-    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/``, ``k/`` and
-    ``b/<p>/`` name it, an account record carries it (``None`` for an account key without its value)."""
+    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/``, ``k/``,
+    ``b/<p>/`` and ``j/<p>/`` name it, an account record carries it (``None`` for an account key
+    without its value)."""
     kind = key[:2]
     if kind == b"a/":
         return None if value is None else parse_account_record(value)[0]
-    if kind == b"b/":  # an account partition's held events: b/<partition>/<n>
+    if kind in (b"b/", b"j/"):  # an account partition's held events b/<p>/<n>, its journal j/<p>/<i>
         return int(key[2:].split(b"/", 1)[0])
     return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None
 

@@ -11,14 +11,13 @@ own and forwarded ones, until every source's mark has passed them, and applies t
 :mod:`distillwatch.models.reorder`). So the processor sees the sequence replay sees, whatever
 the placement and the pace of the partitions.
 
-Recovery is exact where Kafka lets it be: outputs are delivered before state is written and
-state before input is acked. State per batch, in this order: the events it held (``b/<p>/<n>``),
-the accounts it changed, the partition record, then tombstones of held-event records wholly
-released. A restarted worker holds again what its records hold above the partition's frontier,
-skips input those records cover, and drops forwards it already has (by source offset). The one
-gap: a crash in the middle of writing one batch's state leaves some accounts ahead of their
-partition record; their events are skipped (by the frontier their record holds), but their
-effect on the partition's peer model is lost.
+Recovery is exact: outputs are delivered before state is written and state before input is
+acked. State per batch, in this order: the events it held (``b/<p>/<n>``), the journal of the
+accounts it changed (:mod:`~distillwatch.streams.stages.journal`), the partition record (the
+commit), the accounts, then tombstones of held-event records wholly released and of journal
+chunks no longer needed. A restarted worker lays the committed journal over the account records,
+holds again what its records hold above the partition's frontier, skips input those records
+cover, and drops forwards it already has (by source offset).
 """
 
 from __future__ import annotations
@@ -45,6 +44,7 @@ from distillwatch.models.suppressions import SuppressionTable
 from distillwatch.streams import codecs
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
+from distillwatch.streams.stages import journal
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 
@@ -55,7 +55,7 @@ class Partition:
     """One requests partition: its processor and what the driver needs to resume it."""
 
     __slots__ = ("proc", "offset", "rerouted", "forwarded", "covered", "link_n", "link_k", "held", "chunks",
-                 "next_chunk", "sent_mark", "idle", "active_at", "links")
+                 "next_chunk", "batch", "journal", "journal_keys", "sent_mark", "idle", "active_at", "links")
 
     def __init__(self, proc: AccountProcessor, head: dict, active_at: float) -> None:
         self.proc = proc
@@ -65,6 +65,9 @@ class Partition:
         self.forwarded: dict[int, int] = {int(k): v for k, v in head.get("forwarded", {}).items()}
         self.covered = (-1, -1)  # (requests, rerouted) offsets whose events held records hold already
         self.link_n, self.link_k = head.get("link", (0, 0))  # position of the next link: (released, k)
+        self.batch: int = head.get("batch", 0)  # number of the last batch whose state was committed
+        self.journal: int = head.get("journal", 0)  # chunks of that batch's journal
+        self.journal_keys: set[int] = set()  # journal chunks in the table (j/<p>/<i>), of any batch
         self.held: list[Event] = []  # events held in this batch, for its held-event record
         self.chunks: dict[int, float] = {}  # held-event records written: number -> newest ts in it
         self.next_chunk = 0
@@ -76,7 +79,7 @@ class Partition:
     def head(self) -> dict:
         return {"offset": self.offset, "rerouted": self.rerouted,
                 "forwarded": {str(src): o for src, o in self.forwarded.items()},
-                "link": [self.link_n, self.link_k]}
+                "link": [self.link_n, self.link_k], "batch": self.batch, "journal": self.journal}
 
 
 class AccountStage(Stage):
@@ -113,22 +116,32 @@ class AccountStage(Stage):
             head = orjson.loads(raw[_HEAD.size : _HEAD.size + n])
             pstate = raw[_HEAD.size + n :]
         accounts: dict[str, tuple[int, bytes]] = {}
-        ahead: dict[str, float] = {}
         chunks: list[tuple[int, bytes]] = []
-        prefix = b"b/%d/" % p
+        journaled: dict[int, bytes] = {}
+        prefix, jprefix = b"b/%d/" % p, b"j/%d/" % p
         for key, value in self.data.items():
             if key[:2] == b"a/":
-                part, frontier, position, st = parse_account_record(value)
+                part, position, st = parse_account_record(value)
                 if part == p:
-                    acc = key[2:].decode()
-                    accounts[acc] = (position, st)
-                    ahead[acc] = frontier
+                    accounts[key[2:].decode()] = (position, st)
             elif key.startswith(prefix):
                 chunks.append((int(key[len(prefix) :]), value))
+            elif key.startswith(jprefix):
+                journaled[int(key[len(jprefix) :])] = value
+        # the last committed batch's accounts, whether or not their own records made it
+        for i in range(head.get("journal", 0)):
+            if i not in journaled:  # cannot happen while Kafka keeps a partition's order; never silent
+                self.metrics.inc("journal_chunks_missing")
+                continue
+            for acc, record in journal.entries(journaled[i], head["batch"]):
+                if record is None:
+                    accounts.pop(acc, None)
+                else:
+                    accounts[acc] = parse_account_record(record)[1:]
         proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config,
                                          range(self.settings.requests_partitions))
-        proc.skip = {acc: f for acc, f in ahead.items() if f > proc.order.frontier}
         part = Partition(proc, head, self.assigned_at.get(p, self.clock()))  # quiet since assigned
+        part.journal_keys = set(journaled)
         covered_req, covered_rer = -1, -1
         for n, value in sorted(chunks):
             doc = orjson.loads(value)
@@ -317,43 +330,47 @@ class AccountStage(Stage):
     def _state(self, p: int, part: Partition, out: Outbox) -> None:
         proc = part.proc
         if part.held:
-            key = b"b/%d/%d" % (p, part.next_chunk)
-            value = orjson.dumps({"through": [part.offset, part.rerouted],
-                                  "events": codecs.events_value(part.held)})
-            self.data[key] = value
-            out.add_state(self.changelog, key, value, p)
+            self._write(out, b"b/%d/%d" % (p, part.next_chunk),
+                        orjson.dumps({"through": [part.offset, part.rerouted],
+                                      "events": codecs.events_value(part.held)}), p)
             part.chunks[part.next_chunk] = max(ev.ts for ev in part.held)
             part.next_chunk += 1
             part.held = []
         positions = open_positions(proc) if proc.dirty else {}
-        frontier, skip = proc.order.frontier, proc.skip
-        forgotten = 0
+        records: list[tuple[bytes, bytes | None]] = []  # None: forgotten (silent for months), a tombstone
         for acc in sorted(proc.dirty):
-            key = b"a/" + acc.encode()
             st = proc.accounts.get(acc)
-            if st is None:  # forgotten (silent for months): a tombstone, so no restart brings it back
-                self.data.pop(key, None)
-                out.add_state(self.changelog, key, None, p)
-                forgotten += 1
-                continue
-            holds = max(frontier, skip.get(acc, frontier)) if skip else frontier  # ahead after a torn batch
-            value = account_record(st, p, holds, positions.get(acc, -1))
-            self.data[key] = value
-            out.add_state(self.changelog, key, value, p)
+            records.append((acc.encode(), None if st is None else account_record(st, p, positions.get(acc, -1))))
         proc.dirty.clear()
+        part.batch += 1
+        chunks = journal.chunks(part.batch, records)
+        part.journal = len(chunks)
+        for i, value in enumerate(chunks):
+            self._write(out, b"j/%d/%d" % (p, i), value, p)
+        head = orjson.dumps(part.head())
+        self._write(out, b"p/%d" % p, _HEAD.pack(len(head)) + head + account_partition_to_bytes(proc), p)
+        for acc, value in records:
+            self._write(out, b"a/" + acc, value, p)
+        forgotten = sum(value is None for _, value in records)
         if forgotten:
             self.metrics.inc("forgotten_accounts", forgotten)
-        key = b"p/%d" % p
-        head = orjson.dumps(part.head())
-        value = _HEAD.pack(len(head)) + head + account_partition_to_bytes(proc)
-        self.data[key] = value
-        out.add_state(self.changelog, key, value, p)
-        # held-event records wholly released, once the partition record that says so is written
+        # once the partition record that says so is written: held-event records wholly released,
+        # and journal chunks of earlier batches
+        frontier = proc.order.frontier
         for n in [n for n, newest in part.chunks.items() if newest < frontier]:
             del part.chunks[n]
-            key = b"b/%d/%d" % (p, n)
+            self._write(out, b"b/%d/%d" % (p, n), None, p)
+        for i in sorted(part.journal_keys.difference(range(len(chunks)))):
+            self._write(out, b"j/%d/%d" % (p, i), None, p)
+        part.journal_keys = set(range(len(chunks)))
+
+    def _write(self, out: Outbox, key: bytes, value: bytes | None, p: int) -> None:
+        """One state record (``None``: a tombstone) into the table and its changelog partition ``p``."""
+        if value is None:
             self.data.pop(key, None)
-            out.add_state(self.changelog, key, None, p)
+        else:
+            self.data[key] = value
+        out.add_state(self.changelog, key, value, p)
 
     def _dead_letter(self, out: Outbox, reason: str, record: bytes, source: str) -> None:
         out.add(self.settings.dead_letter_topic, None, codecs.dead_letter(reason, record, source))

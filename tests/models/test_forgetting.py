@@ -68,10 +68,10 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
     first = _run(AccountProcessor(0, 1), EVENTS[:cut], links)
     assert first.counters["forgotten"] > 0
     positions = open_positions(first)
-    records = {acc: account_record(st, 0, 0, positions.get(acc, -1)) for acc, st in first.accounts.items()}
+    records = {acc: account_record(st, 0, positions.get(acc, -1)) for acc, st in first.accounts.items()}
     restored = restore_account_processor(
         0, 1, account_partition_to_bytes(first),
-        {acc: parse_account_record(r)[2:] for acc, r in records.items()})
+        {acc: parse_account_record(r)[1:] for acc, r in records.items()})
     assert restored.forgot_at == first.forgot_at
     for ev in first.order.held():  # the events held: a stage keeps them in records of their own
         restored.order.push(ev)

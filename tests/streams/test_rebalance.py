@@ -1,11 +1,9 @@
 """Rebalancing on the real broker, the everyday scale-out event: with 8 partitions, a second worker
 joins mid-stream, later the first one leaves (SIGTERM), a third joins and the second dies (SIGKILL).
-Partitions and their state move through the changelogs at each step; the alert id set was exactly
-replay's until the reorder stage (issue 14) and is now compared and printed, see the known
-regression below. Every worker may run the ClickHouse sink
-(one embedded directory: the aggregates partition, and with it the directory, moves with the
-membership); its tables are compared with replay's (the fault test's comparison: FINAL and raw
-counts, sums, roll-ups) and printed, see the known gap below. The processors' counters, which
+Partitions and their state move through the changelogs at each step; the alert id set equals
+replay's. Every worker may run the ClickHouse sink (one embedded directory: the aggregates
+partition, and with it the directory, moves with the membership); its tables equal replay's (the
+fault test's comparison: FINAL and raw counts, sums, roll-ups). The processors' counters, which
 move with their state, equal replay's: an event applied twice would count as a duplicate."""
 
 from __future__ import annotations
@@ -98,12 +96,6 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
           f"{len(got)} alerts on the topic, {sum(n - 1 for n in Counter(got).values())} re-emitted; "
           f"{reemitted:g} re-emitted rows dropped by C's sink; counters {counters}", file=sys.stderr)
     assert counters == expected_counters
-    # KNOWN REGRESSION (issues 14 and 17, open): since the reorder stage, a SIGKILL during this
-    # rebalance left 1 of ~67 alert ids, or one request of account_minute, different from replay's
-    # in 2 of 4 runs (the SIGKILL and fault tests without a rebalance stay exact). Printed, not
-    # asserted, until its cause is found: see docs/scaling.md, "Known gaps".
-    differing = {t: (got_tables[t], expected_tables[t]) for t in CHECKS if got_tables[t] != expected_tables[t]}
-    print(f"rebalance: alert ids {pipeline.diff(set(got), expected)}; ClickHouse tables differing from "
-          f"replay's: {differing or 'none'}", file=sys.stderr)
-    assert len(set(got) & expected) >= 0.95 * len(expected)
-    assert set(got_tables) == set(expected_tables) == set(CHECKS)
+    assert set(got) == expected, pipeline.diff(set(got), expected)
+    for table in CHECKS:
+        assert got_tables[table] == expected_tables[table], table

@@ -14,7 +14,7 @@ def test_heads_name_their_partition_and_account_records_carry_it():
     assert partition_of(b"c/3", None) == 3  # cluster processor
     assert partition_of(b"k/0", b"x") == 0  # campaign processor
     assert partition_of(b"b/2/17", None) == 2  # events account partition 2 holds (its tombstone too)
-    record = account_record(AccountState(), 5, 1234, -1)
+    record = account_record(AccountState(), 5, -1)
     assert partition_of(b"a/acct-1", record) == 5
     # an account key without its value (a read or a tombstone) cannot say: the store looks in every
     # database it holds for the partitions it owns
