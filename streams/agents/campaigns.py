@@ -4,6 +4,7 @@ around :class:`distillwatch.streams.stages.campaigns.CampaignStage` (where the l
 from __future__ import annotations
 
 from distillwatch.streams import state, topics
+from distillwatch.streams.agents.rewind import reread_gaps
 from distillwatch.streams.app import app, metrics, settings
 from distillwatch.streams.stages.campaigns import CampaignStage
 from distillwatch.streams.stages.outbox import Outbox
@@ -19,9 +20,10 @@ async def join_campaigns(stream) -> None:
         with metrics.batch("campaign", batch):
             out = Outbox()
             for event in batch:
-                stage.apply(event.message.value)
+                stage.apply(event.message.offset, event.message.value)
             stage.finish(out)
             await out.deliver(app)
+            await reread_gaps(stage)
 
 
 @app.on_partitions_revoked.connect

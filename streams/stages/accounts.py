@@ -54,7 +54,7 @@ _HEAD = struct.Struct("<I")  # length of the partition record's JSON head
 class Partition:
     """One requests partition: its processor and what the driver needs to resume it."""
 
-    __slots__ = ("proc", "offset", "rerouted", "forwarded", "covered", "link_n", "link_k", "held", "chunks",
+    __slots__ = ("proc", "offset", "rerouted", "forwarded", "link_n", "link_k", "held", "chunks",
                  "next_chunk", "batch", "journal", "journal_keys", "sent_mark", "idle", "active_at", "links")
 
     def __init__(self, proc: AccountProcessor, head: dict, active_at: float) -> None:
@@ -63,7 +63,6 @@ class Partition:
         self.rerouted: int = head.get("rerouted", -1)  # last .rerouted offset applied
         # per source partition: the last requests offset whose forwarded events arrived here
         self.forwarded: dict[int, int] = {int(k): v for k, v in head.get("forwarded", {}).items()}
-        self.covered = (-1, -1)  # (requests, rerouted) offsets whose events held records hold already
         self.link_n, self.link_k = head.get("link", (0, 0))  # position of the next link: (released, k)
         self.batch: int = head.get("batch", 0)  # number of the last batch whose state was committed
         self.journal: int = head.get("journal", 0)  # chunks of that batch's journal
@@ -142,17 +141,17 @@ class AccountStage(Stage):
                                          range(self.settings.requests_partitions))
         part = Partition(proc, head, self.assigned_at.get(p, self.clock()))  # quiet since assigned
         part.journal_keys = set(journaled)
-        covered_req, covered_rer = -1, -1
         for n, value in sorted(chunks):
+            part.next_chunk = n + 1
             doc = orjson.loads(value)
-            covered_req, covered_rer = max(covered_req, doc["through"][0]), max(covered_rer, doc["through"][1])
+            if doc["batch"] > part.batch:  # its batch's commit never made it: the batch is redone from input
+                part.chunks[n] = -math.inf  # so it goes with the next state write
+                continue
             events = codecs.events_from(doc["events"])
             part.chunks[n] = max(ev.ts for ev in events)
             for ev in events:
                 if ev.ts >= proc.order.frontier:
                     proc.order.push(ev)
-            part.next_chunk = n + 1
-        part.covered = (covered_req, covered_rer)
         return part
 
     def apply(self, p: int, offset: int, raw: bytes | None, out: Outbox) -> None:
@@ -165,11 +164,10 @@ class AccountStage(Stage):
         if offset <= part.offset:
             self.metrics.inc("redelivered_skipped")
             return
+        if self._behind_gap(self.settings.requests_topic, p, part.offset, offset):
+            return
         part.offset = offset
         part.active_at = self.clock()
-        if offset <= part.covered[0]:  # its events are held (or applied) already: a torn batch's input
-            self.metrics.inc("redelivered_skipped")
-            return
         part.idle = False
         source = f"{self.settings.requests_topic}:{p}:{offset}"
         events, bad = decode(raw)
@@ -207,10 +205,9 @@ class AccountStage(Stage):
         if offset <= part.rerouted:
             self.metrics.inc("redelivered_skipped")
             return
-        part.rerouted = offset
-        if offset <= part.covered[1]:
-            self.metrics.inc("redelivered_skipped")
+        if self._behind_gap(self.settings.rerouted_topic, p, part.rerouted, offset):
             return
+        part.rerouted = offset
         try:
             msg = codecs.parse_rerouted(raw or b"")
         except Exception as exc:  # noqa: BLE001 - only a foreign producer writes anything else here
@@ -331,8 +328,7 @@ class AccountStage(Stage):
         proc = part.proc
         if part.held:
             self._write(out, b"b/%d/%d" % (p, part.next_chunk),
-                        orjson.dumps({"through": [part.offset, part.rerouted],
-                                      "events": codecs.events_value(part.held)}), p)
+                        orjson.dumps({"batch": part.batch + 1, "events": codecs.events_value(part.held)}), p)
             part.chunks[part.next_chunk] = max(ev.ts for ev in part.held)
             part.next_chunk += 1
             part.held = []

@@ -35,18 +35,23 @@ class CampaignStage(Stage):
         super().__init__(s, data, changelog, metrics, suppressions)
         self.proc = None
         self.last: list[list[int]] = []
+        self.offset = -1  # the last campaigns record applied
         self.touched = False
 
     def _restore(self) -> None:
         sources = self.settings.requests_partitions + self.settings.cluster_partitions
         config = detector_config(self.settings).campaign
-        self.proc, last = restore_campaign_processor(sources, self.data.get(KEY), config)
-        self.last = last or [[-1, -1] for _ in range(sources)]
+        self.proc, extra = restore_campaign_processor(sources, self.data.get(KEY), config)
+        extra = extra or {"last": [[-1, -1] for _ in range(sources)], "offset": -1}
+        self.last, self.offset = extra["last"], extra["offset"]
 
-    def apply(self, raw: bytes) -> None:
-        """One record: ``[source, [[offset, k, msg], ...]]``."""
+    def apply(self, offset: int, raw: bytes) -> None:
+        """The record at ``offset`` of the topic's one partition: ``[source, [[offset, k, msg], ...]]``."""
         if self.proc is None:
             self._restore()
+        if offset <= self.offset or self._behind_gap(self.settings.campaigns_topic, 0, self.offset, offset):
+            return  # already applied (message by message too, below), or waiting for what is missing
+        self.offset = offset
         source, messages = orjson.loads(raw)
         proc = self.proc
         for msg in unseen(messages, self.last[source], self.metrics, "campaign_messages_redelivered_skipped"):
@@ -59,7 +64,7 @@ class CampaignStage(Stage):
             return
         rows: list[tuple[str, dict]] = []
         take_alerts_and_rows(self.proc, out, self.settings.alerts_topic, rows, self.metrics, self.suppressions)
-        value = self.data[KEY] = campaign_to_bytes(self.proc, self.last)
+        value = self.data[KEY] = campaign_to_bytes(self.proc, {"last": self.last, "offset": self.offset})
         out.add_state(self.changelog, KEY, value, 0)
         self.touched = False
         out.add_rows(self.settings.rows_topic, rows)

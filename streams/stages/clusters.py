@@ -28,11 +28,12 @@ from distillwatch.streams.stages.positions import unseen
 
 
 class ClusterPartition:
-    __slots__ = ("proc", "last", "out")
+    __slots__ = ("proc", "last", "offset", "out")
 
-    def __init__(self, proc: ClusterProcessor, last: list[list[int]]) -> None:
+    def __init__(self, proc: ClusterProcessor, last: list[list[int]], offset: int) -> None:
         self.proc = proc
         self.last = last  # per source partition: position [offset, k] of the last message applied
+        self.offset = offset  # the last links record applied
         self.out: list[list] = []  # [offset, k, wire message] for the campaign stage
 
 
@@ -51,14 +52,18 @@ class ClusterStage(Stage):
         part = self.parts.get(c)
         if part is None:
             sources = self.settings.requests_partitions
-            proc, last = restore_cluster_processor(
+            proc, extra = restore_cluster_processor(
                 c, sources, self.data.get(b"c/%d" % c), detector_config(self.settings).cluster)
-            part = self.parts[c] = ClusterPartition(proc, last or [[-1, -1] for _ in range(sources)])
+            extra = extra or {"last": [[-1, -1] for _ in range(sources)], "offset": -1}
+            part = self.parts[c] = ClusterPartition(proc, extra["last"], extra["offset"])
         return part
 
     def apply(self, c: int, offset: int, raw: bytes) -> None:
         """One link record at ``offset`` of partition ``c``: ``[source, [[offset, k, msg], ...]]``."""
         part = self.partition(c)
+        if offset <= part.offset or self._behind_gap(self.settings.links_topic, c, part.offset, offset):
+            return  # already applied (position by position too, below), or waiting for what is missing
+        part.offset = offset
         source, messages = orjson.loads(raw)
         proc = part.proc
         for msg in unseen(messages, part.last[source], self.metrics, "links_redelivered_skipped"):
@@ -78,7 +83,7 @@ class ClusterStage(Stage):
                 out.add(self.settings.campaigns_topic, None, record, 0)
             part.out.clear()
             key = b"c/%d" % c
-            value = self.data[key] = cluster_to_bytes(part.proc, part.last)
+            value = self.data[key] = cluster_to_bytes(part.proc, {"last": part.last, "offset": part.offset})
             out.add_state(self.changelog, key, value, c)
         self.touched.clear()
         out.add_rows(self.settings.rows_topic, rows)
