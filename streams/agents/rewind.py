@@ -10,6 +10,11 @@ from distillwatch.streams.stages.base import Stage
 
 async def reread_gaps(stage: Stage) -> None:
     """Once a batch is delivered, seek every partition in which ``stage`` met a gap back to its
-    first missing record; the records after the gap that it dropped come again behind it."""
+    first missing record; the records after the gap that it dropped come again behind it. A
+    partition revoked meanwhile is left alone: its next owner reads from the committed offset,
+    which never passes a record that was not applied."""
+    assigned = app.consumer.assignment()
     for (topic, partition), offset in stage.take_rewinds().items():
-        await app.consumer.seek(TP(topic, partition), offset)
+        tp = TP(topic, partition)
+        if tp in assigned:
+            await app.consumer.seek(tp, offset)

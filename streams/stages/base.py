@@ -40,8 +40,9 @@ class Stage:
         them. A gap still there after :data:`GAP_SEEKS` reads is real (a transaction marker,
         compaction, retention): it is read past, logged and counted."""
         if last < 0 or offset == last + 1:
-            if self.gaps:
+            if self.gaps:  # the gap is filled (the records came after all, or again after a seek)
                 self.gaps.pop((topic, p), None)
+                self.rewinds.pop((topic, p), None)
             return False
         key = (topic, p)
         if key in self.rewinds:  # a read from the gap is asked for already

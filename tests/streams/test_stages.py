@@ -273,6 +273,11 @@ def test_a_record_after_a_gap_waits_until_the_gap_is_read_again(source):
         assert stage.take_rewinds() == {(SETTINGS.requests_topic, 0): records[9][1]}
     stage.apply(*records[11], out)
     assert stage.parts[0].offset == records[11][1] and stage.metrics.counters["input_gaps_read_past"] == 1
+    fresh = Pipeline().accounts
+    for record in records[:3] + records[5:6] + records[3:6]:  # 3 and 4 come late, in the same batch
+        fresh.apply(*record, out)
+    assert fresh.take_rewinds() == {}, "a filled gap needs no read"
+    assert fresh.parts[0].offset == records[5][1]
 
 
 def _undelivered_rerouted(out: Outbox) -> list[tuple[int, bytes]]:
