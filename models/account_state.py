@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from sys import intern
 
 from distillwatch.models.event import VERIFICATION_LEVELS, Event
 from distillwatch.models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
@@ -27,6 +28,18 @@ HLL_IP, HLL_ASN, HLL_TLS, HLL_ROUTER, HLL_PROMPT, HLL_END_USER = range(6)
 HLL_SLOTS = 6
 BAND_SLOTS = 64  # direct-mapped cache of recently seen SimHash band keys
 RECENT_IDS = 16  # ring of the account's last event-id hashes: a repeat among them counts once
+# Two flat arrays instead of five arrays and a list: each array costs a ~64-byte header (and
+# its own allocation) on top of its data, and a cached estimate in a list is a float object of
+# its own; together that was ~450 B of every account's ~3 KB (docs/performance.md).
+# ``weights`` (doubles): capability mix, hour-of-day profile, then the HLL estimate cache.
+CAPS, HOURS, EST = 0, 8, 32
+N_WEIGHTS = EST + HLL_SLOTS
+_SERIAL_WEIGHTS = EST  # the cache is not state: it is not written
+# ``keys`` (uint32): the SimHash band cache, then the ring of recent event-id hashes.
+BANDS, RECENT = 0, BAND_SLOTS
+N_KEYS = BAND_SLOTS + RECENT_IDS
+_NO_WEIGHTS = array("d", [0.0]) * EST + array("d", [-1.0]) * HLL_SLOTS  # copied exactly sized
+_NO_KEYS = array("I", [0]) * N_KEYS
 DISTILLABLE = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
 _VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 
@@ -90,7 +103,7 @@ class AccountState:
     open event-time minute for the per-minute aggregate (see the field groups above).
     """
 
-    __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands", "recent_ids", "_est")
+    __slots__ = _FLOATS + _INTS + _STRS + ("weights", "hll", "keys")
 
     # The slots' types, declared for mypy and for mypyc, which compiles this class to a native one
     # with unboxed float and int fields (the names are those of the groups above; tests/test_compiled.py
@@ -157,12 +170,9 @@ class AccountState:
     last_ip: str
     org: str
     win_event: str
-    caps: array[float]
-    hours: array[float]
+    weights: array[float]
     hll: bytearray
-    bands: array[int]
-    recent_ids: array[int]
-    _est: list[float]
+    keys: array[int]
 
     def __init__(self) -> None:
         for name in _FLOATS:
@@ -174,12 +184,9 @@ class AccountState:
         self.created_at = math.nan
         self.verification = -1
         self.win_minute = -1
-        self.caps = array("d", bytes(8 * 8))
-        self.hours = array("d", bytes(24 * 8))
+        self.weights = _NO_WEIGHTS[:]
         self.hll = bytearray(HLL_SLOTS * HLL_REGISTERS)
-        self.bands = array("I", bytes(4 * BAND_SLOTS))
-        self.recent_ids = array("I", bytes(4 * RECENT_IDS))
-        self._est = [-1.0] * HLL_SLOTS
+        self.keys = _NO_KEYS[:]
 
     # -- per-event update ---------------------------------------------------------------------
 
@@ -195,10 +202,10 @@ class AccountState:
         ids a false repeat has odds about 16 in 2^32 (4e-9) per event, and is dead-lettered
         with its reason, not dropped silently."""
         h = stable_hash(event_id) | 1  # 0 marks an empty slot
-        ring = self.recent_ids
-        if h in ring:
+        keys = self.keys
+        if h in keys[RECENT:]:  # one small copy, searched in C
             return True
-        ring[self.events % RECENT_IDS] = h
+        keys[RECENT + self.events % RECENT_IDS] = h
         return False
 
     def update(self, ev: Event, new_model: bool = False) -> None:
@@ -245,14 +252,14 @@ class AccountState:
             x = 0.0
         cap = ev.capability
         if cap is not None:
-            self.caps[cap] += math.exp(x)
+            self.weights[CAPS + cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
                 if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
                     self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
                     if not saturated:  # a whole trace; one cut at max_tokens (evaluation harnesses) is no example
                         self.harvest_day += 1.0
-        self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
+        self.weights[HOURS + int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
         self.events += 1
@@ -294,23 +301,34 @@ class AccountState:
             dt = ts - self.w_ref
             f_day = math.exp(-dt / TAU_DAY)
             f_week = math.exp(-dt / TAU_WEEK)
-            caps, hours = self.caps, self.hours
-            for i in range(8):
-                caps[i] *= f_day
-            for i in range(24):
-                hours[i] *= f_week
+            weights = self.weights
+            for i in range(CAPS, HOURS):
+                weights[i] *= f_day
+            for i in range(HOURS, EST):
+                weights[i] *= f_week
         self.w_ref = ts
 
     def distinct(self, slot: int) -> float:
         """Estimated distinct values in HLL ``slot``, cached until a register changes."""
-        est = self._est[slot]
+        est = self.weights[EST + slot]
         if est < 0.0:
-            est = self._est[slot] = hll_count(self.hll, slot * HLL_REGISTERS)
+            est = self.weights[EST + slot] = hll_count(self.hll, slot * HLL_REGISTERS)
         return est
 
+    @property
+    def caps(self) -> array[float]:
+        """The capability weights (a copy: write through :attr:`weights`)."""
+        return self.weights[CAPS:HOURS]
+
+    @property
+    def hours(self) -> array[float]:
+        """The hour-of-day weights (a copy: write through :attr:`weights`)."""
+        return self.weights[HOURS:EST]
+
     def capability_shares(self) -> list[float]:
-        total = sum(self.caps)
-        return [c / total for c in self.caps] if total > 0.0 else [0.0] * 8
+        caps = self.caps
+        total = sum(caps)
+        return [c / total for c in caps] if total > 0.0 else [0.0] * 8
 
     def _update_identity(self, ev: Event) -> None:
         # Most accounts send from the same address, client and route every time: a value equal
@@ -320,59 +338,67 @@ class AccountState:
         if ip and ip != self.last_ip:
             self.last_ip = ip
             if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ip)):
-                self._est[HLL_IP] = -1.0
+                self.weights[EST + HLL_IP] = -1.0
             if not self.ip24 or self.events & 15 == 1:
                 self.ip24 = ip_prefix(ip) or ""
         asn = ev.asn
-        if asn is not None and str(asn) != self.asn:
-            if hll_add(hll, HLL_ASN * HLL_REGISTERS, asn):
-                self._est[HLL_ASN] = -1.0
-            self.asn = str(asn)
+        if asn is not None:
+            name = _asn_name(asn)
+            if name != self.asn:
+                if hll_add(hll, HLL_ASN * HLL_REGISTERS, asn):
+                    self.weights[EST + HLL_ASN] = -1.0
+                self.asn = name
+        # Values many accounts share (client, route, model, org, template) are kept as one
+        # interned string each rather than one decoded copy per account.
         tls = ev.tls_fingerprint
         if tls and tls != self.tls:
             if hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(tls)):
-                self._est[HLL_TLS] = -1.0
-            self.tls = tls
+                self.weights[EST + HLL_TLS] = -1.0
+            self.tls = intern(tls)
         router = ev.router_id
         if router and router != self.router:
             if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(router)):
-                self._est[HLL_ROUTER] = -1.0
-            self.router = router
+                self.weights[EST + HLL_ROUTER] = -1.0
+            self.router = intern(router)
         if ev.end_user_id:
             if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id)):
-                self._est[HLL_END_USER] = -1.0
-        if ev.payment_fingerprint:
-            self.payment = ev.payment_fingerprint
+                self.weights[EST + HLL_END_USER] = -1.0
+        payment = ev.payment_fingerprint
+        if payment and payment != self.payment:
+            self.payment = payment
         if ev.account_created_at is not None:
             self.created_at = ev.account_created_at
-        if ev.org_id:
-            self.org = ev.org_id
+        org = ev.org_id
+        if org and org != self.org:
+            self.org = intern(org)
         if ev.verification is not None:
             self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
         if ev.model != self.model:
-            self.model = ev.model
+            self.model = intern(ev.model)
 
     def _update_prompt(self, ev: Event) -> None:
         sh = ev.simhash
+        template = ev.prompt_template_id
         if sh is None:
-            if ev.prompt_template_id:
-                self.template = ev.prompt_template_id
+            if template and template != self.template:
+                self.template = intern(template)
             return
         if hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh):
-            self._est[HLL_PROMPT] = -1.0
+            self.weights[EST + HLL_PROMPT] = -1.0
         repeated = False
-        bands = self.bands
+        bands = self.keys
         for key in simhash_bands(sh):
             # each band owns 16 slots; Fibonacci hashing of the band's 16 bits picks one
-            slot = ((key >> 16) << 4) | (((key & 0xFFFF) * 40503 >> 12) & 15)
+            slot = BANDS + (((key >> 16) << 4) | (((key & 0xFFFF) * 40503 >> 12) & 15))
             if bands[slot] == key + 1:
                 repeated = True
             else:
                 bands[slot] = key + 1
         if repeated:
             self.rep_day += 1.0
-        if ev.prompt_template_id:
-            self.template = ev.prompt_template_id
+        if template:
+            if template != self.template:
+                self.template = intern(template)
         elif repeated:
             self.template = f"band:{sh & 0xFFFF:04x}"
 
@@ -390,8 +416,8 @@ class AccountState:
             _VERSION, *(getattr(self, n) for n in _FLOATS), *(getattr(self, n) for n in _INTS)
         )
         strs = b"".join(_pack_str(getattr(self, n)) for n in _STRS)
-        return (head + self.caps.tobytes() + self.hours.tobytes() + bytes(self.hll) + self.bands.tobytes()
-                + self.recent_ids.tobytes() + strs)
+        # the same record as when these were five arrays: caps, hours, hll, bands, recent ids
+        return head + self.weights[:_SERIAL_WEIGHTS].tobytes() + bytes(self.hll) + self.keys.tobytes() + strs
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AccountState:
@@ -399,7 +425,6 @@ class AccountState:
         if not data or data[0] != _VERSION:
             raise ValueError("account state record of an unknown version")
         st = cls()  # (not cls.__new__: a mypyc native class has none; every field is set below)
-        st._est = [-1.0] * HLL_SLOTS
         values = _HEADER.unpack_from(data, 0)
         nf = len(_FLOATS)
         for name, v in zip(_FLOATS, values[1 : 1 + nf], strict=True):
@@ -407,23 +432,32 @@ class AccountState:
         for name, v in zip(_INTS, values[1 + nf :], strict=True):
             setattr(st, name, v)
         pos = _HEADER.size
-        st.caps = array("d", data[pos : pos + 64])
-        pos += 64
-        st.hours = array("d", data[pos : pos + 192])
-        pos += 192
+        st.weights[:_SERIAL_WEIGHTS] = array("d", data[pos : pos + 8 * _SERIAL_WEIGHTS])
+        pos += 8 * _SERIAL_WEIGHTS
         n_hll = HLL_SLOTS * HLL_REGISTERS
         st.hll = bytearray(data[pos : pos + n_hll])
         pos += n_hll
-        st.bands = array("I", data[pos : pos + 4 * BAND_SLOTS])
-        pos += 4 * BAND_SLOTS
-        st.recent_ids = array("I", data[pos : pos + 4 * RECENT_IDS])
-        pos += 4 * RECENT_IDS
+        st.keys[:] = array("I", data[pos : pos + 4 * N_KEYS])
+        pos += 4 * N_KEYS
         for name in _STRS:
             (n,) = struct.unpack_from("<H", data, pos)
             pos += 2
             setattr(st, name, data[pos : pos + n].decode())
             pos += n
         return st
+
+
+_ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event
+_ASN_NAMES_MAX = 1 << 16
+
+
+def _asn_name(asn: int) -> str:
+    name = _ASN_NAMES.get(asn)
+    if name is None:
+        if len(_ASN_NAMES) >= _ASN_NAMES_MAX:
+            _ASN_NAMES.clear()
+        name = _ASN_NAMES[asn] = str(asn)
+    return name
 
 
 def _pack_str(s: str) -> bytes:
