@@ -11,16 +11,16 @@ into the severity policy's answer. Every tuning number comes in as a parameter (
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.config import AccountConfig
 from distillwatch.models.features import FEATURES
 
-SELF_SURGE = -1  # pseudo feature index for the own-history term
+SELF_SURGE: Final = -1  # pseudo feature index for the own-history term
 # (index, weight, group) of each feature: read once here, not off the Feature objects for
 # every feature of every scored minute
-_WEIGHTED = tuple((i, f.weight, f.group) for i, f in enumerate(FEATURES))
+_WEIGHTED: Final = tuple((i, f.weight, f.group) for i, f in enumerate(FEATURES))
 
 
 class Contribution(NamedTuple):

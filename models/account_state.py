@@ -11,6 +11,7 @@ import math
 import struct
 from array import array
 from sys import intern
+from typing import Final
 
 from distillwatch.models.event import VERIFICATION_LEVELS, Event
 from distillwatch.models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
@@ -18,30 +19,38 @@ from distillwatch.models.timespans import DAY, HOUR, WEEK
 
 # Time constants of the decayed counters: they define what a stored counter means, so they are
 # not settings (changing one would reinterpret every changelog record).
-TAU_FAST = 300.0  # 5 minutes: bursts
-TAU_HOUR = HOUR
-TAU_DAY = DAY
-TAU_WEEK = WEEK  # diurnal rhythm needs several days of memory
+TAU_FAST: Final = 300.0  # 5 minutes: bursts
+TAU_HOUR: Final = HOUR
+TAU_DAY: Final = DAY
+TAU_WEEK: Final = WEEK  # diurnal rhythm needs several days of memory
 
 # HLL slots in AccountState.hll
-HLL_IP, HLL_ASN, HLL_TLS, HLL_ROUTER, HLL_PROMPT, HLL_END_USER = range(6)
-HLL_SLOTS = 6
-BAND_SLOTS = 64  # direct-mapped cache of recently seen SimHash band keys
-RECENT_IDS = 16  # ring of the account's last event-id hashes: a repeat among them counts once
+HLL_IP: Final = 0
+HLL_ASN: Final = 1
+HLL_TLS: Final = 2
+HLL_ROUTER: Final = 3
+HLL_PROMPT: Final = 4
+HLL_END_USER: Final = 5
+HLL_SLOTS: Final = 6
+BAND_SLOTS: Final = 64  # direct-mapped cache of recently seen SimHash band keys
+RECENT_IDS: Final = 16  # ring of the account's last event-id hashes: a repeat among them counts once
 # Two flat arrays instead of five arrays and a list: each array costs a ~64-byte header (and
 # its own allocation) on top of its data, and a cached estimate in a list is a float object of
 # its own; together that was ~450 B of every account's ~3 KB (docs/performance.md).
 # ``weights`` (doubles): capability mix, hour-of-day profile, then the HLL estimate cache.
-CAPS, HOURS, EST = 0, 8, 32
-N_WEIGHTS = EST + HLL_SLOTS
-_SERIAL_WEIGHTS = EST  # the cache is not state: it is not written
+CAPS: Final = 0
+HOURS: Final = 8
+EST: Final = 32
+N_WEIGHTS: Final = EST + HLL_SLOTS
+_SERIAL_WEIGHTS: Final = EST  # the cache is not state: it is not written
 # ``keys`` (uint32): the SimHash band cache, then the ring of recent event-id hashes.
-BANDS, RECENT = 0, BAND_SLOTS
-N_KEYS = BAND_SLOTS + RECENT_IDS
-_NO_WEIGHTS = array("d", [0.0]) * EST + array("d", [-1.0]) * HLL_SLOTS  # copied exactly sized
-_NO_KEYS = array("I", [0]) * N_KEYS
-DISTILLABLE = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
-_VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
+BANDS: Final = 0
+RECENT: Final = BAND_SLOTS
+N_KEYS: Final = BAND_SLOTS + RECENT_IDS
+_NO_WEIGHTS: Final = array("d", [0.0]) * EST + array("d", [-1.0]) * HLL_SLOTS  # copied exactly sized
+_NO_KEYS: Final = array("I", [0]) * N_KEYS
+DISTILLABLE: Final = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
+_VERIFICATION_INDEX: Final = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 
 # The fields of an account, in four groups (flat __slots__: sub-objects would cost ~10 % more
 # memory per account). Within each type, serialisation follows the group order.
@@ -66,12 +75,13 @@ _WINDOW_STRS = ("win_event",)
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
-_HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
-_VERSION = 5  # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
+_HEADER: Final = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
+# 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
 # 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
 # seq_t0/seq_req/seq_harvest (the current run of sequential evidence, for the alert's reason); org: the
 # org id (an org suppression matches the account's alerts), was a has-an-org flag
-COT_LEVEL = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
+_VERSION: Final = 5
+COT_LEVEL: Final = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
 def ip_prefix(ip: str | None) -> str | None:
@@ -448,7 +458,7 @@ class AccountState:
 
 
 _ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event
-_ASN_NAMES_MAX = 1 << 16
+_ASN_NAMES_MAX: Final = 1 << 16
 
 
 def _asn_name(asn: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 import msgspec
 
@@ -29,7 +29,7 @@ MAX_TOKENS = 10_000_000
 MAX_LATENCY_MS = 86_400_000
 MAX_N = 128
 MAX_ASN = 2**32 - 1
-MAX_FUTURE_S = 86400.0  # a ts more than a day ahead of the stream's event time is bad
+MAX_FUTURE_S: Final = 86400.0  # a ts more than a day ahead of the stream's event time is bad
 
 VERIFICATION_LEVELS = ("none", "email", "phone", "card", "business", "edu", "startup", "research")
 IP_TYPES = ("residential", "datacenter", "mobile", "vpn", "proxy", "tor", "unknown")

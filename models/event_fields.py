@@ -11,18 +11,18 @@ import ipaddress
 import string
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
-TIME_FLOOR = 1_577_836_800.0  # 2020-01-01T00:00:00Z: a ts before it is bad
+TIME_FLOOR: Final = 1_577_836_800.0  # 2020-01-01T00:00:00Z: a ts before it is bad
 # 2100-01-01T00:00:00Z: no stream can be that far ahead; catches year 9999 and epoch
 # milliseconds sent as seconds. The stream-relative "more than a day ahead" check is the processor's.
-TIME_CEILING = 4_102_444_800.0
-CAPABILITIES = ("coding", "agentic", "math", "reasoning", "vision", "writing", "chat", "other")
-_CAPABILITY_INDEX = {c: i for i, c in enumerate(CAPABILITIES)}
+TIME_CEILING: Final = 4_102_444_800.0
+CAPABILITIES: Final = ("coding", "agentic", "math", "reasoning", "vision", "writing", "chat", "other")
+_CAPABILITY_INDEX: Final = {c: i for i, c in enumerate(CAPABILITIES)}
 # Shapes msgspec checks by length only; the characters are checked here, because a regex
 # constraint per field costs more than the rest of the decoding put together.
-_COUNTRY_SHAPE = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
-_HEX_DIGITS = string.hexdigits
+_COUNTRY_SHAPE: Final = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
+_HEX_DIGITS: Final = string.hexdigits
 
 
 def finish_event(ev: Any) -> None:

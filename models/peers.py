@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Final
 
 from river import stats
 
 from distillwatch.models.features import FEATURES, N_FEATURES
 from distillwatch.models.riverstate import load_quantile, quantile_state
 
-WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
-VOUCHED_VERIFICATION = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
+WEAK_VERIFICATION: Final = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
+VOUCHED_VERIFICATION: Final = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
 
 
 def peer_group(age_s: float, verification: int, young_s: float, established_s: float) -> str:
