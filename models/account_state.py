@@ -236,16 +236,22 @@ class AccountState:
         self.r_fast += 1.0
         self.r_hour += 1.0
         self.r_day += 1.0
+        # each field of the event is read once: on a msgspec struct every read is an attribute lookup
         out = ev.output_tokens
+        inp = ev.input_tokens
+        cot = ev.cot_elicitation
+        reasoning = ev.reasoning_tokens
+        throttled = ev.status == 429
+        event_id = ev.event_id
         self.out_hour += out
         self.out_day += out
-        self.in_day += ev.input_tokens
-        self.cot_day += ev.cot_elicitation
+        self.in_day += inp
+        self.cot_day += cot
         if new_model:
             self.newmodel_day += 1.0
         if ev.endpoint == "batch":
             self.batch_day += 1.0
-        if ev.status == 429:
+        if throttled:
             self.e429_day += 1.0
         mt = ev.max_tokens
         saturated = ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt)
@@ -265,7 +271,7 @@ class AccountState:
             self.weights[CAPS + cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-                if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
+                if cot >= COT_LEVEL and reasoning:
                     self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
                     if not saturated:  # a whole trace; one cut at max_tokens (evaluation harnesses) is no example
                         self.harvest_day += 1.0
@@ -274,14 +280,14 @@ class AccountState:
         self._update_prompt(ev)
         self.events += 1
         if not self.win_req:
-            self.win_event = ev.event_id
-        self.last_event = ev.event_id
+            self.win_event = event_id
+        self.last_event = event_id
         self.win_req += 1
-        self.win_in += ev.input_tokens
+        self.win_in += inp
         self.win_out += out
-        self.win_cot += ev.cot_elicitation
-        self.win_reasoning += ev.reasoning_tokens
-        if ev.status == 429:
+        self.win_cot += cot
+        self.win_reasoning += reasoning
+        if throttled:
             self.win_429 += 1
 
     def _decay_all(self, dt: float) -> None:
@@ -370,21 +376,25 @@ class AccountState:
             if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(router)):
                 self.weights[EST + HLL_ROUTER] = -1.0
             self.router = intern(router)
-        if ev.end_user_id:
-            if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id)):
+        end_user = ev.end_user_id
+        if end_user:
+            if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(end_user)):
                 self.weights[EST + HLL_END_USER] = -1.0
         payment = ev.payment_fingerprint
         if payment and payment != self.payment:
             self.payment = payment
-        if ev.account_created_at is not None:
-            self.created_at = ev.account_created_at
+        created = ev.account_created_at
+        if created is not None:
+            self.created_at = created
         org = ev.org_id
         if org and org != self.org:
             self.org = intern(org)
-        if ev.verification is not None:
-            self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
-        if ev.model != self.model:
-            self.model = intern(ev.model)
+        verification = ev.verification
+        if verification is not None:
+            self.verification = _VERIFICATION_INDEX.get(verification, 0)
+        model = ev.model
+        if model != self.model:
+            self.model = intern(model)
 
     def _update_prompt(self, ev: Event) -> None:
         sh = ev.simhash
