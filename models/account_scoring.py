@@ -35,6 +35,11 @@ class Contribution(NamedTuple):
     baseline: float
 
 
+# Built straight from a tuple: a named tuple's own ``__new__`` is Python code (an interpreted call
+# even from compiled code), ``tuple.__new__`` is C; the objects are the same.
+_make = tuple.__new__
+
+
 class AccountVerdict(NamedTuple):
     score: float
     volume: float  # largest volume-group contribution: "is it doing a lot?"
@@ -107,13 +112,13 @@ def score(
         else:
             c *= automation_weight * risk
             automation += c
-        terms.append(Contribution(i, c, x[i], centre[i]))
+        terms.append(_make(Contribution, (i, c, x[i], centre[i])))
     if self_z > 0.0:
         c = min(self_z, z_cap)
         volume = max(volume, c)
-        terms.append(Contribution(SELF_SURGE, c, hour_requests, self_baseline))
+        terms.append(_make(Contribution, (SELF_SURGE, c, hour_requests, self_baseline)))
     terms.sort(key=lambda t: -t.contribution)
-    return AccountVerdict(volume + harvest + automation, volume, harvest, automation, tuple(terms))
+    return _make(AccountVerdict, (volume + harvest + automation, volume, harvest, automation, tuple(terms)))
 
 
 def risk_factor(age_s: float, weak_verification: bool, vouched_org: bool, end_users: float, batch_share: float,
