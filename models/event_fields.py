@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import string
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 
 TIME_FLOOR: Final = 1_577_836_800.0  # 2020-01-01T00:00:00Z: a ts before it is bad
@@ -69,21 +70,9 @@ def _rejected(kind: str, value: Any, field: str) -> Exception:
     return event._time_error(value, field) if kind == "time" else event._bad(field, value)
 
 
-_IPS: dict[str, bool] = {}  # address string -> whether it is one (a plain dict: cheaper than lru_cache)
-_IPS_MAX: Final = 65536
-
-
+@lru_cache(maxsize=65536)
 def _is_ip(s: str) -> bool:
     """An account keeps its address for many events: parse each distinct string once."""
-    ok = _IPS.get(s)
-    if ok is None:
-        if len(_IPS) >= _IPS_MAX:
-            _IPS.clear()
-        ok = _IPS[s] = _parse_ip(s)
-    return ok
-
-
-def _parse_ip(s: str) -> bool:
     try:
         ipaddress.ip_address(s)
     except ValueError:
