@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from distillwatch.models import account_scoring, report
 from distillwatch.models.account_state import AccountState
@@ -36,9 +37,9 @@ from distillwatch.models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, P
 from distillwatch.models.reorder import ReorderBuffer
 from distillwatch.models.timespans import DAY, HOUR, MINUTE
 
-LINK_ATTRIBUTES = ("payment", "tls", "ip24", "router", "template")
-_FLUSH_AHEAD_S = 365 * DAY  # a flush moves the watermark this far past the newest event
-_COT_SHARE = FEATURE_INDEX["cot_share"]
+LINK_ATTRIBUTES: Final = ("payment", "tls", "ip24", "router", "template")
+_FLUSH_AHEAD_S: Final = 365 * DAY  # a flush moves the watermark this far past the newest event
+_COT_SHARE: Final = FEATURE_INDEX["cot_share"]
 
 
 class AccountProcessor:

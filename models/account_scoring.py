@@ -11,16 +11,16 @@ into the severity policy's answer. Every tuning number comes in as a parameter (
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.config import AccountConfig
 from distillwatch.models.features import FEATURES
 
-SELF_SURGE = -1  # pseudo feature index for the own-history term
+SELF_SURGE: Final = -1  # pseudo feature index for the own-history term
 # (index, weight, group) of each feature: read once here, not off the Feature objects for
 # every feature of every scored minute
-_WEIGHTED = tuple((i, f.weight, f.group) for i, f in enumerate(FEATURES))
+_WEIGHTED: Final = tuple((i, f.weight, f.group) for i, f in enumerate(FEATURES))
 
 
 class Contribution(NamedTuple):
@@ -33,6 +33,11 @@ class Contribution(NamedTuple):
     contribution: float
     value: float
     baseline: float
+
+
+# Built straight from a tuple: a named tuple's own ``__new__`` is Python code (an interpreted call
+# even from compiled code), ``tuple.__new__`` is C; the objects are the same.
+_make = tuple.__new__
 
 
 class AccountVerdict(NamedTuple):
@@ -107,13 +112,13 @@ def score(
         else:
             c *= automation_weight * risk
             automation += c
-        terms.append(Contribution(i, c, x[i], centre[i]))
+        terms.append(_make(Contribution, (i, c, x[i], centre[i])))
     if self_z > 0.0:
         c = min(self_z, z_cap)
         volume = max(volume, c)
-        terms.append(Contribution(SELF_SURGE, c, hour_requests, self_baseline))
+        terms.append(_make(Contribution, (SELF_SURGE, c, hour_requests, self_baseline)))
     terms.sort(key=lambda t: -t.contribution)
-    return AccountVerdict(volume + harvest + automation, volume, harvest, automation, tuple(terms))
+    return _make(AccountVerdict, (volume + harvest + automation, volume, harvest, automation, tuple(terms)))
 
 
 def risk_factor(age_s: float, weak_verification: bool, vouched_org: bool, end_users: float, batch_share: float,

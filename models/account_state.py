@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import struct
 from array import array
+from sys import intern
+from typing import Final
 
 from distillwatch.models.event import VERIFICATION_LEVELS, Event
 from distillwatch.models.sketches import HLL_REGISTERS, hll_add, hll_count, simhash_bands, stable_hash
@@ -17,18 +19,38 @@ from distillwatch.models.timespans import DAY, HOUR, WEEK
 
 # Time constants of the decayed counters: they define what a stored counter means, so they are
 # not settings (changing one would reinterpret every changelog record).
-TAU_FAST = 300.0  # 5 minutes: bursts
-TAU_HOUR = HOUR
-TAU_DAY = DAY
-TAU_WEEK = WEEK  # diurnal rhythm needs several days of memory
+TAU_FAST: Final = 300.0  # 5 minutes: bursts
+TAU_HOUR: Final = HOUR
+TAU_DAY: Final = DAY
+TAU_WEEK: Final = WEEK  # diurnal rhythm needs several days of memory
 
 # HLL slots in AccountState.hll
-HLL_IP, HLL_ASN, HLL_TLS, HLL_ROUTER, HLL_PROMPT, HLL_END_USER = range(6)
-HLL_SLOTS = 6
-BAND_SLOTS = 64  # direct-mapped cache of recently seen SimHash band keys
-RECENT_IDS = 16  # ring of the account's last event-id hashes: a repeat among them counts once
-DISTILLABLE = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
-_VERIFICATION_INDEX = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
+HLL_IP: Final = 0
+HLL_ASN: Final = 1
+HLL_TLS: Final = 2
+HLL_ROUTER: Final = 3
+HLL_PROMPT: Final = 4
+HLL_END_USER: Final = 5
+HLL_SLOTS: Final = 6
+BAND_SLOTS: Final = 64  # direct-mapped cache of recently seen SimHash band keys
+RECENT_IDS: Final = 16  # ring of the account's last event-id hashes: a repeat among them counts once
+# Two flat arrays instead of five arrays and a list: each array costs a ~64-byte header (and
+# its own allocation) on top of its data, and a cached estimate in a list is a float object of
+# its own; together that was ~450 B of every account's ~3 KB (docs/performance.md).
+# ``weights`` (doubles): capability mix, hour-of-day profile, then the HLL estimate cache.
+CAPS: Final = 0
+HOURS: Final = 8
+EST: Final = 32
+N_WEIGHTS: Final = EST + HLL_SLOTS
+_SERIAL_WEIGHTS: Final = EST  # the cache is not state: it is not written
+# ``keys`` (uint32): the SimHash band cache, then the ring of recent event-id hashes.
+BANDS: Final = 0
+RECENT: Final = BAND_SLOTS
+N_KEYS: Final = BAND_SLOTS + RECENT_IDS
+_NO_WEIGHTS: Final = array("d", [0.0]) * EST + array("d", [-1.0]) * HLL_SLOTS  # copied exactly sized
+_NO_KEYS: Final = array("I", [0]) * N_KEYS
+DISTILLABLE: Final = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
+_VERIFICATION_INDEX: Final = {v: i for i, v in enumerate(VERIFICATION_LEVELS)}
 
 # The fields of an account, in four groups (flat __slots__: sub-objects would cost ~10 % more
 # memory per account). Within each type, serialisation follows the group order.
@@ -53,12 +75,13 @@ _WINDOW_STRS = ("win_event",)
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
-_HEADER = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
-_VERSION = 5  # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
+_HEADER: Final = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q")
+# 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
 # 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
 # seq_t0/seq_req/seq_harvest (the current run of sequential evidence, for the alert's reason); org: the
 # org id (an org suppression matches the account's alerts), was a has-an-org flag
-COT_LEVEL = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
+_VERSION: Final = 5
+COT_LEVEL: Final = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
 def ip_prefix(ip: str | None) -> str | None:
@@ -90,7 +113,7 @@ class AccountState:
     open event-time minute for the per-minute aggregate (see the field groups above).
     """
 
-    __slots__ = _FLOATS + _INTS + _STRS + ("caps", "hours", "hll", "bands", "recent_ids", "_est")
+    __slots__ = _FLOATS + _INTS + _STRS + ("weights", "hll", "keys")
 
     # The slots' types, declared for mypy and for mypyc, which compiles this class to a native one
     # with unboxed float and int fields (the names are those of the groups above; tests/test_compiled.py
@@ -157,12 +180,9 @@ class AccountState:
     last_ip: str
     org: str
     win_event: str
-    caps: array[float]
-    hours: array[float]
+    weights: array[float]
     hll: bytearray
-    bands: array[int]
-    recent_ids: array[int]
-    _est: list[float]
+    keys: array[int]
 
     def __init__(self) -> None:
         for name in _FLOATS:
@@ -174,12 +194,9 @@ class AccountState:
         self.created_at = math.nan
         self.verification = -1
         self.win_minute = -1
-        self.caps = array("d", bytes(8 * 8))
-        self.hours = array("d", bytes(24 * 8))
+        self.weights = _NO_WEIGHTS[:]
         self.hll = bytearray(HLL_SLOTS * HLL_REGISTERS)
-        self.bands = array("I", bytes(4 * BAND_SLOTS))
-        self.recent_ids = array("I", bytes(4 * RECENT_IDS))
-        self._est = [-1.0] * HLL_SLOTS
+        self.keys = _NO_KEYS[:]
 
     # -- per-event update ---------------------------------------------------------------------
 
@@ -195,10 +212,10 @@ class AccountState:
         ids a false repeat has odds about 16 in 2^32 (4e-9) per event, and is dead-lettered
         with its reason, not dropped silently."""
         h = stable_hash(event_id) | 1  # 0 marks an empty slot
-        ring = self.recent_ids
-        if h in ring:
+        keys = self.keys
+        if h in keys[RECENT:]:  # one small copy, searched in C
             return True
-        ring[self.events % RECENT_IDS] = h
+        keys[RECENT + self.events % RECENT_IDS] = h
         return False
 
     def update(self, ev: Event, new_model: bool = False) -> None:
@@ -219,16 +236,22 @@ class AccountState:
         self.r_fast += 1.0
         self.r_hour += 1.0
         self.r_day += 1.0
+        # each field of the event is read once: on a msgspec struct every read is an attribute lookup
         out = ev.output_tokens
+        inp = ev.input_tokens
+        cot = ev.cot_elicitation
+        reasoning = ev.reasoning_tokens
+        throttled = ev.status == 429
+        event_id = ev.event_id
         self.out_hour += out
         self.out_day += out
-        self.in_day += ev.input_tokens
-        self.cot_day += ev.cot_elicitation
+        self.in_day += inp
+        self.cot_day += cot
         if new_model:
             self.newmodel_day += 1.0
         if ev.endpoint == "batch":
             self.batch_day += 1.0
-        if ev.status == 429:
+        if throttled:
             self.e429_day += 1.0
         mt = ev.max_tokens
         saturated = ev.finish_reason == "length" or (mt is not None and out >= 0.95 * mt)
@@ -245,26 +268,26 @@ class AccountState:
             x = 0.0
         cap = ev.capability
         if cap is not None:
-            self.caps[cap] += math.exp(x)
+            self.weights[CAPS + cap] += math.exp(x)
             if cap in DISTILLABLE:
                 self.distill_day += 1.0
-                if ev.cot_elicitation >= COT_LEVEL and ev.reasoning_tokens:
+                if cot >= COT_LEVEL and reasoning:
                     self.win_harvest += 1  # asked for the reasoning and got a trace: what a harvester wants
                     if not saturated:  # a whole trace; one cut at max_tokens (evaluation harnesses) is no example
                         self.harvest_day += 1.0
-        self.hours[int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
+        self.weights[HOURS + int(ts // HOUR) % 24] += math.exp(x * (TAU_DAY / TAU_WEEK))
         self._update_identity(ev)
         self._update_prompt(ev)
         self.events += 1
         if not self.win_req:
-            self.win_event = ev.event_id
-        self.last_event = ev.event_id
+            self.win_event = event_id
+        self.last_event = event_id
         self.win_req += 1
-        self.win_in += ev.input_tokens
+        self.win_in += inp
         self.win_out += out
-        self.win_cot += ev.cot_elicitation
-        self.win_reasoning += ev.reasoning_tokens
-        if ev.status == 429:
+        self.win_cot += cot
+        self.win_reasoning += reasoning
+        if throttled:
             self.win_429 += 1
 
     def _decay_all(self, dt: float) -> None:
@@ -294,23 +317,34 @@ class AccountState:
             dt = ts - self.w_ref
             f_day = math.exp(-dt / TAU_DAY)
             f_week = math.exp(-dt / TAU_WEEK)
-            caps, hours = self.caps, self.hours
-            for i in range(8):
-                caps[i] *= f_day
-            for i in range(24):
-                hours[i] *= f_week
+            weights = self.weights
+            for i in range(CAPS, HOURS):
+                weights[i] *= f_day
+            for i in range(HOURS, EST):
+                weights[i] *= f_week
         self.w_ref = ts
 
     def distinct(self, slot: int) -> float:
         """Estimated distinct values in HLL ``slot``, cached until a register changes."""
-        est = self._est[slot]
+        est = self.weights[EST + slot]
         if est < 0.0:
-            est = self._est[slot] = hll_count(self.hll, slot * HLL_REGISTERS)
+            est = self.weights[EST + slot] = hll_count(self.hll, slot * HLL_REGISTERS)
         return est
 
+    @property
+    def caps(self) -> array[float]:
+        """The capability weights (a copy: write through :attr:`weights`)."""
+        return self.weights[CAPS:HOURS]
+
+    @property
+    def hours(self) -> array[float]:
+        """The hour-of-day weights (a copy: write through :attr:`weights`)."""
+        return self.weights[HOURS:EST]
+
     def capability_shares(self) -> list[float]:
-        total = sum(self.caps)
-        return [c / total for c in self.caps] if total > 0.0 else [0.0] * 8
+        caps = self.caps
+        total = sum(caps)
+        return [c / total for c in caps] if total > 0.0 else [0.0] * 8
 
     def _update_identity(self, ev: Event) -> None:
         # Most accounts send from the same address, client and route every time: a value equal
@@ -320,59 +354,71 @@ class AccountState:
         if ip and ip != self.last_ip:
             self.last_ip = ip
             if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ip)):
-                self._est[HLL_IP] = -1.0
+                self.weights[EST + HLL_IP] = -1.0
             if not self.ip24 or self.events & 15 == 1:
                 self.ip24 = ip_prefix(ip) or ""
         asn = ev.asn
-        if asn is not None and str(asn) != self.asn:
-            if hll_add(hll, HLL_ASN * HLL_REGISTERS, asn):
-                self._est[HLL_ASN] = -1.0
-            self.asn = str(asn)
+        if asn is not None:
+            name = _asn_name(asn)
+            if name != self.asn:
+                if hll_add(hll, HLL_ASN * HLL_REGISTERS, asn):
+                    self.weights[EST + HLL_ASN] = -1.0
+                self.asn = name
+        # Values many accounts share (client, route, model, org, template) are kept as one
+        # interned string each rather than one decoded copy per account.
         tls = ev.tls_fingerprint
         if tls and tls != self.tls:
             if hll_add(hll, HLL_TLS * HLL_REGISTERS, stable_hash(tls)):
-                self._est[HLL_TLS] = -1.0
-            self.tls = tls
+                self.weights[EST + HLL_TLS] = -1.0
+            self.tls = intern(tls)
         router = ev.router_id
         if router and router != self.router:
             if hll_add(hll, HLL_ROUTER * HLL_REGISTERS, stable_hash(router)):
-                self._est[HLL_ROUTER] = -1.0
-            self.router = router
-        if ev.end_user_id:
-            if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(ev.end_user_id)):
-                self._est[HLL_END_USER] = -1.0
-        if ev.payment_fingerprint:
-            self.payment = ev.payment_fingerprint
-        if ev.account_created_at is not None:
-            self.created_at = ev.account_created_at
-        if ev.org_id:
-            self.org = ev.org_id
-        if ev.verification is not None:
-            self.verification = _VERIFICATION_INDEX.get(ev.verification, 0)
-        if ev.model != self.model:
-            self.model = ev.model
+                self.weights[EST + HLL_ROUTER] = -1.0
+            self.router = intern(router)
+        end_user = ev.end_user_id
+        if end_user:
+            if hll_add(hll, HLL_END_USER * HLL_REGISTERS, stable_hash(end_user)):
+                self.weights[EST + HLL_END_USER] = -1.0
+        payment = ev.payment_fingerprint
+        if payment and payment != self.payment:
+            self.payment = payment
+        created = ev.account_created_at
+        if created is not None:
+            self.created_at = created
+        org = ev.org_id
+        if org and org != self.org:
+            self.org = intern(org)
+        verification = ev.verification
+        if verification is not None:
+            self.verification = _VERIFICATION_INDEX.get(verification, 0)
+        model = ev.model
+        if model != self.model:
+            self.model = intern(model)
 
     def _update_prompt(self, ev: Event) -> None:
         sh = ev.simhash
+        template = ev.prompt_template_id
         if sh is None:
-            if ev.prompt_template_id:
-                self.template = ev.prompt_template_id
+            if template and template != self.template:
+                self.template = intern(template)
             return
         if hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh):
-            self._est[HLL_PROMPT] = -1.0
+            self.weights[EST + HLL_PROMPT] = -1.0
         repeated = False
-        bands = self.bands
+        bands = self.keys
         for key in simhash_bands(sh):
             # each band owns 16 slots; Fibonacci hashing of the band's 16 bits picks one
-            slot = ((key >> 16) << 4) | (((key & 0xFFFF) * 40503 >> 12) & 15)
+            slot = BANDS + (((key >> 16) << 4) | (((key & 0xFFFF) * 40503 >> 12) & 15))
             if bands[slot] == key + 1:
                 repeated = True
             else:
                 bands[slot] = key + 1
         if repeated:
             self.rep_day += 1.0
-        if ev.prompt_template_id:
-            self.template = ev.prompt_template_id
+        if template:
+            if template != self.template:
+                self.template = intern(template)
         elif repeated:
             self.template = f"band:{sh & 0xFFFF:04x}"
 
@@ -390,8 +436,8 @@ class AccountState:
             _VERSION, *(getattr(self, n) for n in _FLOATS), *(getattr(self, n) for n in _INTS)
         )
         strs = b"".join(_pack_str(getattr(self, n)) for n in _STRS)
-        return (head + self.caps.tobytes() + self.hours.tobytes() + bytes(self.hll) + self.bands.tobytes()
-                + self.recent_ids.tobytes() + strs)
+        # the same record as when these were five arrays: caps, hours, hll, bands, recent ids
+        return head + self.weights[:_SERIAL_WEIGHTS].tobytes() + bytes(self.hll) + self.keys.tobytes() + strs
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AccountState:
@@ -399,7 +445,6 @@ class AccountState:
         if not data or data[0] != _VERSION:
             raise ValueError("account state record of an unknown version")
         st = cls()  # (not cls.__new__: a mypyc native class has none; every field is set below)
-        st._est = [-1.0] * HLL_SLOTS
         values = _HEADER.unpack_from(data, 0)
         nf = len(_FLOATS)
         for name, v in zip(_FLOATS, values[1 : 1 + nf], strict=True):
@@ -407,23 +452,32 @@ class AccountState:
         for name, v in zip(_INTS, values[1 + nf :], strict=True):
             setattr(st, name, v)
         pos = _HEADER.size
-        st.caps = array("d", data[pos : pos + 64])
-        pos += 64
-        st.hours = array("d", data[pos : pos + 192])
-        pos += 192
+        st.weights[:_SERIAL_WEIGHTS] = array("d", data[pos : pos + 8 * _SERIAL_WEIGHTS])
+        pos += 8 * _SERIAL_WEIGHTS
         n_hll = HLL_SLOTS * HLL_REGISTERS
         st.hll = bytearray(data[pos : pos + n_hll])
         pos += n_hll
-        st.bands = array("I", data[pos : pos + 4 * BAND_SLOTS])
-        pos += 4 * BAND_SLOTS
-        st.recent_ids = array("I", data[pos : pos + 4 * RECENT_IDS])
-        pos += 4 * RECENT_IDS
+        st.keys[:] = array("I", data[pos : pos + 4 * N_KEYS])
+        pos += 4 * N_KEYS
         for name in _STRS:
             (n,) = struct.unpack_from("<H", data, pos)
             pos += 2
             setattr(st, name, data[pos : pos + n].decode())
             pos += n
         return st
+
+
+_ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event
+_ASN_NAMES_MAX: Final = 1 << 16
+
+
+def _asn_name(asn: int) -> str:
+    name = _ASN_NAMES.get(asn)
+    if name is None:
+        if len(_ASN_NAMES) >= _ASN_NAMES_MAX:
+            _ASN_NAMES.clear()
+        name = _ASN_NAMES[asn] = str(asn)
+    return name
 
 
 def _pack_str(s: str) -> bytes:

@@ -51,10 +51,11 @@ class Engine:
         # alerts reach it through the campaign processor, which routes them)
         self._alerts: list[dict] = []
         self._rows: list[tuple[str, dict]] = []
-        for proc in (*self.accounts, *self.clusters, self.campaigns):
+        for proc in self.accounts:
             proc.rows = self._rows
-        for proc in (*self.clusters, self.campaigns):
-            proc.alerts = self._alerts
+        for cluster in self.clusters:
+            cluster.rows, cluster.alerts = self._rows, self._alerts
+        self.campaigns.rows, self.campaigns.alerts = self._rows, self._alerts
 
     def partition_of(self, account_id: str) -> int:
         p = self._partition_cache.get(account_id)

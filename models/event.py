@@ -11,15 +11,14 @@ Unknown fields are ignored (forward compatibility): they count towards the size 
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
-import string
 from datetime import datetime
-from functools import lru_cache
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Final, Literal
 
 import msgspec
+
+from distillwatch.models.event_fields import CAPABILITIES, TIME_CEILING, TIME_FLOOR, finish_event
 
 MAX_RECORD_BYTES = 64 * 1024  # one event object
 MAX_BATCH_BYTES = 1024 * 1024  # one batch record (a JSON array of events)
@@ -30,27 +29,18 @@ MAX_TOKENS = 10_000_000
 MAX_LATENCY_MS = 86_400_000
 MAX_N = 128
 MAX_ASN = 2**32 - 1
-TIME_FLOOR = 1_577_836_800.0  # 2020-01-01T00:00:00Z: a ts before it is bad
-# 2100-01-01T00:00:00Z: no stream can be that far ahead; catches year 9999 and epoch
-# milliseconds sent as seconds. The stream-relative "more than a day ahead" check is the processor's.
-TIME_CEILING = 4_102_444_800.0
-MAX_FUTURE_S = 86400.0  # a ts more than a day ahead of the stream's event time is bad
+MAX_FUTURE_S: Final = 86400.0  # a ts more than a day ahead of the stream's event time is bad
 
 VERIFICATION_LEVELS = ("none", "email", "phone", "card", "business", "edu", "startup", "research")
 IP_TYPES = ("residential", "datacenter", "mobile", "vpn", "proxy", "tor", "unknown")
-CAPABILITIES = ("coding", "agentic", "math", "reasoning", "vision", "writing", "chat", "other")
-_CAPABILITY_INDEX = {c: i for i, c in enumerate(CAPABILITIES)}
 _REQUIRED = ("event_id", "ts", "account_id", "model", "input_tokens", "output_tokens", "status")
 
 _Meta = msgspec.Meta
 Id = Annotated[str, _Meta(min_length=1, max_length=MAX_ID_CHARS)]
 Text = Annotated[str, _Meta(max_length=MAX_STRING_CHARS)]
 Tokens = Annotated[int, _Meta(ge=0, le=MAX_TOKENS)]
-# Shapes msgspec checks by length only; the characters are checked in Event.__post_init__,
-# because a regex constraint per field costs more than the rest of the decoding put together.
+# Shapes msgspec checks by length only; the characters are checked in Event.__post_init__.
 Country = Annotated[str, _Meta(min_length=2, max_length=2)]
-_COUNTRY_SHAPE = frozenset(a + b for a in string.ascii_uppercase for b in string.ascii_uppercase)
-_HEX_DIGITS = string.hexdigits
 if TYPE_CHECKING:
     # What every reader of an Event gets: __post_init__ turns times into epoch seconds, the SimHash
     # into its int, the capability into its index, and an absent reasoning_tokens/cot_elicitation
@@ -152,51 +142,13 @@ class Event(msgspec.Struct, gc=False, rename={"simhash": "prompt_simhash"}):
     refusal: bool | None = None
     finish_reason: Text | None = None
 
-    def __post_init__(self) -> None:
-        """The rules msgspec cannot state as constraints, and the conversions the detectors want.
-
-        Runs for every event, so it is written flat: each check is one comparison on the good path.
-        """
-        ts = self.ts
-        self.ts = t = ts.timestamp() if type(ts) is datetime else ts
-        if not TIME_FLOOR <= t < TIME_CEILING:
-            raise _time_error(ts, "ts")
-        created = self.account_created_at
-        if created is not None:
-            self.account_created_at = t = created.timestamp() if type(created) is datetime else created
-            if not 0.0 <= t < TIME_CEILING:
-                raise _time_error(created, "account_created_at")
-        sh = self.simhash
-        if sh is not None and type(sh) is str:  # an int: rebuilt from stored fields, converted already
-            if sh.strip(_HEX_DIGITS):  # int(s, 16) alone would take a sign, 0x, underscores, spaces
-                raise _bad("prompt_simhash", sh)
-            self.simhash = int(sh, 16)
-        if self.client_ip is not None and not _is_ip(self.client_ip):
-            raise _bad("client_ip", self.client_ip)
-        if self.billing_country is not None and self.billing_country not in _COUNTRY_SHAPE:
-            raise _bad("billing_country", self.billing_country)
-        if self.ip_country is not None and self.ip_country not in _COUNTRY_SHAPE:
-            raise _bad("ip_country", self.ip_country)
-        if type(self.capability) is str:
-            self.capability = _CAPABILITY_INDEX[self.capability]
-        if self.reasoning_tokens is None:
-            self.reasoning_tokens = 0
-        if self.cot_elicitation is None:
-            self.cot_elicitation = 0.0
+    # the rules msgspec cannot state and the conversions above, in a compiled module (it runs
+    # for every event); msgspec calls it with the struct
+    __post_init__ = finish_event
 
 
 def _bad(field: str, value: object) -> BadRecord:
     return BadRecord(f"{field} must be {_RULES.get(field, _TEXT_RULE)}, got {_show(value)}")
-
-
-@lru_cache(maxsize=65536)
-def _is_ip(s: str) -> bool:
-    """An account keeps its address for many events: parse each distinct string once."""
-    try:
-        ipaddress.ip_address(s)
-    except ValueError:
-        return False
-    return "%" not in s  # an IPv6 zone id (fe80::1%eth0) names a local interface, not a source
 
 
 # The spec bounds ts below by 2020-01-01; an account may well be older than that.

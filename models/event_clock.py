@@ -56,11 +56,15 @@ class EventClock:
         if len(leaders) < self.quorum:
             self._floor = -math.inf
             return False
-        # Runs for nearly every event: min/max over the values, not a keyed min, a list and a
-        # filtered max (the same answer; the floor account is the first leader at the floor).
-        times = leaders.values()
-        floor = min(times)
-        newest = max(times)
+        # Runs for nearly every event: one pass for the floor and the newest, and plain loops
+        # rather than generators (the same answers: the floor account is the first leader at the floor).
+        floor = math.inf
+        newest = -math.inf
+        for t in leaders.values():
+            if t < floor:
+                floor = t
+            if t > newest:
+                newest = t
         if newest > floor + self.max_ahead_s:  # implausibly far ahead of the others: they no longer vote
             limit = floor + self.max_ahead_s
             for acc in [acc for acc, t in leaders.items() if t > limit]:
@@ -68,9 +72,18 @@ class EventClock:
             self._floor = -math.inf
             return False
         self._floor = floor
-        self._floor_account = next(acc for acc, t in leaders.items() if t == floor)
+        for acc, t in leaders.items():
+            if t == floor:
+                self._floor_account = acc
+                break
         reach = floor + self.lead_s
-        time = newest if newest <= reach else max(t for t in times if t <= reach)
+        if newest <= reach:
+            time = newest
+        else:
+            time = -math.inf
+            for t in leaders.values():
+                if time < t <= reach:
+                    time = t
         if time > self.time:
             self.time = time
             return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Final
 
 from distillwatch.models.account_state import HLL_END_USER, HLL_IP, HLL_PROMPT, AccountState
 from distillwatch.models.sketches import entropy_share
@@ -50,14 +51,14 @@ FEATURES: tuple[Feature, ...] = (
     Feature("new_model_share", "harvest", 1.0, 0.1,
             "{v:.0%} of requests on a model released in the last 48 h (peers: {b:.0%})"),
 )
-FEATURE_INDEX = {f.name: i for i, f in enumerate(FEATURES)}
-N_FEATURES = len(FEATURES)
+FEATURE_INDEX: Final = {f.name: i for i, f in enumerate(FEATURES)}
+N_FEATURES: Final = len(FEATURES)
 
 # Features shown in log space to the models but in natural units to people.
-_LOG_FEATURES = frozenset(
+_LOG_FEATURES: Final = frozenset(
     ("requests_day", "output_tokens_hour", "burst_5min", "prompt_coverage", "distinct_ips")
 )
-_OUTPUT_RATIO = FEATURE_INDEX["output_ratio"]
+_OUTPUT_RATIO: Final = FEATURE_INDEX["output_ratio"]
 
 
 def extract(st: AccountState) -> list[float]:

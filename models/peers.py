@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import math
 import struct
+from typing import Final
 
 from river import stats
 
 from distillwatch.models.features import FEATURES, N_FEATURES
-from distillwatch.models.riverstate import load_quantile, quantile_state
+from distillwatch.models.riverstate import load_quantile, quantile_state, update_each
 
-WEAK_VERIFICATION = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
-VOUCHED_VERIFICATION = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
+WEAK_VERIFICATION: Final = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
+VOUCHED_VERIFICATION: Final = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
 
 
 def peer_group(age_s: float, verification: int, young_s: float, established_s: float) -> str:
@@ -53,9 +54,8 @@ class _Group:
 
     def learn(self, x: list[float]) -> None:
         self.n += 1
-        for i in range(N_FEATURES):
-            self.q50[i].update(x[i])
-            self.q90[i].update(x[i])
+        update_each(self.q50, x)
+        update_each(self.q90, x)
 
 
 class PeerModel:

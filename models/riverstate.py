@@ -16,6 +16,17 @@ def quantile_state(q: stats.Quantile) -> bytes:
     return q._quantile.__getstate__() if q._is_updated else b""
 
 
+def update_each(qs: list[stats.Quantile], xs: list[float]) -> None:
+    """``qs[i].update(xs[i])`` for every ``i``, calling each sketch's Rust object directly: River's
+    Python ``update`` around it (an interpreted call, even from compiled code) cost more than the
+    update itself, ~2.4 times per event in the peer baselines."""
+    for i in range(len(qs)):
+        q = qs[i]
+        q._quantile.update(xs[i])
+        if not q._is_updated:
+            q._is_updated = True
+
+
 def load_quantile(q: stats.Quantile, state: bytes) -> None:
     """Restore ``q`` (built with the same quantile) from :func:`quantile_state` bytes."""
     if state:
@@ -23,4 +34,4 @@ def load_quantile(q: stats.Quantile, state: bytes) -> None:
         q._is_updated = True
 
 
-__all__ = ["load_quantile", "quantile_state"]
+__all__ = ["load_quantile", "quantile_state", "update_each"]

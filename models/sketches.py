@@ -9,9 +9,10 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Sequence
+from typing import Final
 
-HLL_REGISTERS = 32  # ~18 % standard error: plenty to tell 1 IP from 30
-_HLL_ALPHA = 0.697  # bias constant for m = 32 (Flajolet et al.)
+HLL_REGISTERS: Final = 32  # ~18 % standard error: plenty to tell 1 IP from 30
+_HLL_ALPHA: Final = 0.697  # bias constant for m = 32 (Flajolet et al.)
 
 
 def stable_hash(text: str) -> int:
@@ -19,9 +20,9 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
-_GOLDEN = 0x9E3779B97F4A7C15
-_MASK64 = 0xFFFFFFFFFFFFFFFF
-_RANK_BITS = 59  # 64 bits - 5 index bits
+_GOLDEN: Final = 0x9E3779B97F4A7C15
+_MASK64: Final = 0xFFFFFFFFFFFFFFFF
+_RANK_BITS: Final = 59  # 64 bits - 5 index bits
 
 
 def hll_add(regs: bytearray, offset: int, item_hash: int) -> bool:
@@ -40,7 +41,7 @@ def hll_add(regs: bytearray, offset: int, item_hash: int) -> bool:
     return False
 
 
-_INV_POW2 = tuple(2.0**-r for r in range(64))
+_INV_POW2: Final = tuple(2.0**-r for r in range(64))
 
 
 def hll_count(regs: bytearray, offset: int) -> float:

@@ -3,11 +3,13 @@ milliseconds (the simulator's integer event clock)."""
 
 from __future__ import annotations
 
-MINUTE = 60.0
-HOUR = 3600.0
-DAY = 86400.0
-WEEK = 7 * DAY
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
+from typing import Final
+
+MINUTE: Final = 60.0
+HOUR: Final = 3600.0
+DAY: Final = 86400.0
+WEEK: Final = 7 * DAY
+HOUR_MS: Final = 3_600_000
+DAY_MS: Final = 86_400_000
 
 __all__ = ["DAY", "DAY_MS", "HOUR", "HOUR_MS", "MINUTE", "WEEK"]

@@ -102,7 +102,7 @@ def test_an_exception_while_folding_costs_one_event():
     proc = AccountProcessor(0, 4)
     assert proc.process(ev(1, T0, "a")) is None
     proc.flush()
-    proc.accounts["a"].hours = None  # a bug's stand-in: the next update of "a" raises
+    proc.accounts["a"].weights = None  # a bug's stand-in: the next update of "a" raises
     assert proc.process(ev(2, T0 + 1, "a")) is None  # late (after the flush): applied at once
     assert proc.rejected == [(ev(2, T0 + 1, "a"),
                               "could not process the record: TypeError: 'NoneType' object is not subscriptable")]

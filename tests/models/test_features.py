@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from distillwatch.models.account_state import HLL_IP, HLL_PROMPT, AccountState
+from distillwatch.models.account_state import EST, HLL_IP, HLL_PROMPT, HOURS, AccountState
 from distillwatch.models.features import FEATURE_INDEX, FEATURES, N_FEATURES, extract
 from distillwatch.models.sketches import entropy_share
 
@@ -20,9 +20,9 @@ def _crafted() -> AccountState:
     st.sat_day, st.e429_day, st.newmodel_day = 500.0, 100.0, 300.0
     st.gap_var = 0.64
     for h in range(12):
-        st.hours[h] = 1.0
-    st._est[HLL_PROMPT] = 250.0
-    st._est[HLL_IP] = 12.0
+        st.weights[HOURS + h] = 1.0
+    st.weights[EST + HLL_PROMPT] = 250.0
+    st.weights[EST + HLL_IP] = 12.0
     return st
 
 

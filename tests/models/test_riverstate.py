@@ -7,7 +7,7 @@ import random
 
 from river import stats
 
-from distillwatch.models.riverstate import load_quantile, quantile_state
+from distillwatch.models.riverstate import load_quantile, quantile_state, update_each
 
 CHECKED_RIVER = "0.26.1"
 
@@ -41,3 +41,19 @@ def test_fresh_quantile_has_no_state():
     assert quantile_state(q) == b""
     load_quantile(q, b"")
     assert q.get() is None
+
+
+def test_update_each_learns_exactly_as_river_update():
+    """The peer baselines update River's Rust sketches directly: same state bytes, same answers,
+    and a fresh sketch becomes readable after its first update, as with ``Quantile.update``."""
+    r = random.Random(7)
+    rows = [[r.gauss(0, 1), r.expovariate(1.0)] for _ in range(500)]
+    ours = [stats.Quantile(0.5), stats.Quantile(0.9)]
+    rivers = [stats.Quantile(0.5), stats.Quantile(0.9)]
+    assert ours[0].get() is None
+    for row in rows:
+        update_each(ours, row)
+        for q, x in zip(rivers, row, strict=True):
+            q.update(x)
+    assert [quantile_state(q) for q in ours] == [quantile_state(q) for q in rivers]
+    assert [q.get() for q in ours] == [q.get() for q in rivers] and ours[0].get() is not None

@@ -46,3 +46,52 @@ def test_peer_model_round_trip_scores_identically():
     restored = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
     restored.load(model.to_bytes())
     assert restored.baseline("established/verified") == model.baseline("established/verified")
+
+
+def test_flat_arrays_keep_the_record_layout_of_version_5():
+    """In memory the capability mix, hour profile and HLL estimate cache share one array, and the
+    band cache and event-id ring another; the record keeps version 5's order (caps, hours, HLL,
+    bands, recent ids) so changelogs written before still load, and the estimate cache is not written."""
+    import struct
+
+    from distillwatch.models.account_state import _HEADER, BANDS, CAPS, EST, HOURS, RECENT
+
+    st = AccountState()
+    st.weights[CAPS + 3] = 1.5
+    st.weights[HOURS + 23] = 2.5
+    st.weights[EST + 0] = 99.0  # a cached estimate: not state
+    st.hll[0] = 7
+    st.keys[BANDS + 63] = 0xBEEF
+    st.keys[RECENT + 15] = 0xCAFE
+    blob = st.to_bytes()
+    pos = _HEADER.size
+    caps = struct.unpack_from("<8d", blob, pos)
+    hours = struct.unpack_from("<24d", blob, pos + 64)
+    hll = blob[pos + 256 : pos + 256 + 192]
+    bands = struct.unpack_from("<64I", blob, pos + 448)
+    recent = struct.unpack_from("<16I", blob, pos + 448 + 256)
+    assert (caps[3], hours[23], hll[0], bands[63], recent[15]) == (1.5, 2.5, 7, 0xBEEF, 0xCAFE)
+    assert sum(caps) + sum(hours) == 4.0 and sum(bands) + sum(recent) == 0xBEEF + 0xCAFE
+    again = AccountState.from_bytes(blob)
+    assert again.weights[EST] == -1.0  # the cache starts empty after a restore
+    assert list(again.caps) == list(caps) and list(again.hours) == list(hours)
+
+
+def test_values_many_accounts_share_are_kept_once():
+    """A decoded event brings its own copy of every string; what many accounts have in common
+    (model, TLS fingerprint, router, org, template, ASN) is kept as one shared string."""
+    from distillwatch.models.event import decode
+
+    line = (b'{"event_id": "e%d", "ts": 1770595200.0, "account_id": "a%d", "model": "atlas-4o", "input_tokens": 1,'
+            b' "output_tokens": 1, "status": 200, "asn": 64500, "tls_fingerprint": "t13d1516h2_8daaf6152771",'
+            b' "router_id": "r-eu-1", "org_id": "org-9", "prompt_template_id": "tpl-7"}')
+    states = []
+    for i in range(2):
+        (ev,), _ = decode(line % (i, i))
+        st = AccountState()
+        st.update(ev)
+        states.append(st)
+    a, b = states
+    for name in ("model", "tls", "router", "org", "template", "asn"):
+        assert getattr(a, name) == getattr(b, name) and getattr(a, name) is getattr(b, name), name
+    assert a.asn == "64500"
