@@ -11,8 +11,10 @@ in a total order, so replay and the stream decide alike.
   accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
   ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
   campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
-  A prompt pool's fragment (a report at ``info``: a private template of too few accounts) only
-  joins a campaign, never founds one.
+  A prompt pool's fragment (a report at ``info``: a private template of two to four harvest-like
+  accounts) founds a silent campaign (it never pages by itself), so the pool's members are held
+  together from their first shared template: a member's page then pages the pool once, naming
+  every member found so far, instead of opening its own incident.
 - A pool's template reports carry each member's recent active slots; the campaign merges them and
   tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
   rounds far beyond chance page the campaign (``error``) on their own.
@@ -85,7 +87,7 @@ class CampaignProcessor:
         for r in reports:
             if r.share >= self.config.min_share:
                 c = self._report(r, ts)
-                if c is not None and r.attribute == "template":
+                if r.attribute == "template":
                     pools.add(c.id)
         # once per minute per pool, and before the minute's verdicts: a member's page then folds
         # into a pool that pages now
@@ -99,8 +101,8 @@ class CampaignProcessor:
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> CampaignState | None:
-        """Found, join or merge the campaign ``r`` ties; returns it (None: a fragment tied nothing)."""
+    def _report(self, r: Report, ts: float) -> CampaignState:
+        """Found, join or merge the campaign ``r`` ties; returns it."""
         cfg = self.config
         counts: dict[str, int] = {}
         for acc, *_ in r.members:
@@ -121,8 +123,6 @@ class CampaignProcessor:
             c = ranked[0]
             for other in ranked[1:]:
                 self._absorb(c, other, ts)
-        elif r.severity == "info":
-            return None  # a prompt pool's fragment joins its campaign, never founds one
         else:
             c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
             self.campaigns[c.id] = c

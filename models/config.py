@@ -96,7 +96,7 @@ class ClusterConfig:
     pool_members: int = 5  # active harvest-like members that make a private template a pool ...
     pool_share: float = 0.8  # ... when this share of the value's users look harvest-like (not a framework's prompt)
     pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
-    pool_fragment_members: int = 2  # a smaller pool template is a fragment: joins a pool's campaign, never founds one
+    pool_fragment_members: int = 2  # a smaller pool template is a fragment: a silent pool campaign, never pages
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
     lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
 
