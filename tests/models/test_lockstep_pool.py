@@ -94,6 +94,14 @@ def test_a_lone_account_page_passes_on_unchanged_beside_a_fragment():
     assert len(st.proc.campaigns) == 1
 
 
+def test_a_silent_fragment_campaign_is_forgotten_when_quiet_without_any_alert():
+    """Bounded state: a fragment's campaign that never paged leaves no trace once quiet."""
+    st = Stage(update_every_s=0, quiet_s=3600)
+    st.minute(M0, report(M0, "template:t1", ["a", "b"], severity="info"))
+    assert st.minute(M0 + 61, verdict(M0 + 61, "z", "info")) == [verdict(M0 + 61, "z", "info").alert]
+    assert st.proc.campaigns == {} and st.proc.member_of == {} and st.proc.cluster_of == {}
+
+
 def _pool_report(minute: int, template: str, slots: dict[str, list[int]]) -> Report:
     r = report(minute, template, sorted(slots), severity="warning")
     return r._replace(members=[[a, contribution, slots[a]] for a, contribution in r.members])
