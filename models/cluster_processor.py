@@ -142,7 +142,7 @@ class ClusterProcessor:
         if severity == "none" and cluster_scoring.is_pool(cl.attr, v, cfg):
             severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
         elif severity == "none":
-            # reported at info, no alert: its accounts and their timing join a pool's campaign, never found one
+            # reported at info, no alert: its accounts and their timing join or found a silent pool campaign
             fragment = cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]
