@@ -85,6 +85,8 @@ class ClusterProcessor:
         day = int(ts // DAY)
         if day > self.degree.day:
             self._forget_silent(day * DAY - self.config.forget_s)
+            for cl in self.clusters.values():
+                cl.start_day(day * DAY)
         self.degree.age_to(day)
         links: list[Link] = []
         for msg in msgs:
@@ -129,8 +131,9 @@ class ClusterProcessor:
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config
         active = cl.active(ts - cfg.active_s)
-        v = cluster_scoring.verdict(active, self.degree.estimate(key), cl.member_minutes, cl.active_minutes,
-                                    cl.req_day, cl.new_hour, cfg.error_share)
+        share = cluster_scoring.hub_share(cl.day_members(self.degree.day * DAY), self.degree.estimate(key))
+        v = cluster_scoring.verdict(active, share, cl.member_minutes, cl.active_minutes, cl.req_day, cl.new_hour,
+                                    cfg.error_share)
         n = v.members
         if n < cfg.min_members:
             # lone or paired harvest-like accounts on a value are the noise level clusters are

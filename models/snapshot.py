@@ -142,7 +142,7 @@ def cluster_to_bytes(proc: ClusterProcessor, extra: object = None) -> bytes:
         "extra": extra,
     })
     head = _CLUSTER_HEAD.pack(_VERSION, proc.watermark, proc.degree.day)
-    raw = head + _blob(body) + _blob(proc.degree.table.tobytes()) + _blob(proc.threshold.to_bytes())
+    raw = head + _blob(body) + _blob(proc.degree.to_bytes()) + _blob(proc.threshold.to_bytes())
     return zlib.compress(raw, 1)
 
 
