@@ -24,11 +24,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from distillwatch.models import cluster_scoring, report
+from distillwatch.models import cluster_scoring, report, template_evidence
 from distillwatch.models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
 from distillwatch.models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, SLOTS, ClusterState, DegreeSketch
 from distillwatch.models.config import ClusterConfig
-from distillwatch.models.links import Degree, Link, Message, Rewind, Watermark
+from distillwatch.models.links import Degree, Link, Message, PoolMinute, Rewind, TemplateMinute, Watermark
 from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import DAY, MINUTE
 
@@ -52,7 +52,9 @@ class ClusterProcessor:
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
-        self.out: list[Message] = []  # reports, watermarks and rewinds for the campaign stage
+        self.out: list[Message] = []  # reports, pool minutes, watermarks and rewinds for the campaign stage
+        # the population's decayed template requests and harvest-like ones, and when (template_evidence.py)
+        self.template_base: list[float] = [0.0, 0.0, 0.0]
 
     @property
     def watermark(self) -> float:
@@ -76,11 +78,11 @@ class ClusterProcessor:
         """A source partition woke up: wait for it again (minutes already closed stay closed)."""
         self.receive(Rewind(source, watermark))
 
-    def pending(self) -> Iterator[tuple[int, list[Link | Degree]]]:
+    def pending(self) -> Iterator[tuple[int, list[Link | Degree | TemplateMinute]]]:
         """Buffered messages by minute, oldest first (what a snapshot must keep)."""
         return self.merge.pending()
 
-    def _close_minute(self, minute: int, msgs: list[Link | Degree]) -> None:
+    def _close_minute(self, minute: int, msgs: list[Link | Degree | TemplateMinute]) -> None:
         ts = (minute + 1) * MINUTE
         day = int(ts // DAY)
         if day > self.degree.day:
@@ -89,11 +91,15 @@ class ClusterProcessor:
                 cl.start_day(day * DAY)
         self.degree.age_to(day)
         links: list[Link] = []
+        uses: dict[str, list] = {}
         for msg in msgs:
-            if type(msg) is Degree:
-                self.degree.add(f"{msg.attribute}:{msg.value}")
+            kind = type(msg)
+            if kind is Degree:
+                self.degree.add(f"{msg.attribute}:{msg.value}")  # type: ignore[union-attr]
+            elif kind is TemplateMinute:
+                template_evidence.gather(uses, msg)  # type: ignore[arg-type]
             else:
-                links.append(msg)  # type: ignore[arg-type]  # (not a Degree: a Link; mypy does not narrow on type())
+                links.append(msg)  # type: ignore[arg-type]  # (a Link; mypy does not narrow on type())
         links.sort(key=_link_order)
         touched: dict[str, ClusterState] = {}
         max_members = self.config.max_members
@@ -115,6 +121,21 @@ class ClusterProcessor:
             if ts - cl.scored_ts >= every:
                 cl.scored_ts = ts
                 self._score(key, cl, ts)
+        if uses:
+            self._pool_minutes(minute, ts, uses)
+
+    def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
+        """Learn the population's harvest share from every template's minute; pass the minute of
+        each template that has a cluster (a harvest-like account linked it: maybe a pool's) on to
+        the campaign stage, which tests pools on it. Templates without a cluster stay here, so the
+        campaign stage hears at most one message per template cluster and minute."""
+        base = self.template_base
+        template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
+        p0 = template_evidence.baseline_share(base, self.config.pool_benign_floor)
+        for key in sorted(uses):
+            if key in self.clusters:
+                requests, harvest, accounts = uses[key]
+                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6)))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the

@@ -99,6 +99,7 @@ class ClusterConfig:
     pool_fragment_members: int = 2  # a smaller pool template is a fragment: a silent pool campaign, never pages
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
     lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
+    pool_benign_floor: float = 0.1  # the population's harvest-like share of template requests is never taken below this
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,10 @@ class CampaignConfig:
     lockstep_members: int = 8  # tested members a pool needs to page on its own co-timing ...
     lockstep_nats: float = 20.0  # ... with this much evidence against independent timing (p < 2e-9) ...
     lockstep_ratio: float = 1.5  # ... and half again the co-occurrences chance gives (a shared day shape gives <= 1.35)
+    # pool harvest test (models/template_evidence.py): every account's requests on a pool's templates, summed
+    pool_harvest_p: float = 0.7  # harvesting pool model: share of its requests asking for reasoning and getting a trace
+    pool_nats: float = 20.0  # CUSUM evidence against the population's share that makes the pool page (as lockstep) ...
+    pool_accounts: int = 8  # ... once this many distinct accounts sent harvest-like requests on its templates
 
 
 @dataclass(frozen=True)
