@@ -97,8 +97,9 @@ class CampaignProcessor:
         reports = [m for m in ordered if type(m) is Report]
         uses = [m for m in ordered if type(m) is PoolMinute]
         pools: set[str] = set()
+        cfg = self.config
         for r in reports:
-            if r.share >= self.config.min_share:
+            if r.share >= (cfg.min_share_tls if r.attribute == "tls" else cfg.min_share):
                 c = self._report(r, ts)
                 if r.attribute == "template":
                     pools.add(c.id)
@@ -183,7 +184,7 @@ class CampaignProcessor:
         those requests are harvest-like, while a template ordinary accounts share never reaches a
         campaign (a hub never reports) and a pool of mostly ordinary requests drifts down."""
         cfg = self.config
-        llr = template_evidence.harvest_llr(u.requests, u.harvest, cfg.pool_harvest_p, u.baseline)
+        llr = template_evidence.harvest_llr(u.requests, u.harvest, cfg.pool_harvest_factor, u.baseline)
         c.harvest_nats = max(0.0, c.harvest_nats + llr)
         member_of = self.member_of
         for acc in u.accounts:

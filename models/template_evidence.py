@@ -56,7 +56,7 @@ def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tupl
 
     >>> tally = {"7|t1": [7, "t1", 3, 1, ["b", "a"]], "9|t1": [9, "t1", 1, 0, []]}
     >>> drain(tally, 8 * 60, 4), list(tally)
-    ([(2, TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a', 'b']))], ['9|t1'])
+    ([(3, TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a', 'b']))], ['9|t1'])
     """
     due = sorted((row[MINUTE_], row[TEMPLATE], key) for key, row in tally.items()
                  if (row[MINUTE_] + 1) * MINUTE <= boundary)
@@ -99,15 +99,17 @@ def baseline_share(base: list[float], floor: float) -> float:
     return max(floor, base[1] / base[0]) if base[0] > 0 else floor
 
 
-def harvest_llr(requests: int, harvest: int, p_harvest: float, p_benign: float) -> float:
+def harvest_llr(requests: int, harvest: int, factor: float, p_benign: float) -> float:
     """Log-likelihood ratio (nats) of ``harvest`` harvest-like requests out of ``requests`` under a
-    harvesting pool (share ``p_harvest``) against the population (``p_benign``, capped below it).
+    harvesting pool, whose share is ``factor`` times the population's ``p_benign`` (at most 0.95),
+    against the population: Page's CUSUM step for that shift. A pool at the population's share
+    drifts down by ``KL(p0 || p1)`` per request, one at twice it climbs by ``KL(p1 || p0)``.
 
-    >>> round(harvest_llr(3, 3, 0.7, 0.1), 3), round(harvest_llr(3, 0, 0.7, 0.1), 3)
-    (5.838, -3.296)
+    >>> round(harvest_llr(3, 3, 2.0, 0.15), 3), round(harvest_llr(3, 0, 2.0, 0.15), 3)
+    (2.079, -0.582)
     """
-    p0 = min(p_benign, p_harvest)
-    return harvest * math.log(p_harvest / p0) + (requests - harvest) * math.log((1.0 - p_harvest) / (1.0 - p0))
+    p1 = min(0.95, factor * p_benign)
+    return harvest * math.log(p1 / p_benign) + (requests - harvest) * math.log((1.0 - p1) / (1.0 - p_benign))
 
 
 __all__ = ["MAX_ACCOUNTS", "baseline_share", "drain", "gather", "harvest_llr", "learn_baseline", "observe"]

@@ -22,9 +22,9 @@ def _members(sigs: list[float], young: list[int]) -> list[tuple[str, list]]:
     # three young harvesters always active together
     ([10.0, 10.0, 10.0], [1, 1, 1], 1.0, (30.0, 10.0), 0.0, 0.0,
      3.0 + 5.0 + 2.0 + math.log2(3 / (1 + 2 * 30 / 4320))),
-    # a hub: share 0.1 (4 harvest-like member-days of 40 account-days), score scaled by 0.2
+    # a hub: share 0.1 (4 harvest-like member-days of 40 account-days), score scaled by 0.1 / 0.33
     ([10.0] * 4, [0] * 4, 0.1, (4.0, 4.0), 900.0, 0.0,
-     (1.5 * math.log2(5) + math.log1p(9.0) + 5.0) * 0.2),
+     (1.5 * math.log2(5) + math.log1p(9.0) + 5.0) * 0.1 / 0.33),
 ])
 def test_score_one(sigs, young, share, minutes, req, new, expected):
     v = verdict(_members(sigs, young), share, *minutes, req, new, CFG.error_share)
@@ -46,7 +46,7 @@ def test_hub_share():
     (3, 12.0, 9.0, 1.0, 1e4, "warning"),  # small and not strongly harvest-like
     (3, 12.0, 10.0, 1.0, 1e4, "error"),
     (5, 12.0, 2.0, 1.0, 1e4, "error"),  # big enough
-    (5, 12.0, 2.0, 0.4, 1e4, "warning"),  # mostly ordinary accounts on the value
+    (5, 12.0, 2.0, 0.3, 1e4, "warning"),  # mostly ordinary accounts on the value
     (5, 12.0, 2.0, 1.0, 29.0, "warning"),  # too quiet
     (50, 12.0, 2.0, 1.0, 1e4, "critical"),
 ])
