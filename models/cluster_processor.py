@@ -87,8 +87,8 @@ class ClusterProcessor:
         day = int(ts // DAY)
         if day > self.degree.day:
             self._forget_silent(day * DAY - self.config.forget_s)
-            for cl in self.clusters.values():
-                cl.start_day(day * DAY)
+            for state in self.clusters.values():
+                state.start_day(day * DAY)
         self.degree.age_to(day)
         links: list[Link] = []
         uses: dict[str, list] = {}
