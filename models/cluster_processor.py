@@ -16,7 +16,10 @@ instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage
 operation; its own watermark follows each report, so the campaign stage can merge in turn. A
 prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
 ``info`` and raises no alert; template reports carry each member's recent active slots, which the
-campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`).
+campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
+per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
+are summed per template; those of templates with a cluster go on to the campaign stage's pool
+harvest test (:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations
