@@ -180,9 +180,10 @@ class CampaignProcessor:
         harvest-like requests; past the bar with enough accounts, the pool pages and they join.
 
         The CUSUM (reset at zero) sums evidence across every account and template of the pool, so
-        a pool whose accounts each send one request an hour passes within the hour when most of
-        those requests are harvest-like, while a template ordinary accounts share never reaches a
-        campaign (a hub never reports) and a pool of mostly ordinary requests drifts down."""
+        accounts that each send a request an hour, none near ``watch_harvest`` on its own, still
+        add up to a page when their requests are harvest-like twice as often as the population's;
+        a template ordinary accounts share never reaches a campaign (a hub never reports), and a
+        pool of ordinary requests drifts down."""
         cfg = self.config
         llr = template_evidence.harvest_llr(u.requests, u.harvest, cfg.pool_harvest_factor, u.baseline)
         c.harvest_nats = max(0.0, c.harvest_nats + llr)
