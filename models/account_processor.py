@@ -24,7 +24,7 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Final
 
-from distillwatch.models import account_scoring, report
+from distillwatch.models import account_scoring, report, template_evidence
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.alerts import SEVERITY_RANK, AdaptiveThreshold
 from distillwatch.models.config import AccountConfig
@@ -78,6 +78,7 @@ class AccountProcessor:
         self.rows: list[tuple[str, dict]] = []
         self.links: list[tuple[int, Message]] = []
         self.dirty: set[str] = set()  # changed (or forgotten: absent from ``accounts``) since the driver looked
+        self.template_minutes: dict[str, list] = {}  # below-gate evidence of open minutes (template_evidence.py)
 
     # -- input --------------------------------------------------------------------------------
 
@@ -215,6 +216,7 @@ class AccountProcessor:
         boundary = math.floor(watermark / MINUTE) * MINUTE if watermark != math.inf else math.inf
         if boundary > self.sent_watermark:
             self.sent_watermark = boundary
+            self.links.extend(template_evidence.drain(self.template_minutes, boundary, self.cluster_partitions))
             msg = Watermark(self.partition, boundary)
             self.links.extend((p, msg) for p in self._stage_targets())
 
@@ -362,6 +364,8 @@ class AccountProcessor:
             st.degree_day = day
             for attr, value, target in self._link_targets(st):
                 self.links.append((target, Degree(minute, attr, value)))
+        if st.template and not hub:
+            template_evidence.observe(self.template_minutes, minute, st.template, st.win_req, st.win_harvest, acc)
         if st.v_harvest >= cfg.watch_harvest and not hub:
             young = 1 if math.isnan(age) or age < cfg.young_s else 0
             req, out, harvest = st.win_req, int(st.win_out), round(st.v_harvest, 3)

@@ -11,11 +11,19 @@ in a total order, so replay and the stream decide alike.
   accounts share) founds a campaign, or joins the one it shares accounts with (the same cluster, or
   ``join_overlap`` accounts, or ``join_share`` of its members); a report touching several
   campaigns merges them into the oldest, and an absorbed campaign that had paged is resolved.
-  A prompt pool's fragment (a report at ``info``: a private template of too few accounts) only
-  joins a campaign, never founds one.
+  A prompt pool's fragment (a report at ``info``: a private template of two to four harvest-like
+  accounts) founds a silent campaign (it never pages by itself), so the pool's members are held
+  together from their first shared template: a member's page then pages the pool once, naming
+  every member found so far, instead of opening its own incident.
 - A pool's template reports carry each member's recent active slots; the campaign merges them and
   tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
   rounds far beyond chance page the campaign (``error``) on their own.
+- Every account's requests on a pool's templates, harvest-like or not and whether or not the
+  account has reached the cluster stage (:class:`~distillwatch.models.links.PoolMinute`,
+  :mod:`distillwatch.models.template_evidence`), feed a sequential test of the pool's harvest share
+  against the population's: past ``pool_nats`` with ``pool_accounts`` accounts it pages the
+  campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
+  templates, before each has proven itself.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
@@ -29,11 +37,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from distillwatch.models import lockstep, report
+from distillwatch.models import lockstep, report, template_evidence
 from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
 from distillwatch.models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
 from distillwatch.models.config import CampaignConfig
-from distillwatch.models.links import Message, Report, Verdict
+from distillwatch.models.links import Message, PoolMinute, Report, Verdict
 from distillwatch.models.lockstep import merge_slots
 from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import MINUTE
@@ -42,9 +50,15 @@ ERROR = SEVERITY_RANK["error"]
 WARNING = SEVERITY_RANK["warning"]
 
 
-def _order(msg: Report | Verdict) -> tuple[int, str]:
-    """Reports first (so a minute's verdicts see the campaigns it formed), then by subject."""
-    return (0, msg.cluster) if type(msg) is Report else (1, msg.account)
+def _order(msg: Report | PoolMinute | Verdict) -> tuple[int, str]:
+    """Reports first (so a minute's pool evidence and verdicts see the campaigns it formed), then
+    pool minutes, then verdicts, each by subject."""
+    kind = type(msg)
+    if kind is Report:
+        return 0, msg.cluster  # type: ignore[union-attr]
+    if kind is PoolMinute:
+        return 1, msg.cluster  # type: ignore[union-attr]
+    return 2, msg.account  # type: ignore[union-attr]
 
 
 class CampaignProcessor:
@@ -77,30 +91,36 @@ class CampaignProcessor:
 
     # -- one closed minute ----------------------------------------------------------------------
 
-    def _close_minute(self, minute: int, msgs: list[Report | Verdict]) -> None:
+    def _close_minute(self, minute: int, msgs: list[Report | PoolMinute | Verdict]) -> None:
         ts = (minute + 1) * MINUTE
         ordered = sorted(msgs, key=_order)
         reports = [m for m in ordered if type(m) is Report]
+        uses = [m for m in ordered if type(m) is PoolMinute]
         pools: set[str] = set()
+        cfg = self.config
         for r in reports:
-            if r.share >= self.config.min_share:
+            if r.share >= (cfg.min_share_tls if r.attribute == "tls" else cfg.min_share):
                 c = self._report(r, ts)
-                if c is not None and r.attribute == "template":
+                if r.attribute == "template":
                     pools.add(c.id)
+        for u in uses:
+            cid = self.cluster_of.get(u.cluster)
+            if cid is not None:
+                self._pool_harvest(self.campaigns[cid], u, ts)
         # once per minute per pool, and before the minute's verdicts: a member's page then folds
         # into a pool that pages now
         for cid in sorted(pools):
             c = self.campaigns.get(cid)  # None: merged into another this minute
             if c is not None:
                 self._lockstep(c, ts)
-        for v in ordered[len(reports):]:
+        for v in ordered[len(reports) + len(uses):]:
             self._verdict(v, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> CampaignState | None:
-        """Found, join or merge the campaign ``r`` ties; returns it (None: a fragment tied nothing)."""
+    def _report(self, r: Report, ts: float) -> CampaignState:
+        """Found, join or merge the campaign ``r`` ties; returns it."""
         cfg = self.config
         counts: dict[str, int] = {}
         for acc, *_ in r.members:
@@ -121,8 +141,6 @@ class CampaignProcessor:
             c = ranked[0]
             for other in ranked[1:]:
                 self._absorb(c, other, ts)
-        elif r.severity == "info":
-            return None  # a prompt pool's fragment joins its campaign, never founds one
         else:
             c = CampaignState(campaign_id(r.cluster, int(ts // MINUTE) - 1), ts)
             self.campaigns[c.id] = c
@@ -156,6 +174,38 @@ class CampaignProcessor:
         c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
                                           cfg.lockstep_nats]
         c.severity = max(c.severity, ERROR)
+
+    def _pool_harvest(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
+        """Add a pool template's minute to the pool's harvest CUSUM, remember who sent its
+        harvest-like requests; past the bar with enough accounts, the pool pages and they join.
+
+        The CUSUM (reset at zero) sums evidence across every account and template of the pool, so
+        accounts that each send a request an hour, none near ``watch_harvest`` on its own, still
+        add up to a page when their requests are harvest-like twice as often as the population's;
+        a template ordinary accounts share never reaches a campaign (a hub never reports), and a
+        pool of ordinary requests drifts down."""
+        cfg = self.config
+        llr = template_evidence.harvest_llr(u.requests, u.harvest, cfg.pool_harvest_factor, u.baseline)
+        c.harvest_nats = max(0.0, c.harvest_nats + llr)
+        member_of = self.member_of
+        for acc in u.accounts:
+            if member_of.get(acc, c.id) == c.id and (acc in c.candidates or len(c.candidates) < cfg.max_members):
+                c.candidates[acc] = c.candidates.get(acc, 0) + 1
+        if u.harvest:
+            c.last_ts = ts  # harvest-like requests on its templates: the pool is still at work
+        key = f"pool_harvest:{c.id}"
+        passed = key in c.clusters
+        if not passed and (c.harvest_nats < cfg.pool_nats or len(c.candidates) < cfg.pool_accounts):
+            return
+        joining = u.accounts if passed else sorted(c.candidates)  # once passed, each newcomer joins at once
+        value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
+        c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
+                           cfg.pool_nats]
+        c.severity = max(c.severity, ERROR)
+        for acc in joining:
+            if member_of.get(acc, c.id) == c.id:
+                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+        self.index(c)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""

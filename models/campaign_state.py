@@ -32,7 +32,7 @@ class CampaignState:
     alert, 0 while it has not paged)."""
 
     __slots__ = ("id", "created", "last_ts", "members", "clusters", "severity", "alerted", "alert_seq",
-                 "alerted_ts", "score", "threshold", "samples", "slots")
+                 "alerted_ts", "score", "threshold", "samples", "slots", "harvest_nats", "candidates")
 
     def __init__(self, cid: str, created: float) -> None:
         self.id = cid
@@ -48,6 +48,8 @@ class CampaignState:
         self.threshold = 0.0
         self.samples: list[str] = []
         self.slots: dict[str, list[int]] = {}  # member -> its recent active slots on the pool's templates
+        self.harvest_nats = 0.0  # the pool's harvest CUSUM over its templates' requests (template_evidence.py)
+        self.candidates: dict[str, int] = {}  # account -> harvest-like requests it sent on the pool's templates
 
     def add_member(self, acc: str, ts: float, contribution: float, via: str, max_members: int) -> bool:
         """Add or refresh a member; returns whether it is new (beyond ``max_members`` none is added)."""
@@ -77,6 +79,9 @@ class CampaignState:
         self.clusters.update(other.clusters)
         for acc, ring in other.slots.items():
             self.slots[acc] = merge_slots(self.slots.get(acc, []), ring, keep_slots)
+        for acc, k in other.candidates.items():
+            self.candidates[acc] = self.candidates.get(acc, 0) + k
+        self.harvest_nats = max(self.harvest_nats, other.harvest_nats)
         self.severity = max(self.severity, other.severity)
         self.last_ts = max(self.last_ts, other.last_ts)
         if other.score > self.score:

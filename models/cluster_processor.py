@@ -16,7 +16,10 @@ instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage
 operation; its own watermark follows each report, so the campaign stage can merge in turn. A
 prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
 ``info`` and raises no alert; template reports carry each member's recent active slots, which the
-campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`).
+campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
+per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
+are summed per template; those of templates with a cluster go on to the campaign stage's pool
+harvest test (:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from distillwatch.models import cluster_scoring, report
+from distillwatch.models import cluster_scoring, report, template_evidence
 from distillwatch.models.alerts import SEVERITIES, SEVERITY_RANK, AdaptiveThreshold
 from distillwatch.models.cluster_state import HARVEST, LAST_SEEN, REQUESTS, SLOTS, ClusterState, DegreeSketch
 from distillwatch.models.config import ClusterConfig
-from distillwatch.models.links import Degree, Link, Message, Rewind, Watermark
+from distillwatch.models.links import Degree, Link, Message, PoolMinute, Rewind, TemplateMinute, Watermark
 from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import DAY, MINUTE
 
@@ -52,7 +55,9 @@ class ClusterProcessor:
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
-        self.out: list[Message] = []  # reports, watermarks and rewinds for the campaign stage
+        self.out: list[Message] = []  # reports, pool minutes, watermarks and rewinds for the campaign stage
+        # the population's decayed template requests and harvest-like ones, and when (template_evidence.py)
+        self.template_base: list[float] = [0.0, 0.0, 0.0]
 
     @property
     def watermark(self) -> float:
@@ -76,22 +81,28 @@ class ClusterProcessor:
         """A source partition woke up: wait for it again (minutes already closed stay closed)."""
         self.receive(Rewind(source, watermark))
 
-    def pending(self) -> Iterator[tuple[int, list[Link | Degree]]]:
+    def pending(self) -> Iterator[tuple[int, list[Link | Degree | TemplateMinute]]]:
         """Buffered messages by minute, oldest first (what a snapshot must keep)."""
         return self.merge.pending()
 
-    def _close_minute(self, minute: int, msgs: list[Link | Degree]) -> None:
+    def _close_minute(self, minute: int, msgs: list[Link | Degree | TemplateMinute]) -> None:
         ts = (minute + 1) * MINUTE
         day = int(ts // DAY)
         if day > self.degree.day:
             self._forget_silent(day * DAY - self.config.forget_s)
+            for state in self.clusters.values():
+                state.start_day(day * DAY)
         self.degree.age_to(day)
         links: list[Link] = []
+        uses: dict[str, list] = {}
         for msg in msgs:
-            if type(msg) is Degree:
-                self.degree.add(f"{msg.attribute}:{msg.value}")
+            kind = type(msg)
+            if kind is Degree:
+                self.degree.add(f"{msg.attribute}:{msg.value}")  # type: ignore[union-attr]
+            elif kind is TemplateMinute:
+                template_evidence.gather(uses, msg)  # type: ignore[arg-type]
             else:
-                links.append(msg)  # type: ignore[arg-type]  # (not a Degree: a Link; mypy does not narrow on type())
+                links.append(msg)  # type: ignore[arg-type]  # (a Link; mypy does not narrow on type())
         links.sort(key=_link_order)
         touched: dict[str, ClusterState] = {}
         max_members = self.config.max_members
@@ -113,6 +124,21 @@ class ClusterProcessor:
             if ts - cl.scored_ts >= every:
                 cl.scored_ts = ts
                 self._score(key, cl, ts)
+        if uses:
+            self._pool_minutes(minute, ts, uses)
+
+    def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
+        """Learn the population's harvest share from every template's minute; pass the minute of
+        each template that has a cluster (a harvest-like account linked it: maybe a pool's) on to
+        the campaign stage, which tests pools on it. Templates without a cluster stay here, so the
+        campaign stage hears at most one message per template cluster and minute."""
+        base = self.template_base
+        template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
+        p0 = template_evidence.baseline_share(base, self.config.pool_benign_floor)
+        for key in sorted(uses):
+            if key in self.clusters:
+                requests, harvest, accounts = uses[key]
+                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6)))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the
@@ -129,8 +155,9 @@ class ClusterProcessor:
     def _score(self, key: str, cl: ClusterState, ts: float) -> None:
         cfg = self.config
         active = cl.active(ts - cfg.active_s)
-        v = cluster_scoring.verdict(active, self.degree.estimate(key), cl.member_minutes, cl.active_minutes,
-                                    cl.req_day, cl.new_hour, cfg.error_share)
+        share = cluster_scoring.hub_share(cl.day_members(self.degree.day * DAY), self.degree.estimate(key))
+        v = cluster_scoring.verdict(active, share, cl.member_minutes, cl.active_minutes, cl.req_day, cl.new_hour,
+                                    cfg.error_share)
         n = v.members
         if n < cfg.min_members:
             # lone or paired harvest-like accounts on a value are the noise level clusters are
@@ -142,7 +169,7 @@ class ClusterProcessor:
         if severity == "none" and cluster_scoring.is_pool(cl.attr, v, cfg):
             severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
         elif severity == "none":
-            # reported at info, no alert: its accounts and their timing join a pool's campaign, never found one
+            # reported at info, no alert: its accounts and their timing join or found a silent pool campaign
             fragment = cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]

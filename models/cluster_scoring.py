@@ -34,30 +34,32 @@ class ClusterVerdict(NamedTuple):
     terms: tuple[ClusterTerm, ...]  # in the fixed order above
 
 
-def hub_share(members: int, degree: int) -> float:
-    """Share of the accounts using a value that look harvest-like (``degree``: account-days on
-    the value, from the degree sketch; 0: unknown, taken as 1).
+def hub_share(member_days: int, user_days: int) -> float:
+    """Share of the accounts using a value that look harvest-like: harvest-like member-days over
+    the value's account-days, both over the previous and the current UTC day (``user_days`` from
+    the degree sketch; 0: unknown, taken as 1). Counting both over the same two days keeps the
+    share right on a value's first day and just after midnight.
 
-    >>> hub_share(4, 0), hub_share(4, 3), hub_share(4, 60)
-    (1.0, 1.0, 0.1)
+    >>> hub_share(4, 0), hub_share(4, 3), hub_share(4, 40), hub_share(36, 67)
+    (1.0, 1.0, 0.1, 0.5373134328358209)
     """
-    return min(1.0, members / max(1.0, degree / 1.5)) if degree else 1.0
+    return min(1.0, member_days / user_days) if user_days else 1.0
 
 
 def verdict(
     active: list[tuple[str, list]],
-    degree: int,
+    share: float,
     member_minutes: float,
     active_minutes: float,
     requests_day: float,
     new_hour: float,
     error_share: float,
 ) -> ClusterVerdict:
-    """Score a cluster from its active members and decayed counters.
+    """Score a cluster from its active members, its :func:`hub_share` and decayed counters.
 
     >>> members = [("a", [0, 0, 10, 900, 12.0, 1, 3, "e1"]), ("b", [0, 0, 9, 800, 8.0, 1, 3, "e2"]),
     ...            ("c", [0, 0, 11, 950, 10.0, 0, 6, "e3"])]
-    >>> v = verdict(members, 0, 90.0, 30.0, 3000.0, 3.0, 0.5)
+    >>> v = verdict(members, 1.0, 90.0, 30.0, 3000.0, 3.0, 0.5)
     >>> round(v.score, 4), v.members, v.share, v.signature, round(v.young, 4), round(v.sync, 4)
     (15.6797, 3, 1.0, 10.0, 0.6667, 2.88)
     >>> [(t.code, round(t.contribution, 3)) for t in v.terms]  # doctest: +NORMALIZE_WHITESPACE
@@ -65,7 +67,6 @@ def verdict(
      ('young_accounts', 1.333), ('synchronised', 1.526), ('new_members', 1.386)]
     """
     n = len(active)
-    share = hub_share(n, degree)
     young = sum(m[YOUNG] for _, m in active) / n if n else 0.0
     sig = sum(m[HARVEST] for _, m in active) / n if n else 0.0
     concurrency = member_minutes / max(active_minutes, 1e-9)

@@ -79,7 +79,10 @@ class ClusterConfig:
     error_members: int = 3  # a campaign, not a pair of colleagues ...
     error_harvest_small: float = 10.0  # ... and a small one must look strongly harvest-like
     small_members: int = 5
-    error_share: float = 0.5  # at least half the accounts on this value look harvest-like
+    # shares are harvest-like member-days over account-days on the value (cluster_scoring.hub_share); the
+    # levels below are what the detector was calibrated at before that share was exact (a 1.5x overstated
+    # share against 0.5 and 0.8 on every simulated first day: docs/detection.md, "The hub share")
+    error_share: float = 0.33  # at least a third of the accounts on this value look harvest-like
     error_requests_day: float = 30.0
     critical_members: int = 50
     growth_factor: float = 2.0  # re-alert when the implicated accounts double
@@ -94,18 +97,20 @@ class ClusterConfig:
     cms_depth: int = 3  # ... and rows
     # a prompt pool: a template (or SimHash band) whose users are nearly all harvest-like accounts
     pool_members: int = 5  # active harvest-like members that make a private template a pool ...
-    pool_share: float = 0.8  # ... when this share of the value's users look harvest-like (not a framework's prompt)
+    pool_share: float = 0.53  # ... when this share of the value's users look harvest-like (not a framework's prompt)
     pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
-    pool_fragment_members: int = 2  # a smaller pool template is a fragment: joins a pool's campaign, never founds one
+    pool_fragment_members: int = 2  # a smaller pool template is a fragment: a silent pool campaign, never pages
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
     lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
+    pool_benign_floor: float = 0.1  # the population's harvest-like share of template requests is never taken below this
 
 
 @dataclass(frozen=True)
 class CampaignConfig:
     """The campaign stage: when cluster reports join one operation, and when it is resolved."""
 
-    min_share: float = 0.8  # a cluster ties a campaign only when this share of its value's users look harvest-like
+    min_share: float = 0.53  # a cluster ties a campaign only when this share of its value's users look harvest-like ...
+    min_share_tls: float = 0.67  # ... and a TLS fingerprint two thirds: a popular SDK build is shared by construction
     join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
     join_share: float = 0.3  # ... or this share of them
     pool_overlap: int = 1  # a prompt-pool (template) report joins a campaign sharing this many accounts
@@ -120,6 +125,10 @@ class CampaignConfig:
     lockstep_members: int = 8  # tested members a pool needs to page on its own co-timing ...
     lockstep_nats: float = 20.0  # ... with this much evidence against independent timing (p < 2e-9) ...
     lockstep_ratio: float = 1.5  # ... and half again the co-occurrences chance gives (a shared day shape gives <= 1.35)
+    # pool harvest test (models/template_evidence.py): every account's requests on a pool's templates, summed
+    pool_harvest_factor: float = 2.0  # harvesting pool model: twice the population's share of harvest-like requests
+    pool_nats: float = 20.0  # CUSUM evidence against the population's share that makes the pool page (as lockstep) ...
+    pool_accounts: int = 8  # ... once this many distinct accounts sent harvest-like requests on its templates
 
 
 @dataclass(frozen=True)

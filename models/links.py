@@ -5,12 +5,16 @@
 - :class:`Degree`: once a day per account and value, "this value is in use", so a value most
   ordinary accounts share (a NAT, a popular SDK) is recognised as a hub;
 - :class:`Watermark`: a source partition's event time passed a minute boundary;
-- :class:`Rewind`: a source partition that was idle-flushed received events again.
+- :class:`Rewind`: a source partition that was idle-flushed received events again;
+- :class:`TemplateMinute`: one account partition's requests on one prompt template in one closed
+  minute, from every account (not only harvest-like ones): the below-gate evidence of
+  :mod:`distillwatch.models.template_evidence`.
 
 And the messages both stages send the campaign stage (one partition, :data:`CAMPAIGNS` as
 target): :class:`Verdict` (an account alert, which the campaign stage passes on or folds into its
 campaign) and :class:`Report` (a cluster scored at warning or above, or a prompt-pool fragment
-at info, with its harvest-like members), plus their own watermarks and rewinds.
+at info, with its harvest-like members), :class:`PoolMinute` (a template cluster's summed
+template evidence, for the pool's sequential harvest test), plus their own watermarks and rewinds.
 
 On the wire each is a JSON list ``[kind, *fields]``; watermarks may be infinite, which JSON
 cannot carry, so they are clamped (see :mod:`distillwatch.models.jsonsafe`).
@@ -23,6 +27,7 @@ from typing import NamedTuple
 from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 
 LINK, DEGREE, WATERMARK, REWIND, VERDICT, REPORT = "L", "D", "W", "R", "V", "C"
+TEMPLATE_MINUTE, POOL_MINUTE = "T", "P"
 CAMPAIGNS = -1  # the target of messages for the campaign stage (its topic has one partition)
 
 
@@ -103,9 +108,38 @@ class Report(NamedTuple):
     KIND = REPORT
 
 
-Message = Link | Degree | Watermark | Rewind | Verdict | Report
+class TemplateMinute(NamedTuple):
+    """An account partition's requests on ``template`` (a template id or SimHash band) in a closed
+    minute, over all its accounts: how many, how many harvest-like, and which accounts sent the
+    harvest-like ones (sorted, at most :data:`~distillwatch.models.template_evidence.MAX_ACCOUNTS`)."""
+
+    minute: int
+    template: str
+    requests: int
+    harvest: int
+    accounts: list
+
+    KIND = TEMPLATE_MINUTE
+
+
+class PoolMinute(NamedTuple):
+    """A template cluster's :class:`TemplateMinute` messages of one minute summed over the account
+    partitions, with ``baseline``: the harvest-like share of all template requests the cluster
+    partition sees (the population's), for the campaign stage's pool harvest test."""
+
+    minute: int
+    cluster: str  # ``template:…``
+    requests: int
+    harvest: int
+    accounts: list
+    baseline: float
+
+    KIND = POOL_MINUTE
+
+
+Message = Link | Degree | Watermark | Rewind | Verdict | Report | TemplateMinute | PoolMinute
 _KINDS: dict[str, type] = {LINK: Link, DEGREE: Degree, WATERMARK: Watermark, REWIND: Rewind, VERDICT: Verdict,
-                           REPORT: Report}
+                           REPORT: Report, TEMPLATE_MINUTE: TemplateMinute, POOL_MINUTE: PoolMinute}
 
 
 def to_wire(msg: Message) -> list:
@@ -135,5 +169,6 @@ def from_wire(data: list) -> Message:
     return kind(*data[1:])
 
 
-__all__ = ["CAMPAIGNS", "DEGREE", "LINK", "REPORT", "REWIND", "VERDICT", "WATERMARK", "Degree", "Link", "Message",
-           "Report", "Rewind", "Verdict", "Watermark", "from_wire", "to_wire"]
+__all__ = ["CAMPAIGNS", "DEGREE", "LINK", "POOL_MINUTE", "REPORT", "REWIND", "TEMPLATE_MINUTE", "VERDICT", "WATERMARK",
+           "Degree", "Link", "Message", "PoolMinute", "Report", "Rewind", "TemplateMinute", "Verdict", "Watermark",
+           "from_wire", "to_wire"]

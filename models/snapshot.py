@@ -34,7 +34,7 @@ _CLUSTER_HEAD = struct.Struct("<Bdi")
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
 # processor gains an attribute listed nowhere here: decide where it belongs before relying on it.
 ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen",
-                  "forgot_at", "released")
+                  "forgot_at", "released", "template_minutes")
 ACCOUNT_OTHER = (
     "peers", "threshold", "accounts", "clock", "arrivals", "order",  # own records (clocks and marks: in the
     # partition document; the events held in ``order`` are the driver's: replay never stops, a stage writes them)
@@ -44,7 +44,7 @@ ACCOUNT_OTHER = (
     "_link_partition", "_stale", "_stale_until",  # caches
 )
 CLUSTER_OTHER = (
-    "merge", "clusters", "degree", "threshold",
+    "merge", "clusters", "degree", "threshold", "template_base",
     "partition", "source", "config", "alerts", "rows", "out",
 )
 CAMPAIGN_OTHER = (
@@ -141,10 +141,11 @@ def cluster_to_bytes(proc: ClusterProcessor, extra: object = None) -> bytes:
     body = orjson.dumps({
         **_merge_doc(proc.merge),
         "clusters": clusters,
+        "template_base": proc.template_base,
         "extra": extra,
     })
     head = _CLUSTER_HEAD.pack(_VERSION, proc.watermark, proc.degree.day)
-    raw = head + _blob(body) + _blob(proc.degree.table.tobytes()) + _blob(proc.threshold.to_bytes())
+    raw = head + _blob(body) + _blob(proc.degree.to_bytes()) + _blob(proc.threshold.to_bytes())
     return zlib.compress(raw, 1)
 
 
@@ -166,6 +167,7 @@ def restore_cluster_processor(
         cl = proc.clusters[key] = ClusterState(fields["attr"], fields["value"], 0.0)
         for f, v in fields.items():
             setattr(cl, f, _unclamp(v))
+    proc.template_base = doc["template_base"]
     proc.degree.load(degree_day, degree)
     proc.threshold.load(threshold)
     return proc, doc["extra"]

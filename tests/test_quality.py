@@ -94,19 +94,19 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
 def test_one_incident_per_campaign(full):
     """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
     stage: up to 23). Met for every campaign tied by a shared attribute. The evasive hydra (no shared
-    attribute) is the gap: 4 incidents (7 before pool fragments joined its campaign, 16 before its
-    prompt-pool templates joined): members that page on their own before the pool's campaign holds
-    them (pinned). 34 incidents in all (38 before) for 29 active campaigns, most of them lone
-    harvesters (one incident each, as they should)."""
+    attribute) is the gap: 3 incidents (4 before pool fragments founded silent campaigns, 7 before
+    they joined its campaign, 16 before its prompt-pool templates joined): members that page on their
+    own before any shared template holds them (pinned). 31 incidents in all (34 before fragments
+    founded, 38 before) for 29 active campaigns, most of them lone harvesters (one incident each, as
+    they should)."""
     for name in ("cot_coercion", "hydra", "rate_limit_sharding", "release_chasing", "slow_and_low"):
         assert full["scenarios"][name]["incidents_per_campaign_max"] <= 2, (name, full["scenarios"][name])
-    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 4
-    assert full["overall"]["incidents"] <= 34
+    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 3
+    assert full["overall"]["incidents"] <= 31
     # pages a pager notifies (an incident opens or escalates; membership updates do not re-page):
-    # target <= active campaigns + 1 = 30 a day; measured 36 (97 alerts at error or above with the
-    # updates): 34 incidents (the evasive hydra 4, CoT coercion and release chasing 2 each) and 2
-    # escalations. Pinned.
-    assert full["overall"]["notifications"] <= 36
+    # target <= active campaigns + 1 = 30 a day; measured 33 (36 before fragments founded silent
+    # campaigns): 31 incidents (the evasive hydra 3) and 2 escalations. Pinned.
+    assert full["overall"]["notifications"] <= 33
 
 
 def test_benign_look_alikes_pinned(full):

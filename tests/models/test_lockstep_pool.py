@@ -71,14 +71,35 @@ def test_pool_templates_sharing_one_account_become_one_campaign_that_pages_once(
     assert len(st.proc.campaigns) == 2
 
 
-def test_a_fragment_joins_a_pool_campaign_but_never_founds_one():
+def test_a_fragment_founds_a_silent_pool_campaign_that_a_member_page_pages_once():
+    """Two accounts on a private template are held together at once; the campaign never pages on
+    that alone, and the first member page pages the pool, naming both, as one incident."""
+    st = Stage(update_every_s=0)
+    assert st.minute(M0, report(M0, "template:t1", ["a", "b"], severity="info")) == []
+    [c] = st.proc.campaigns.values()
+    assert sorted(c.members) == ["a", "b"] and c.severity < SEVERITY_RANK["error"]
+    st.minute(M0 + 1, report(M0 + 1, "template:t2", ["b", "c"], severity="info"))
+    assert list(st.proc.campaigns.values()) == [c] and sorted(c.members) == ["a", "b", "c"], "one shared account"
+    out = st.minute(M0 + 2, verdict(M0 + 2, "c", "error"))
+    pages = [a for a in out if a["severity"] in ("error", "critical")]
+    assert [(a["kind"], a["accounts_added"]) for a in pages] == [("campaign", ["a", "b", "c"])]
+    assert [a["severity"] for a in out if a["kind"] == "account"] == ["warning"], "the member's page folds in"
+
+
+def test_a_lone_account_page_passes_on_unchanged_beside_a_fragment():
     st = Stage(update_every_s=0)
     st.minute(M0, report(M0, "template:t1", ["a", "b"], severity="info"))
-    assert st.proc.campaigns == {}, "two accounts on a template found nothing"
-    st.minute(M0 + 1, report(M0 + 1, "template:t2", ["a", "c", "d", "e", "f"], severity="warning"))
-    st.minute(M0 + 2, report(M0 + 2, "template:t1", ["a", "b"], severity="info"))
-    [c] = st.proc.campaigns.values()
-    assert sorted(c.members) == ["a", "b", "c", "d", "e", "f"] and c.severity < SEVERITY_RANK["error"]
+    out = st.minute(M0 + 1, verdict(M0 + 1, "lone", "error"))
+    assert [(a["kind"], a["severity"]) for a in out] == [("account", "error")]
+    assert len(st.proc.campaigns) == 1
+
+
+def test_a_silent_fragment_campaign_is_forgotten_when_quiet_without_any_alert():
+    """Bounded state: a fragment's campaign that never paged leaves no trace once quiet."""
+    st = Stage(update_every_s=0, quiet_s=3600)
+    st.minute(M0, report(M0, "template:t1", ["a", "b"], severity="info"))
+    assert st.minute(M0 + 61, verdict(M0 + 61, "z", "info")) == [verdict(M0 + 61, "z", "info").alert]
+    assert st.proc.campaigns == {} and st.proc.member_of == {} and st.proc.cluster_of == {}
 
 
 def _pool_report(minute: int, template: str, slots: dict[str, list[int]]) -> Report:

@@ -1,0 +1,114 @@
+"""Below-gate template evidence: every account's requests per template and minute reach the pool's
+campaign, whose harvest CUSUM pages and names accounts that never reached the cluster stage on
+their own; pools at the population's harvest share, and too few accounts, do not page."""
+
+from __future__ import annotations
+
+from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.event import validate
+from distillwatch.models.links import Link, PoolMinute, TemplateMinute, Watermark
+from distillwatch.models.template_evidence import harvest_llr
+from tests.models.test_campaigns import M0, Stage, report
+from tests.models.worlds import DAY, T0
+
+POOL = "template:tpl-pool"
+
+
+def _event(i: int, account: str, ts: float, harvest: bool) -> dict:
+    return dict(event_id=f"e{i}", account_id=account, ts=ts, model="m1", status=200, input_tokens=300,
+                output_tokens=900, max_tokens=16384, capability="math", prompt_template_id="tpl-pool",
+                cot_elicitation=0.9 if harvest else 0.0, reasoning_tokens=1500 if harvest else 0,
+                account_created_at=T0 - 30 * DAY, client_ip="100.1.2.3", tls_fingerprint="sdk-1")
+
+
+def test_the_account_stage_sends_every_accounts_minute_on_a_template_before_the_watermark():
+    proc = AccountProcessor(0, 4)
+    minute = int(T0 // 60)
+    # one harvest-like request from each of two fresh accounts (far below watch_harvest) and an
+    # ordinary one; then other accounts move the partition's clock well past the minute
+    events = [_event(0, "a", T0 + 5, True), _event(1, "b", T0 + 20, True), _event(2, "c", T0 + 30, False)]
+    events += [_event(3 + i, f"clock{i}", T0 + 900 * (1 + i // 4) + i, False) for i in range(8)]
+    for ev in events:
+        assert proc.process(validate(ev)) is None
+    msgs = [m for _, m in proc.links]
+    sent = [m for m in msgs if type(m) is TemplateMinute and m.minute == minute]
+    assert sent == [TemplateMinute(minute, "tpl-pool", 3, 2, ["a", "b"])]
+    passed = next(i for i, m in enumerate(msgs) if type(m) is Watermark and m.watermark >= (minute + 1) * 60)
+    assert msgs.index(sent[0]) < passed, "the evidence arrives before the watermark that closes its minute"
+    assert not any(type(m).__name__ == "Link" for m in msgs), "no account reached the cluster stage as a member"
+    assert all(key.split("|")[0] != str(minute) for key in proc.template_minutes), "sent minutes leave the tally"
+
+
+def _cluster_minute(proc: ClusterProcessor, minute: int, *msgs: object) -> list[PoolMinute]:
+    for msg in msgs:
+        proc.receive(msg)
+    for src in (0, 1):
+        proc.receive(Watermark(src, (minute + 1) * 60))
+    out = [m for m in proc.out if type(m) is PoolMinute]
+    proc.out.clear()
+    return out
+
+
+def test_the_cluster_stage_sums_partitions_and_forwards_only_templates_with_a_cluster():
+    proc = ClusterProcessor(0, 2)
+    out = _cluster_minute(proc, M0, TemplateMinute(M0, "tpl-pool", 3, 2, ["b", "a"]),
+                          TemplateMinute(M0, "tpl-pool", 1, 1, ["c"]), TemplateMinute(M0, "tpl-other", 6, 0, []))
+    assert out == [], "no template has a cluster yet: nothing for the campaign stage"
+    assert proc.template_base[:2] == [10.0, 3.0], "but every template teaches the population's share"
+    # a harvest-like account reaches the cluster stage on the template: it has a cluster from now on
+    member = Link(M0 + 1, "template", "tpl-pool", "h1", 2, 3000, 7.0, 0, 3, "ev-h1")
+    out = _cluster_minute(proc, M0 + 1, member, TemplateMinute(M0 + 1, "tpl-pool", 3, 2, ["b", "a"]),
+                          TemplateMinute(M0 + 1, "tpl-pool", 1, 1, ["c"]))
+    assert [(m.cluster, m.requests, m.harvest, m.accounts) for m in out] == [(POOL, 4, 3, ["a", "b", "c"])]
+    assert 0.1 <= out[0].baseline < 0.5
+
+
+def _pool_stage() -> Stage:
+    """A silent pool campaign founded by a fragment (two harvest-like accounts on a private template)."""
+    st = Stage()
+    assert st.minute(M0, report(M0, POOL, ["h1", "h2"], severity="info")) == []
+    return st
+
+
+def test_a_pool_with_twice_the_populations_harvest_share_pages_naming_below_gate_accounts():
+    st = _pool_stage()
+    alerts: list[dict] = []
+    for i in range(40):  # one minute of requests from three newcomers each; 60 % harvest-like against 15 %
+        accounts = [f"n{(3 * i + k) % 12:02d}" for k in range(3)]
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 5, 3, sorted(accounts), 0.15))
+    pages = [a for a in alerts if a["severity"] == "error"]
+    assert pages, "the pool's summed evidence pages"
+    assert pages[0]["kind"] == "campaign"
+    assert any(link["attribute"] == "pool_harvest" for link in pages[0]["links"])
+    named = {acc for a in alerts for acc in a["accounts_added"]}
+    assert {f"n{k:02d}" for k in range(12)} <= named, "every account that sent harvest-like requests is named"
+    assert {"h1", "h2"} <= named
+    # each minute adds 3 * ln(2) + 2 * ln(0.7/0.85) = 1.69 nats: the 20-nat bar takes 12 minutes
+    assert harvest_llr(5, 3, 2.0, 0.15) * 11 < 20 <= harvest_llr(5, 3, 2.0, 0.15) * 12
+
+
+def test_a_pool_at_the_populations_share_never_pages():
+    st = _pool_stage()
+    alerts: list[dict] = []
+    for i in range(300):  # 1 of 6 requests harvest-like: the population's share
+        accounts = [f"n{(i + k) % 30:02d}" for k in range(1)]
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 6, 1, accounts, 0.17))
+    assert alerts == []
+    assert st.proc.campaigns[next(iter(st.proc.campaigns))].harvest_nats < 5
+
+
+def test_a_harvesting_pool_of_too_few_accounts_does_not_page_on_this_test():
+    st = _pool_stage()
+    alerts: list[dict] = []
+    for i in range(60):  # two accounts (lone harvesters on a shared band, say): each pages on its own
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 4, 4, ["h1", "h2"], 0.15))
+    assert alerts == []
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert c.harvest_nats > 100 and len(c.candidates) == 2
+
+
+def test_evidence_on_a_template_of_no_campaign_is_ignored():
+    st = Stage()
+    assert st.minute(M0, PoolMinute(M0, POOL, 50, 50, [f"x{k}" for k in range(20)], 0.15)) == []
+    assert st.proc.campaigns == {}
