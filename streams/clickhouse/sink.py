@@ -62,6 +62,7 @@ NATURAL_KEYS = {
     "account_minute": ("account_id", "minute"),
     "cluster_minute": ("cluster_id", "minute"),
     "cluster_member": ("cluster_id", "snapshot_at", "account_id"),
+    "campaign_member": ("campaign_id", "account_id", "snapshot_at"),
     "alerts": ("alert_id",),
 }
 # Keys remembered per table. A re-emitted row arrives within one restart of its first copy (the

@@ -24,10 +24,11 @@ KEYS = {  # natural keys: what "the same row" means per table
     "account_minute": ("account_id", "minute"),
     "cluster_minute": ("cluster_id", "minute"),
     "cluster_member": ("cluster_id", "snapshot_at", "account_id"),
+    "campaign_member": ("campaign_id", "account_id", "snapshot_at"),
     "alert": ("alert_id",),
 }
 TABLES = {"account_minute": "account_minute", "cluster_minute": "cluster_minute",
-          "cluster_member": "cluster_member", "alert": "alerts"}
+          "cluster_member": "cluster_member", "campaign_member": "campaign_member", "alert": "alerts"}
 HOLD = """
 import sys, clickhouse_connect
 client = clickhouse_connect.get_client(dsn=sys.argv[1])
