@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from faust.stores import STORES
@@ -68,6 +68,11 @@ class RoutedRocksStore(faust_rocksdb.Store):
             db = self._dbs[p]
             if db.get(key) is not None:
                 self._writable(p).delete(key)
+
+    def partition_items(self, p: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every record of partition ``p``'s database, in key order (a stage rebuilding the partition
+        reads these only, not every partition's: :class:`~distillwatch.streams.stages.rebalance.PartitionRecords`)."""
+        return self._visible_items(self._db_for_partition(p))
 
     def _writable(self, p: int) -> Any:
         db = self._db_for_partition(p)
