@@ -46,8 +46,10 @@ async def score_accounts(stream) -> None:
 
 @app.timer(1.0)
 async def flush_idle_partitions() -> None:
-    """Idle partitions (also ones that never had an event) close their windows like end of input."""
-    if app.rebalancing or app.in_recovery or not app.consumer:
+    """Idle partitions (also ones that never had an event) close their windows like end of input.
+    Not while stopping: the table store records what its databases hold then (a clean stop), and
+    this timer, unlike the agents, is not waited for."""
+    if app.rebalancing or app.in_recovery or app.should_stop or not app.consumer:
         return
     consumer = app.consumer
     highwaters = {tp.partition: consumer.highwater(tp)
