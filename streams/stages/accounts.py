@@ -47,7 +47,7 @@ from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
-from distillwatch.streams.stages.rebalance import Handover, PartitionRecords
+from distillwatch.streams.stages.rebalance import Handover, PartitionRecords, gc_paused
 
 _HEAD = struct.Struct("<I")  # length of the partition record's JSON head
 
@@ -105,7 +105,8 @@ class AccountStage(Stage):
     def partition(self, p: int) -> Partition:
         part = self.parts.get(p)
         if part is None:
-            part = self.parts[p] = self._restore(p)
+            with gc_paused():
+                part = self.parts[p] = self._restore(p)
         return part
 
     def _restore(self, p: int) -> Partition:
