@@ -276,7 +276,11 @@ class AccountStage(Stage):
         """The rebalance's assignment (consumer group ``generation``): the processors of partitions
         that come straight back are reused, the others rebuilt from the table when first needed."""
         self.records.reset()
-        return self.handover.assign(self.parts, partitions, generation)
+        back = self.handover.assign(self.parts, partitions, generation)
+        now = self.clock()
+        for p in back:  # quiet since assigned, as a rebuilt one: no record came during the rebalance,
+            self.parts[p].active_at = now  # and the consumer's highwaters may not be current yet
+        return back
 
     def _take_links(self, p: int, part: Partition) -> None:
         """Give each new link message its position ``(released, k)``, which a restarted worker
