@@ -1,7 +1,8 @@
 """Benchmark 7, restart and failover of a worker holding N accounts, per table store (issue 17).
 
 - ``restart``: one worker fills its account state with ``--accounts`` distinct accounts (one
-  synthetic event each, 100 per record), stops (SIGTERM) and starts again on the same host and data
+  synthetic event each, 100 per record), settles (every partition flushed idle, no event held),
+  stops (SIGTERM) and starts again on the same host and data
   directory; measured: seconds from the new process's start until it applied one new event on every
   partition. The in-memory store rebuilds every account from the changelog; the RocksDB store
   (``DW_STORE=rocksdb``) reopens its local databases and reads the changelog's tail.
@@ -26,7 +27,7 @@ from pathlib import Path
 import orjson
 
 from bench.common import WORK, emit, log
-from bench.streaming import PARTITIONS, Scenario, events_in, wait_events, wait_ready
+from bench.streaming import PARTITIONS, Scenario, events_in, metrics, wait_events, wait_ready
 from bench.synthetic import T0, account_id, rounds
 
 
@@ -54,11 +55,32 @@ def _inputs(accounts: int) -> tuple[Path, Path]:
 
 
 def _fill(sc: Scenario, entries: list, fill: Path, accounts: int) -> float:
-    """Publish the state-filling stream and wait until the workers applied all of it; seconds."""
+    """Publish the state-filling stream and wait until the workers applied all of it and settled;
+    seconds (until applied)."""
     t0 = time.perf_counter()
     sc.publish(fill, batch=100)
     wait_events(entries, accounts, timeout=max(300.0, accounts / 1000), poll=1.0)
-    return time.perf_counter() - t0
+    seconds = time.perf_counter() - t0
+    _settle(entries, timeout=max(300.0, accounts / 1000))
+    return seconds
+
+
+def _settle(entries: list, timeout: float) -> None:
+    """Until every partition was flushed idle and holds no event. The stream's last events wait in
+    the reorder stage until the idle flush (``DW_IDLE_FLUSH_S`` after the last record) releases
+    them all at once: 1 M accounts with one event each leave ~300,000 held, whose release is a
+    batch of that many state writes. A stop or kill inside it measured that batch, and a stop that
+    outlasted its timeout ended in a SIGKILL, i.e. a rebuild from the changelog, not a restart."""
+    ports = [e[1] for e in entries]
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        pages = [metrics(p) for p in ports]
+        if all(pages) and (sum(m.get("idle_flushes", 0.0) for m in pages) >= PARTITIONS
+                           and sum(m.get("held_events", 0.0) for m in pages) == 0):
+            time.sleep(2.0)  # the release's state delivered
+            return
+        time.sleep(1.0)
+    raise RuntimeError(f"the workers did not settle within {timeout:.0f} s")
 
 
 def restart(accounts: int, store: str) -> dict:
@@ -69,7 +91,6 @@ def restart(accounts: int, store: str) -> dict:
         entry = sc.start_worker(0, sink=False)
         wait_ready(entry)
         fill_s = _fill(sc, [entry], fill, accounts)
-        time.sleep(3.0)
         stop_s = sc.stop_worker(entry, timeout=120.0)
         sc.publish(probes)
         started = time.perf_counter()

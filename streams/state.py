@@ -14,16 +14,17 @@
 The agents write ``table.data`` and the changelog directly (:func:`changelog_name`), because a
 batch mixes partitions and Faust's ``table[k] = v`` would use the current event's partition. With
 ``DW_STORE=rocksdb`` the three tables use :class:`~distillwatch.streams.table_store.RoutedRocksStore`,
-which finds each key's partition with :func:`partition_of`; the suppressions stay in memory.
+which finds each key's partition with
+:func:`~distillwatch.streams.stages.rebalance.partition_of`; the suppressions stay in memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
-from distillwatch.models.snapshot import parse_account_record
 from distillwatch.models.suppressions import Suppression, parse_line
 from distillwatch.streams.app import MAX_RECORD_BYTES, TABLE_STORES, app, settings
+from distillwatch.streams.stages.rebalance import partition_of
 from distillwatch.streams.table_store import RoutedRocksStore
 
 # Compacted changelogs (Faust's default) only shrink once a segment closes: small segments and an
@@ -33,18 +34,6 @@ _CONFIG = {
     "segment.bytes": str(16 * 1024 * 1024),
     "min.cleanable.dirty.ratio": "0.1",
 }
-
-def partition_of(key: bytes, value: bytes | None) -> int | None:
-    """The changelog partition of a state key (the table's keys above): ``p/``, ``c/``, ``k/``,
-    ``b/<p>/`` and ``j/<p>/`` name it, an account record carries it (``None`` for an account key
-    without its value)."""
-    kind = key[:2]
-    if kind == b"a/":
-        return None if value is None else parse_account_record(value)[0]
-    if kind in (b"b/", b"j/"):  # an account partition's held events b/<p>/<n>, its journal j/<p>/<i>
-        return int(key[2:].split(b"/", 1)[0])
-    return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None
-
 
 def _state_table(name: str, partitions: int):
     table = app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,

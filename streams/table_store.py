@@ -10,7 +10,7 @@ set by :mod:`distillwatch.streams.state`, which defines the keys).
 Exactness after a crash: a stage writes a key locally before its changelog record is delivered, so
 after a SIGKILL the local database may hold a write Kafka never got (the input it came from is not
 acked and will be processed again). A partition's first write therefore marks its database dirty;
-only a clean hand-over (a revocation or a stop, after Faust waited for the agents to finish their
+only a clean hand-over (a rebalance or a stop, after Faust waited for the agents to finish their
 batch) records the changelog's end as the persisted offset and clears the mark. A database still
 marked when it is opened is deleted, and Faust then rebuilds it from the whole changelog, exactly
 as the in-memory store always does. Standby replicas are written only from the changelog
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from faust.stores import STORES
@@ -69,6 +69,11 @@ class RoutedRocksStore(faust_rocksdb.Store):
             if db.get(key) is not None:
                 self._writable(p).delete(key)
 
+    def partition_items(self, p: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every record of partition ``p``'s database, in key order (a stage rebuilding the partition
+        reads these only, not every partition's: :class:`~distillwatch.streams.stages.rebalance.PartitionRecords`)."""
+        return self._visible_items(self._db_for_partition(p))
+
     def _writable(self, p: int) -> Any:
         db = self._db_for_partition(p)
         if p not in self._dirty:
@@ -112,8 +117,11 @@ class RoutedRocksStore(faust_rocksdb.Store):
 
     async def on_rebalance(self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP],
                            generation_id: int = 0) -> None:
-        topics = self.table.changelog_topic.topics
-        await self.checkpoint(tp.partition for tp in revoked if tp.topic in topics)
+        # every partition, not only the revoked ones: the agents are paused and their batches
+        # delivered (Faust revoked everything first), and a partition this worker keeps then
+        # recovers from here rather than from where its last recovery ended (Faust's recovery
+        # re-reads a kept partition's changelog from that point otherwise)
+        await self.checkpoint(list(self._dirty))
         await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
 
     async def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 
 from distillwatch.streams import state, topics
 from distillwatch.streams.agents.rewind import reread_gaps
@@ -13,6 +14,7 @@ from distillwatch.streams.stages.accounts import AccountStage
 from distillwatch.streams.stages.outbox import Outbox
 
 DELIVER_EVERY_EVENTS = 5000
+log = logging.getLogger(__name__)
 
 stage = AccountStage(settings, state.account_state.data, state.changelog_name(state.account_state), metrics,
                      suppressions=state.live_suppressions)
@@ -46,8 +48,10 @@ async def score_accounts(stream) -> None:
 
 @app.timer(1.0)
 async def flush_idle_partitions() -> None:
-    """Idle partitions (also ones that never had an event) close their windows like end of input."""
-    if app.rebalancing or app.in_recovery or not app.consumer:
+    """Idle partitions (also ones that never had an event) close their windows like end of input.
+    Not while stopping: the table store records what its databases hold then (a clean stop), and
+    this timer, unlike the agents, is not waited for."""
+    if app.rebalancing or app.in_recovery or app.should_stop or not app.consumer:
         return
     consumer = app.consumer
     highwaters = {tp.partition: consumer.highwater(tp)
@@ -61,6 +65,16 @@ async def flush_idle_partitions() -> None:
 
 
 @app.on_partitions_revoked.connect
-async def forget_revoked(sender, revoked, **kwargs) -> None:
-    """A revoked partition's state is rebuilt from the changelog by whoever gets it next."""
+async def set_revoked_aside(sender, revoked, **kwargs) -> None:
+    """Faust revokes every partition at a rebalance: their processors wait for the assignment."""
     stage.revoke(tp.partition for tp in revoked if tp.topic == settings.requests_topic)
+
+
+@app.on_partitions_assigned.connect
+async def take_back_assigned(sender, assigned, **kwargs) -> None:
+    """Partitions this worker held in the previous generation keep their processors; the others are
+    rebuilt from the table (recovered by Faust meanwhile) when their first record comes."""
+    back = stage.assign((tp.partition for tp in assigned if tp.topic == settings.requests_topic),
+                        app.consumer_generation_id)
+    log.info("account partitions assigned in generation %d; kept from the last: %s", app.consumer_generation_id,
+             back)

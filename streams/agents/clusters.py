@@ -27,5 +27,10 @@ async def score_clusters(stream) -> None:
 
 
 @app.on_partitions_revoked.connect
-async def forget_revoked(sender, revoked, **kwargs) -> None:
+async def set_revoked_aside(sender, revoked, **kwargs) -> None:
     stage.revoke(tp.partition for tp in revoked if tp.topic == settings.links_topic)
+
+
+@app.on_partitions_assigned.connect
+async def take_back_assigned(sender, assigned, **kwargs) -> None:
+    stage.assign((tp.partition for tp in assigned if tp.topic == settings.links_topic), app.consumer_generation_id)

@@ -47,6 +47,7 @@ from distillwatch.streams.settings import Settings, detector_config
 from distillwatch.streams.stages import journal
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
+from distillwatch.streams.stages.rebalance import Handover, PartitionRecords, gc_paused
 
 _HEAD = struct.Struct("<I")  # length of the partition record's JSON head
 
@@ -100,11 +101,14 @@ class AccountStage(Stage):
         self.pending_events = 0  # events applied since the last finish
         self.rows: list[tuple[str, dict]] = []
         self.owners: dict[str, int] = {}  # account -> owner partition, memoised (murmur2 per event is slow)
+        self.records = PartitionRecords(data)
+        self.handover: Handover[Partition] = Handover()
 
     def partition(self, p: int) -> Partition:
         part = self.parts.get(p)
         if part is None:
-            part = self.parts[p] = self._restore(p)
+            with gc_paused():
+                part = self.parts[p] = self._restore(p)
         return part
 
     def _restore(self, p: int) -> Partition:
@@ -118,7 +122,7 @@ class AccountStage(Stage):
         chunks: list[tuple[int, bytes]] = []
         journaled: dict[int, bytes] = {}
         prefix, jprefix = b"b/%d/" % p, b"j/%d/" % p
-        for key, value in self.data.items():
+        for key, value in self.records.take(p):
             if key[:2] == b"a/":
                 part, position, st = parse_account_record(value)
                 if part == p:
@@ -271,9 +275,22 @@ class AccountStage(Stage):
         self.finish(out)
 
     def revoke(self, partitions: Iterable[int]) -> None:
+        """A rebalance starts: the partitions' processors are set aside (:class:`Handover`)."""
+        partitions = list(partitions)
+        self.handover.revoke(self.parts, partitions)
         for p in partitions:
-            self.parts.pop(p, None)
             self.assigned_at.pop(p, None)
+        self.records.reset()
+
+    def assign(self, partitions: Iterable[int], generation: int) -> list[int]:
+        """The rebalance's assignment (consumer group ``generation``): the processors of partitions
+        that come straight back are reused, the others rebuilt from the table when first needed."""
+        self.records.reset()
+        back = self.handover.assign(self.parts, partitions, generation)
+        now = self.clock()
+        for p in back:  # quiet since assigned, as a rebuilt one: no record came during the rebalance,
+            self.parts[p].active_at = now  # and the consumer's highwaters may not be current yet
+        return back
 
     def _take_links(self, p: int, part: Partition) -> None:
         """Give each new link message its position ``(released, k)``, which a restarted worker

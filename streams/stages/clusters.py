@@ -25,6 +25,7 @@ from distillwatch.streams.settings import Settings, detector_config
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
 from distillwatch.streams.stages.positions import unseen
+from distillwatch.streams.stages.rebalance import Handover
 
 
 class ClusterPartition:
@@ -47,6 +48,7 @@ class ClusterStage(Stage):
         super().__init__(s, data, changelog, metrics, suppressions)
         self.parts: dict[int, ClusterPartition] = {}
         self.touched: set[int] = set()
+        self.handover: Handover[ClusterPartition] = Handover()
 
     def partition(self, c: int) -> ClusterPartition:
         part = self.parts.get(c)
@@ -89,5 +91,8 @@ class ClusterStage(Stage):
         out.add_rows(self.settings.rows_topic, rows)
 
     def revoke(self, partitions: Iterable[int]) -> None:
-        for c in partitions:
-            self.parts.pop(c, None)
+        self.handover.revoke(self.parts, partitions)
+
+    def assign(self, partitions: Iterable[int], generation: int) -> list[int]:
+        """Like :meth:`AccountStage.assign <distillwatch.streams.stages.accounts.AccountStage.assign>`."""
+        return self.handover.assign(self.parts, partitions, generation)

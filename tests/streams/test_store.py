@@ -8,6 +8,7 @@ a SIGKILL and another restart, the alert id set must equal replay's."""
 
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 
@@ -84,3 +85,33 @@ def test_rocksdb_worker_resumes_from_local_state_and_rebuilds_after_a_kill(
     assert set(got) == expected, pipeline.diff(set(got), expected)
     assert "rebuilding it from the changelog" in log.read_text()
     assert not any(keys[DIRTY_KEY] for keys in _local_databases(tmp_path, topic_prefix, port).values())
+
+
+def test_rocksdb_worker_is_exact_under_a_live_publisher(
+        kafka_bootstrap, topic_prefix, tmp_path, recorded: tuple[Path, set[str]], monkeypatch):
+    """The same stop, restart, kill and restart while a rate-limited publisher keeps writing: a
+    stop then finds batches in flight and a backlog grows while the worker is down. A partition
+    idle for ``DW_IDLE_FLUSH_S`` is flushed like the end of input (replay does that only at the very
+    end), so the idle time is set above any pause of a loaded publisher."""
+    stream, expected = recorded
+    events = sum(1 for _ in open(stream, "rb"))
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_STORE="rocksdb", DW_IDLE_FLUSH_S="20")
+    port = pipeline.free_port()
+    monkeypatch.setattr(pipeline, "free_port", lambda: port)
+    log = tmp_path / "w.log"
+    publisher = subprocess.Popen([pipeline.CLI, "publish", str(stream), "--batch", "20", "--rate", "500"],
+                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with pipeline.worker(env, log) as (_, p):
+            _wait("a fifth of the stream is applied", lambda: pipeline.metric(p, "events_in") >= events // 5)
+        with pipeline.worker(env, log) as (proc, p):
+            _wait("another fifth is applied", lambda: pipeline.metric(p, "events_in") >= events // 5)
+            proc.kill()
+            proc.wait()
+        with pipeline.worker(env, log):
+            got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+        assert publisher.wait(timeout=300) == 0
+    finally:
+        if publisher.poll() is None:
+            publisher.kill()
+    assert set(got) == expected, pipeline.diff(set(got), expected)

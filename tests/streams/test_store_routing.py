@@ -1,12 +1,12 @@
 """Which changelog partition each state key goes to when the RocksDB store writes it: the store
 keeps one database per partition, and a batch (or a timer) mixes partitions, so the key, or for an
-account its record, must say it (:func:`distillwatch.streams.state.partition_of`)."""
+account its record, must say it (:func:`distillwatch.streams.stages.rebalance.partition_of`)."""
 
 from __future__ import annotations
 
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.snapshot import account_record
-from distillwatch.streams.state import partition_of
+from distillwatch.streams.stages.rebalance import partition_of
 
 
 def test_heads_name_their_partition_and_account_records_carry_it():
