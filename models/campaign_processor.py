@@ -99,7 +99,7 @@ class CampaignProcessor:
         pools: set[str] = set()
         cfg = self.config
         for r in reports:
-            if r.share >= (cfg.min_share_tls if r.attribute == "tls" else cfg.min_share):
+            if r.share >= cfg.min_share:
                 c = self._report(r, ts)
                 if r.attribute == "template":
                     pools.add(c.id)

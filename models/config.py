@@ -109,8 +109,7 @@ class ClusterConfig:
 class CampaignConfig:
     """The campaign stage: when cluster reports join one operation, and when it is resolved."""
 
-    min_share: float = 0.53  # a cluster ties a campaign only when this share of its value's users look harvest-like ...
-    min_share_tls: float = 0.67  # ... and a TLS fingerprint two thirds: a popular SDK build is shared by construction
+    min_share: float = 0.53  # a cluster ties a campaign only when this share of its value's users look harvest-like
     join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
     join_share: float = 0.3  # ... or this share of them
     pool_overlap: int = 1  # a prompt-pool (template) report joins a campaign sharing this many accounts
