@@ -28,7 +28,8 @@ def test_alerts_group_into_one_incident_per_dedup_key(recorded):
     assert paging and all(i.pages and i.state == "open" for i in paging)
     assert len(paging) < len(incidents)  # warnings are left out by default
     grown = max(incidents, key=lambda i: i.growth)
-    assert grown.kind == "cluster" and grown.growth > 0 and grown.members == grown.alerts[-1]["accounts_total"]
+    assert grown.kind in ("cluster", "campaign") and grown.growth > 0
+    assert grown.members == grown.alerts[-1]["accounts_total"]
     member = grown.alerts[-1]["accounts"][0]
     assert grown in select(incidents, pages_only=False, search=member)
 
