@@ -45,8 +45,7 @@ COUNTERS = {
     "redelivered_skipped": "request records skipped after a restart: already in the restored state",
     "links_redelivered_skipped": "link records skipped after a restart: already in the restored state",
     "idle_flushes": "partitions whose open windows were closed because the partition was quiet",
-    "input_gap_seeks": "input partitions read again from a record the consumer skipped (never applied past a gap)",
-    "input_gaps_read_past": "gaps in an input partition's offsets still there after repeated reads (taken as real)",
+    "input_gaps": "gaps in an input partition's offsets: records the consumer skipped (or absent), read past",
     "sink_rows": "rows written to ClickHouse",
     "sink_failures": "ClickHouse sink failures (open, insert, or flush at shutdown)",
 }

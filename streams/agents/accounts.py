@@ -8,7 +8,6 @@ import functools
 import logging
 
 from distillwatch.streams import state, topics
-from distillwatch.streams.agents.rewind import reread_gaps
 from distillwatch.streams.app import app, metrics, settings
 from distillwatch.streams.stages.accounts import AccountStage
 from distillwatch.streams.stages.outbox import Outbox
@@ -43,7 +42,6 @@ async def score_accounts(stream) -> None:
                         await out.deliver(app)
                 stage.finish(out)
                 await out.deliver(app)
-                await reread_gaps(stage)
 
 
 @app.timer(1.0)

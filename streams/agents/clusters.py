@@ -4,7 +4,6 @@ around :class:`distillwatch.streams.stages.clusters.ClusterStage` (where the log
 from __future__ import annotations
 
 from distillwatch.streams import state, topics
-from distillwatch.streams.agents.rewind import reread_gaps
 from distillwatch.streams.app import app, metrics, settings
 from distillwatch.streams.stages.clusters import ClusterStage
 from distillwatch.streams.stages.outbox import Outbox
@@ -23,7 +22,6 @@ async def score_clusters(stream) -> None:
                 stage.apply(event.message.partition, event.message.offset, event.message.value)
             stage.finish(out)
             await out.deliver(app)
-            await reread_gaps(stage)
 
 
 @app.on_partitions_revoked.connect

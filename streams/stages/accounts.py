@@ -168,8 +168,7 @@ class AccountStage(Stage):
         if offset <= part.offset:
             self.metrics.inc("redelivered_skipped")
             return
-        if self._behind_gap(self.settings.requests_topic, p, part.offset, offset):
-            return
+        self._note_gap(self.settings.requests_topic, p, part.offset, offset)
         part.offset = offset
         part.active_at = self.clock()
         part.idle = False
@@ -209,8 +208,7 @@ class AccountStage(Stage):
         if offset <= part.rerouted:
             self.metrics.inc("redelivered_skipped")
             return
-        if self._behind_gap(self.settings.rerouted_topic, p, part.rerouted, offset):
-            return
+        self._note_gap(self.settings.rerouted_topic, p, part.rerouted, offset)
         part.rerouted = offset
         try:
             msg = codecs.parse_rerouted(raw or b"")
