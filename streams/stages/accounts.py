@@ -16,8 +16,9 @@ acked. State per batch, in this order: the events it held (``b/<p>/<n>``), the j
 accounts it changed (:mod:`~distillwatch.streams.stages.journal`), the partition record (the
 commit), the accounts, then tombstones of held-event records wholly released and of journal
 chunks no longer needed. A restarted worker lays the committed journal over the account records,
-holds again what its records hold above the partition's frontier, skips input those records
-cover, and drops forwards it already has (by source offset).
+holds again what its held-event records hold above the partition's frontier (ignoring those of a
+batch whose commit never made it: that batch is redone from its input), and drops forwards it
+already has (by source offset).
 """
 
 from __future__ import annotations
@@ -124,9 +125,8 @@ class AccountStage(Stage):
         prefix, jprefix = b"b/%d/" % p, b"j/%d/" % p
         for key, value in self.records.take(p):
             if key[:2] == b"a/":
-                part, position, st = parse_account_record(value)
-                if part == p:
-                    accounts[key[2:].decode()] = (position, st)
+                _, position, st = parse_account_record(value)  # take(p): records of partition p only
+                accounts[key[2:].decode()] = (position, st)
             elif key.startswith(prefix):
                 chunks.append((int(key[len(prefix) :]), value))
             elif key.startswith(jprefix):
@@ -165,10 +165,8 @@ class AccountStage(Stage):
         while applying one is dead-lettered with a one-line reason and the record still counts as
         applied, so the batch around it is neither lost nor acknowledged unprocessed."""
         part = self.partition(p)
-        if offset <= part.offset:
-            self.metrics.inc("redelivered_skipped")
+        if not self._new_record(self.settings.requests_topic, p, part.offset, offset, "redelivered_skipped"):
             return
-        self._note_gap(self.settings.requests_topic, p, part.offset, offset)
         part.offset = offset
         part.active_at = self.clock()
         part.idle = False
@@ -205,10 +203,8 @@ class AccountStage(Stage):
         """One record of the ``.rerouted`` topic's partition ``p``: events another source read for
         ``p``, or another source's mark."""
         part = self.partition(p)
-        if offset <= part.rerouted:
-            self.metrics.inc("redelivered_skipped")
+        if not self._new_record(self.settings.rerouted_topic, p, part.rerouted, offset, "redelivered_skipped"):
             return
-        self._note_gap(self.settings.rerouted_topic, p, part.rerouted, offset)
         part.rerouted = offset
         try:
             msg = codecs.parse_rerouted(raw or b"")

@@ -25,9 +25,10 @@ class Stage:
         self.metrics = metrics
         self.suppressions = {} if suppressions is None else suppressions
 
-    def _note_gap(self, topic: str, p: int, last: int, offset: int) -> None:
-        """Log and count record ``offset`` of ``topic``:``p`` coming after records that never arrived
-        (``last``: the last one applied), so such a loss is never silent.
+    def _new_record(self, topic: str, p: int, last: int, offset: int, skipped: str | None = None) -> bool:
+        """Whether record ``offset`` of ``topic``:``p`` is new (``last``: the last one applied): one
+        at or before it is a redelivery after a restart (counted under ``skipped`` if given), and
+        one after records that never arrived is logged and counted, so such a loss is never silent.
 
         Why: the offsets of a topic nobody writes in transactions are dense, yet faust-streaming's
         fetcher can drop records it has fetched when a rebalance suspends its flow and then read
@@ -37,7 +38,12 @@ class Stage:
         test stopped at 29,053 of 37,301 events after two seeks), so the stage reads on, and the
         rebalance test checks the workers' logs for this line before it asserts exact parity. A gap
         can also be real (a transaction marker, compaction, retention)."""
+        if offset <= last:
+            if skipped:
+                self.metrics.inc(skipped)
+            return False
         if last >= 0 and offset != last + 1:
             self.metrics.inc("input_gaps")
             log.warning("%s:%d: records %d-%d never arrived (skipped by the consumer, or absent): "
                         "reading on from %d", topic, p, last + 1, offset - 1, offset)
+        return True

@@ -49,9 +49,8 @@ class CampaignStage(Stage):
         """The record at ``offset`` of the topic's one partition: ``[source, [[offset, k, msg], ...]]``."""
         if self.proc is None:
             self._restore()
-        if offset <= self.offset:
+        if not self._new_record(self.settings.campaigns_topic, 0, self.offset, offset):
             return  # already applied (message by message too, below)
-        self._note_gap(self.settings.campaigns_topic, 0, self.offset, offset)
         self.offset = offset
         source, messages = orjson.loads(raw)
         proc = self.proc

@@ -63,9 +63,8 @@ class ClusterStage(Stage):
     def apply(self, c: int, offset: int, raw: bytes) -> None:
         """One link record at ``offset`` of partition ``c``: ``[source, [[offset, k, msg], ...]]``."""
         part = self.partition(c)
-        if offset <= part.offset:
+        if not self._new_record(self.settings.links_topic, c, part.offset, offset):
             return  # already applied (position by position too, below)
-        self._note_gap(self.settings.links_topic, c, part.offset, offset)
         part.offset = offset
         source, messages = orjson.loads(raw)
         proc = part.proc

@@ -97,7 +97,7 @@ def test_workers_joining_leaving_and_dying_mid_stream_equal_replay(kafka_bootstr
           f"{len(got)} alerts on the topic, {sum(n - 1 for n in Counter(got).values())} re-emitted; "
           f"{reemitted:g} re-emitted rows dropped by C's sink; counters {counters}", file=sys.stderr)
     assert counters == expected_counters
-    # Records faust-streaming's fetcher dropped in a rebalance (streams/stages/base.py, _note_gap)
+    # Records faust-streaming's fetcher dropped in a rebalance (streams/stages/base.py, _new_record)
     # are lost, and logged: exact parity is asserted whenever no worker logged such a gap.
     gaps = [line for name in ("a", "b", "c") for line in (tmp_path / f"{name}.log").read_text().splitlines()
             if "never arrived" in line]
