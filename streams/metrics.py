@@ -45,7 +45,8 @@ COUNTERS = {
     "redelivered_skipped": "request records skipped after a restart: already in the restored state",
     "links_redelivered_skipped": "link records skipped after a restart: already in the restored state",
     "idle_flushes": "partitions whose open windows were closed because the partition was quiet",
-    "input_gaps": "gaps in an input partition's offsets: records the consumer skipped (or absent), read past",
+    "input_gaps": "gaps in an input partition's offsets that could not be read again (records absent), read past",
+    "input_refilled": "records the consumer skipped in a rebalance, read again from the broker and applied in order",
     "sink_rows": "rows written to ClickHouse",
     "sink_failures": "ClickHouse sink failures (open, insert, or flush at shutdown)",
 }

@@ -8,6 +8,7 @@ import functools
 import logging
 
 from distillwatch.streams import state, topics
+from distillwatch.streams.agents.refill import refill
 from distillwatch.streams.app import app, metrics, settings
 from distillwatch.streams.stages.accounts import AccountStage
 from distillwatch.streams.stages.outbox import Outbox
@@ -36,6 +37,8 @@ async def score_accounts(stream) -> None:
                 for event in batch:
                     message = event.message
                     apply = stage.apply if message.topic == requests_topic else stage.apply_rerouted
+                    for offset, value in await refill.missing(stage, message):
+                        apply(message.partition, offset, value, out)
                     apply(message.partition, message.offset, message.value, out)
                     if stage.pending_events >= DELIVER_EVERY_EVENTS:  # batches of JSON-array records
                         stage.finish(out)  # can be large: keep alert latency and memory bounded

@@ -4,6 +4,7 @@ around :class:`distillwatch.streams.stages.campaigns.CampaignStage` (where the l
 from __future__ import annotations
 
 from distillwatch.streams import state, topics
+from distillwatch.streams.agents.refill import refill
 from distillwatch.streams.app import app, metrics, settings
 from distillwatch.streams.stages.campaigns import CampaignStage
 from distillwatch.streams.stages.outbox import Outbox
@@ -19,7 +20,10 @@ async def join_campaigns(stream) -> None:
         with metrics.batch("campaign", batch):
             out = Outbox()
             for event in batch:
-                stage.apply(event.message.offset, event.message.value)
+                message = event.message
+                for offset, value in await refill.missing(stage, message):
+                    stage.apply(offset, value)
+                stage.apply(message.offset, message.value)
             stage.finish(out)
             await out.deliver(app)
 

@@ -158,6 +158,10 @@ class AccountStage(Stage):
                     proc.order.push(ev)
         return part
 
+    def last_applied(self, topic: str, p: int) -> int:
+        part = self.partition(p)
+        return part.offset if topic == self.settings.requests_topic else part.rerouted
+
     def apply(self, p: int, offset: int, raw: bytes | None, out: Outbox) -> None:
         """One requests record (an event or a JSON array of events) of partition ``p``.
 

@@ -30,20 +30,23 @@ class Stage:
         at or before it is a redelivery after a restart (counted under ``skipped`` if given), and
         one after records that never arrived is logged and counted, so such a loss is never silent.
 
-        Why: the offsets of a topic nobody writes in transactions are dense, yet faust-streaming's
-        fetcher can drop records it has fetched when a rebalance suspends its flow and then read
-        on (measured on the rebalance test: offsets 1293-1298 of one partition never delivered).
-        Those records are not applied, and no later record can bring them back. Seeking the
-        partition back to the first missing offset was tried and stalled the consumer (a backlog
-        test stopped at 29,053 of 37,301 events after two seeks), so the stage reads on, and the
-        rebalance test checks the workers' logs for this line before it asserts exact parity. A gap
-        can also be real (a transaction marker, compaction, retention)."""
+        Why: a topic's offsets are dense unless records were deleted (retention, compaction) or are
+        transaction markers. Records the consumer skips are read again before this is asked
+        (:mod:`distillwatch.streams.agents.refill`), so a gap left here is one whose records are
+        absent: they cannot be applied, and the stage reads on, loudly. The rebalance test checks
+        the workers' logs for this line."""
         if offset <= last:
             if skipped:
                 self.metrics.inc(skipped)
             return False
         if last >= 0 and offset != last + 1:
             self.metrics.inc("input_gaps")
-            log.warning("%s:%d: records %d-%d never arrived (skipped by the consumer, or absent): "
-                        "reading on from %d", topic, p, last + 1, offset - 1, offset)
+            log.warning("%s:%d: records %d-%d never arrived (absent from the topic, or not readable "
+                        "again): reading on from %d", topic, p, last + 1, offset - 1, offset)
         return True
+
+    def last_applied(self, topic: str, p: int) -> int:
+        """The offset of the last record of ``topic``:``p`` this stage applied (-1: none yet), from
+        its restored state after a restart or a takeover: what tells a record the consumer skipped
+        from one never written."""
+        raise NotImplementedError

@@ -45,6 +45,11 @@ class CampaignStage(Stage):
         extra = extra or {"last": [[-1, -1] for _ in range(sources)], "offset": -1}
         self.last, self.offset = extra["last"], extra["offset"]
 
+    def last_applied(self, topic: str, p: int) -> int:
+        if self.proc is None:
+            self._restore()
+        return self.offset
+
     def apply(self, offset: int, raw: bytes) -> None:
         """The record at ``offset`` of the topic's one partition: ``[source, [[offset, k, msg], ...]]``."""
         if self.proc is None:

@@ -60,6 +60,9 @@ class ClusterStage(Stage):
             part = self.parts[c] = ClusterPartition(proc, extra["last"], extra["offset"])
         return part
 
+    def last_applied(self, topic: str, p: int) -> int:
+        return self.partition(p).offset
+
     def apply(self, c: int, offset: int, raw: bytes) -> None:
         """One link record at ``offset`` of partition ``c``: ``[source, [[offset, k, msg], ...]]``."""
         part = self.partition(c)
