@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 
 from distillwatch.models.suppressions import Suppression, parse_line
 from distillwatch.streams.app import MAX_RECORD_BYTES, TABLE_STORES, app, settings
+from distillwatch.streams.kafka_admin import COMPACTED
 from distillwatch.streams.stages.rebalance import partition_of
 from distillwatch.streams.table_store import RoutedRocksStore
 
@@ -81,3 +82,14 @@ campaign_state = _state_table("campaign-state", 1)
 
 def changelog_name(table) -> str:
     return table.changelog_topic.get_topic_name()
+
+
+def changelog_topics() -> list[tuple[str, int, dict[str, str]]]:
+    """``(name, partitions, configs)`` of every table's changelog, which the worker creates before
+    Faust starts. Why: Faust creates them itself only once it runs, and a worker whose first
+    assignment came before that ignored them ("Ignoring missing topic") and then waited, without a
+    line of log, beyond the rebalance test's 5 minutes (aiokafka learns of new topics at its next
+    metadata refresh, every 5 minutes by default)."""
+    return [(changelog_name(t), t.partitions, {**COMPACTED, **_CONFIG})
+            for t in (account_state, cluster_state, campaign_state)] + [
+        (changelog_name(suppressions), 1, COMPACTED)]

@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
     import distillwatch.streams.agents  # noqa: F401  (registers the agents)
     from distillwatch.streams import logs
     from distillwatch.streams.app import app
+    from distillwatch.streams.state import changelog_topics
+
+    for name, partitions, configs in changelog_topics():
+        ensure_topics(cfg, [(name, partitions)], configs)
 
     decorated = logs.interactive(cfg.log_format)
     worker = Worker(app, loglevel=args.loglevel, quiet=not decorated,
