@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from collections import Counter
 
 import orjson
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from distillwatch.streams.kafka_admin import ensure_topics
 from tests.alerting.conftest import alert
@@ -25,10 +26,18 @@ def _notify(env: dict[str, str], log) -> subprocess.Popen:
 
 
 def _dead_letters(bootstrap: str, topic: str) -> list[dict]:
-    """Every record of the (one-partition) dead-letter topic, copies from the killed run included."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=5_000)
-    out = [orjson.loads(record.value) for record in consumer]
+    """Every record of the (one-partition) dead-letter topic, copies from the killed run included:
+    read up to its end offset (a quiet-time cut-off read nothing on a loaded machine)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tp = TopicPartition(topic, 0)
+    consumer.assign([tp])
+    consumer.seek_to_beginning(tp)
+    end = consumer.end_offsets([tp])[tp]
+    out: list[dict] = []
+    deadline = time.monotonic() + 120
+    while consumer.position(tp) < end and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=1000).values():
+            out += [orjson.loads(record.value) for record in records]
     consumer.close()
     return out
 
