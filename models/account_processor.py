@@ -50,12 +50,6 @@ class AccountProcessor:
         self.partition = partition
         self.cluster_partitions = cluster_partitions
         cfg = self.config = config or AccountConfig()
-        # the settings read for every event, as the processor's own (native, when compiled) fields:
-        # a read of the config dataclass is a dictionary lookup
-        self._lateness_s: float = cfg.lateness_s
-        self._max_behind_s: float = cfg.max_behind_s
-        self._new_model_warmup_s: float = cfg.new_model_warmup_s
-        self._new_model_s: float = cfg.new_model_s
         self.accounts: dict[str, AccountState] = {}
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
@@ -109,7 +103,7 @@ class AccountProcessor:
             now = self.arrivals.time
             if ts > now + MAX_FUTURE_S and now != -math.inf:
                 return self._too_far_ahead(ts, now)
-            if ts < now - self._max_behind_s:
+            if ts < now - self.config.max_behind_s:
                 self.counters["too_far_behind"] += 1
                 return (f"implausible time: ts is {now - ts:,.0f} s behind the stream's event time, too old for "
                         f"any window (limit: {self.config.max_behind_s:,.0f} s)")
@@ -127,7 +121,7 @@ class AccountProcessor:
     @property
     def source_mark(self) -> float:
         """What this partition promises its accounts' owners as a source: nothing earlier will come."""
-        return self.arrivals.time - self._lateness_s
+        return self.arrivals.time - self.config.lateness_s
 
     def enqueue(self, ev: Event) -> str | None:
         """An event this partition owns, from any source: held until every source's mark has
@@ -192,7 +186,7 @@ class AccountProcessor:
             self.max_ts = ts
         clock = self.clock
         if clock.observe(acc, ts):
-            self.advance(clock.time - self._lateness_s)
+            self.advance(clock.time - self.config.lateness_s)
 
     def _is_new_model(self, model: str, ts: float) -> bool:
         """Whether ``model`` appeared in this partition's traffic recently (a fresh release):
@@ -201,7 +195,8 @@ class AccountProcessor:
         if first is None:
             first = self.models_first_seen[model] = ts
             self.first_ts = min(self.first_ts, ts)
-        return first - self.first_ts >= self._new_model_warmup_s and ts - first <= self._new_model_s
+        cfg = self.config
+        return first - self.first_ts >= cfg.new_model_warmup_s and ts - first <= cfg.new_model_s
 
     def advance(self, watermark: float) -> None:
         """Move the watermark forward and close every account minute that ended before it."""
