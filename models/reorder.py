@@ -26,43 +26,28 @@ from distillwatch.models.event import Event
 
 
 class ReorderBuffer:
-    """Entries ``(ts, event_id, account_id, arrival, event)`` and one mark per source.
+    """A heap of ``(ts, event_id, account_id, arrival, event)`` and one mark per source.
 
     ``arrival`` only breaks ties between events equal in all three keys (the same event twice:
-    the account's duplicate ring drops the copy, whichever comes first).
+    the account's duplicate ring drops the copy, whichever comes first)."""
 
-    The entries are held in two sorted structures: a *run*, a list in order, takes every entry
-    that arrives after (in key order) the last one it took, which is nearly every event of a
-    source read in time order (replay's file, most partitions' records); the others go to a
-    heap. A release merges the two. It gives exactly the order of one heap over all entries (the
-    keys are unique), at one comparison per event on the common path instead of a heap's
-    ~2 log2(held) tuple comparisons for a push and a pop."""
-
-    __slots__ = ("marks", "frontier", "_heap", "_run", "_start", "_arrivals")
+    __slots__ = ("marks", "frontier", "_heap", "_arrivals")
 
     def __init__(self, sources: Iterable[int]) -> None:
         self.marks: dict[int, float] = dict.fromkeys(sources, -math.inf)
         self.frontier = -math.inf  # everything below it has been released
         self._heap: list[tuple[float, str, str, int, Event]] = []
-        self._run: list[tuple[float, str, str, int, Event]] = []  # sorted; entries before _start released
-        self._start = 0
         self._arrivals = 0
 
     def __len__(self) -> int:
-        return len(self._run) - self._start + len(self._heap)
+        return len(self._heap)
 
     def push(self, ev: Event) -> bool:
         """Hold ``ev``; ``False`` (not held) when it is late: below what was released already."""
-        ts = ev.ts
-        if ts < self.frontier:
+        if ev.ts < self.frontier:
             return False
         self._arrivals += 1
-        entry = (ts, ev.event_id, ev.account_id, self._arrivals, ev)
-        run = self._run
-        if len(run) == self._start or run[-1] < entry:
-            run.append(entry)
-        else:
-            heapq.heappush(self._heap, entry)
+        heapq.heappush(self._heap, (ev.ts, ev.event_id, ev.account_id, self._arrivals, ev))
         return True
 
     def mark(self, source: int, watermark: float) -> None:
@@ -81,32 +66,14 @@ class ReorderBuffer:
             return []
         self.frontier = frontier
         heap = self._heap
-        run = self._run
-        i = self._start
-        n = len(run)
         out = []
-        while True:
-            from_run = i < n and run[i][0] < frontier
-            from_heap = len(heap) > 0 and heap[0][0] < frontier
-            if from_run and (not from_heap or run[i] < heap[0]):
-                out.append(run[i][4])
-                i += 1
-            elif from_heap:
-                out.append(heapq.heappop(heap)[4])
-            else:
-                break
-        if i == n:
-            run.clear()
-            i = 0
-        elif i > 4096 and 2 * i > n:  # the released head is dropped now and then, not per event
-            del run[:i]
-            i = 0
-        self._start = i
+        while heap and heap[0][0] < frontier:
+            out.append(heapq.heappop(heap)[4])
         return out
 
     def held(self) -> list[Event]:
         """The events held, in release order (snapshots and tests)."""
-        return [entry[4] for entry in sorted(self._run[self._start :] + self._heap)]
+        return [entry[4] for entry in sorted(self._heap)]
 
 
 __all__ = ["ReorderBuffer"]
