@@ -64,7 +64,7 @@ class AccountProcessor:
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
         self._open: dict[int, list[str]] = {}  # minute -> accounts in opening order (see window_positions)
-        self._link_partition: dict[str, int] = {}
+        self._link_partition = LinkPartitions(cluster_partitions)
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
@@ -291,7 +291,7 @@ class AccountProcessor:
                 for attr in LINK_ATTRIBUTES:
                     value = getattr(st, attr)
                     if value:
-                        memo.pop(f"{attr}:{value}", None)
+                        memo.forget(attr, value)
             else:
                 stale.append(acc)
         self._stale = stale
@@ -434,11 +434,38 @@ class AccountProcessor:
         for attr in LINK_ATTRIBUTES:
             value = getattr(st, attr)
             if value:
-                key = f"{attr}:{value}"
-                target = cache.get(key)
-                if target is None:
-                    target = cache[key] = partition_for(key, self.cluster_partitions)
-                yield attr, value, target
+                yield attr, value, cache.target(attr, value)
+
+
+class LinkPartitions:
+    """The cluster partition of each linking attribute value (``partition_for("attr:value")``, a
+    murmur2 hash), memoised: one dict per attribute, keyed by the value string the account's state
+    holds already, so an entry adds no string of its own and a lookup builds none. (One dict keyed
+    by ``f"{attr}:{value}"`` cost ~150 B per tracked account at 100,000 synthetic accounts, 1.6
+    entries each, and a new key string per lookup.)"""
+
+    __slots__ = ("partitions", "_by_attr")
+
+    def __init__(self, partitions: int) -> None:
+        self.partitions = partitions
+        self._by_attr: dict[str, dict[str, int]] = {attr: {} for attr in LINK_ATTRIBUTES}
+
+    def __len__(self) -> int:
+        return sum(len(memo) for memo in self._by_attr.values())
+
+    def target(self, attr: str, value: str) -> int:
+        memo = self._by_attr[attr]
+        target = memo.get(value)
+        if target is None:
+            target = memo[value] = partition_for(f"{attr}:{value}", self.partitions)
+        return target
+
+    def forget(self, attr: str, value: str) -> None:
+        self._by_attr[attr].pop(value, None)
+
+    def clear(self) -> None:
+        for memo in self._by_attr.values():
+            memo.clear()
 
 
 def error_reason(exc: BaseException) -> str:

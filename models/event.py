@@ -281,8 +281,13 @@ def decode(raw: bytes | None) -> tuple[list[Event], list[tuple[bytes, str]]]:
     if first == 123 or (first != 91 and raw.lstrip()[:1] != b"["):  # 123 is "{", 91 is "[" (a batch)
         if len(raw) > MAX_RECORD_BYTES:
             return [], [(raw[:2048], f"record is {len(raw):,} bytes, over the 64 KiB limit")]
-        ev = _one(raw) if _utf8(raw) else "not valid UTF-8"
-        return ([ev], []) if type(ev) is Event else ([], [(raw[:2048], ev)])
+        if not (raw.isascii() or _utf8(raw)):
+            return [], [(raw[:2048], "not valid UTF-8")]
+        try:  # the good path inline: this module is interpreted, and a call is a frame per record
+            return [_decode_event(raw)], []
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+            reason = _one(raw)  # why, in the spec's words (decoded again: bad records only)
+        return [], [(raw[:2048], reason)]
     if len(raw) > MAX_BATCH_BYTES:
         return [], [(raw[:2048], f"batch record is {len(raw):,} bytes, over the 1 MiB limit")]
     if len(raw) <= MAX_RECORD_BYTES and _utf8(raw):

@@ -19,6 +19,9 @@ from distillwatch.models.riverstate import load_quantile, quantile_state, update
 
 WEAK_VERIFICATION: Final = frozenset((-1, 0, 1, 2))  # unknown, none, email, phone
 VOUCHED_VERIFICATION: Final = frozenset((4, 5, 7))  # business, edu, research: a vetted organisation stands behind it
+# peer_group's answers, age-major: one constant string each, not a new one per closed minute
+_GROUP_NAMES: Final = tuple(f"{age}/{strength}" for age in ("unknown", "new", "recent", "established")
+                            for strength in ("weak", "verified"))
 
 
 def peer_group(age_s: float, verification: int, young_s: float, established_s: float) -> str:
@@ -31,15 +34,14 @@ def peer_group(age_s: float, verification: int, young_s: float, established_s: f
     ('unknown/verified', 'recent/weak')
     """
     if math.isnan(age_s):
-        age = "unknown"
+        age = 0
     elif age_s < young_s:
-        age = "new"
+        age = 1
     elif age_s < established_s:
-        age = "recent"
+        age = 2
     else:
-        age = "established"
-    strength = "weak" if verification in WEAK_VERIFICATION else "verified"
-    return f"{age}/{strength}"
+        age = 3
+    return _GROUP_NAMES[2 * age + (verification not in WEAK_VERIFICATION)]
 
 
 class _Group:

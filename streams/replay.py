@@ -18,6 +18,7 @@ from distillwatch.models.config import DetectorConfig
 from distillwatch.models.engine import Engine
 from distillwatch.models.event import decode
 from distillwatch.models.suppressions import SuppressionTable
+from distillwatch.streams.gc_policy import rare_young_collections
 from distillwatch.streams.recorded import read_lines
 from distillwatch.streams.settings import detector_config, load
 
@@ -44,6 +45,7 @@ def dead_letter_line(source: str, raw: bytes, reason: str) -> bytes:
                          "record": raw.decode("utf-8", "replace")}) + b"\n"
 
 
+@rare_young_collections()  # the cyclic GC found nothing to collect in the per-event loop, at 7 % of its time
 def replay(
     paths: list[str],
     alerts_out: BinaryIO,
