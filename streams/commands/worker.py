@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import distillwatch.streams.agents  # noqa: F401  (registers the agents)
     from distillwatch.streams import logs
     from distillwatch.streams.app import app
+    from distillwatch.streams.gc_policy import rare_young_collections
     from distillwatch.streams.state import changelog_topics
 
     for name, partitions, configs in changelog_topics():
@@ -49,5 +50,6 @@ def run(args: argparse.Namespace) -> int:
     if not decorated:
         worker.spinner = None  # its escape codes would land in log files
     throttle_worker_logs(app)
-    worker.execute_from_commandline()
+    with rare_young_collections():  # as in replay: the young collections re-scanned live rows, found nothing
+        worker.execute_from_commandline()
     return 0
