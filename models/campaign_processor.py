@@ -99,10 +99,14 @@ class CampaignProcessor:
         pools: set[str] = set()
         cfg = self.config
         for r in reports:
-            if r.share >= cfg.min_share:
-                c = self._report(r, ts)
-                if r.attribute == "template":
-                    pools.add(c.id)
+            if r.share < cfg.min_share:
+                continue
+            if r.attribute == "tls" and cfg.tls_second_tie:
+                self._confirm(r, ts)
+                continue
+            c = self._report(r, ts)
+            if r.attribute == "template":
+                pools.add(c.id)
         for u in uses:
             cid = self.cluster_of.get(u.cluster)
             if cid is not None:
@@ -119,15 +123,52 @@ class CampaignProcessor:
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> CampaignState:
-        """Found, join or merge the campaign ``r`` ties; returns it."""
+    def _held(self, r: Report) -> tuple[dict[str, int], float]:
+        """How many of ``r``'s members each campaign holds, and how many a campaign must hold for
+        ``r`` to join it (``join_overlap``, or ``join_share`` of a small report)."""
         cfg = self.config
         counts: dict[str, int] = {}
         for acc, *_ in r.members:
             cid = self.member_of.get(acc)
             if cid is not None:
                 counts[cid] = counts.get(cid, 0) + 1
-        need = min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+        return counts, min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+
+    def _confirm(self, r: Report, ts: float) -> None:
+        """A TLS value is a weak tie: it confirms (escalates) the campaign that holds most of its
+        members, and never founds, merges or adds to one.
+
+        A popular SDK's client stack is shared by thousands of honest accounts and by operations
+        that pick it to blend in; in a harvest-heavy world the harvest-like share of its users is as
+        high as an operation's own stack's (0.54 vs 0.53-0.71 measured), so no share bar separates
+        them, nor does its popularity (an operation is 10-15 % of a small world's accounts, as many
+        as a popular SDK's users). What does separate them is a second, independent tie: accounts
+        a card, router, address or prompt pool already ties are one operation whatever client they
+        use, so the TLS cluster's severity counts for the campaign holding them, and its other
+        users (honest ones, other operations) are not glued in."""
+        counts, need = self._held(r)
+        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
+        if not held:
+            return
+        c = self.campaigns[held[0][2]]
+        mine = [(acc, contribution) for acc, contribution, *_ in r.members if self.member_of.get(acc) == c.id]
+        for acc, contribution in mine:
+            c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)  # refreshes its contribution
+        self._record(c, r, len(mine), ts)
+
+    def _record(self, c: CampaignState, r: Report, members: int, ts: float) -> None:
+        """Keep ``r`` among ``c``'s ties (``members`` of it are ``c``'s) and take its severity and score."""
+        c.clusters[r.cluster] = [r.attribute, r.value, members, r.requests, r.output_tokens,
+                                 r.samples[:3], r.score, r.threshold]
+        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
+        if r.score >= c.score:
+            c.score, c.threshold = r.score, r.threshold
+        c.last_ts = ts
+
+    def _report(self, r: Report, ts: float) -> CampaignState:
+        """Found, join or merge the campaign ``r`` ties; returns it."""
+        cfg = self.config
+        counts, need = self._held(r)
         if r.attribute == "template":
             # an operation's accounts draw each request from its whole pool, so its private templates
             # share accounts pairwise only sparsely at first: one shared account joins them early
@@ -151,12 +192,7 @@ class CampaignProcessor:
                 c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
                 if slots and acc in c.members and (acc in c.slots or len(c.slots) < cfg.lockstep_max_members):
                     c.slots[acc] = merge_slots(c.slots.get(acc, []), slots[0], keep)
-        c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
-                                 r.samples[:3], r.score, r.threshold]
-        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
-        if r.score >= c.score:
-            c.score, c.threshold = r.score, r.threshold
-        c.last_ts = ts
+        self._record(c, r, len(r.members), ts)
         self.index(c)
         return c
 
