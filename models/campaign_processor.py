@@ -23,7 +23,8 @@ in a total order, so replay and the stream decide alike.
   :mod:`distillwatch.models.template_evidence`), feed a sequential test of the pool's harvest share
   against the population's: past ``pool_nats`` with ``pool_accounts`` accounts it pages the
   campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
-  templates, before each has proven itself.
+  templates, before each has proven itself; from then on every account that uses one of them
+  joins at its first request there.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
@@ -233,7 +234,9 @@ class CampaignProcessor:
         passed = key in c.clusters
         if not passed and (c.harvest_nats < cfg.pool_nats or len(c.candidates) < cfg.pool_accounts):
             return
-        joining = u.accounts if passed else sorted(c.candidates)  # once passed, each newcomer joins at once
+        # once passed, whoever uses one of its private templates is the operation's: it joins at
+        # once, at its first request there, without waiting for a harvest-like one (~2.5 requests)
+        joining = u.users if passed else sorted(c.candidates)
         value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
         c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
                            cfg.pool_nats]

@@ -110,14 +110,16 @@ class Report(NamedTuple):
 
 class TemplateMinute(NamedTuple):
     """An account partition's requests on ``template`` (a template id or SimHash band) in a closed
-    minute, over all its accounts: how many, how many harvest-like, and which accounts sent the
-    harvest-like ones (sorted, at most :data:`~distillwatch.models.template_evidence.MAX_ACCOUNTS`)."""
+    minute, over all its accounts: how many, how many harvest-like, which accounts sent the
+    harvest-like ones and which used it at all (each sorted, at most
+    :data:`~distillwatch.models.template_evidence.MAX_ACCOUNTS`)."""
 
     minute: int
     template: str
     requests: int
     harvest: int
     accounts: list
+    users: list
 
     KIND = TEMPLATE_MINUTE
 
@@ -125,7 +127,8 @@ class TemplateMinute(NamedTuple):
 class PoolMinute(NamedTuple):
     """A template cluster's :class:`TemplateMinute` messages of one minute summed over the account
     partitions, with ``baseline``: the harvest-like share of all template requests the cluster
-    partition sees (the population's), for the campaign stage's pool harvest test."""
+    partition sees (the population's), for the campaign stage's pool harvest test, and ``users``:
+    every account that used the template in the minute (a paging pool takes them in)."""
 
     minute: int
     cluster: str  # ``template:…``
@@ -133,6 +136,7 @@ class PoolMinute(NamedTuple):
     harvest: int
     accounts: list
     baseline: float
+    users: list
 
     KIND = POOL_MINUTE
 
