@@ -164,8 +164,17 @@ def from_wire(data: list) -> Message:
 
     >>> from_wire(['W', 2, 1e300])
     Watermark(source=2, watermark=inf)
+
+    A template or pool minute from a worker that did not send the template's users yet (one field
+    short) takes its harvest-like senders as the users it knew, so a rolling upgrade reads the
+    messages in flight:
+
+    >>> from_wire(['T', 7, 't1', 3, 1, ['a']])
+    TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a'], users=['a'])
     """
     kind = _KINDS.get(data[0]) if data else None
+    if (kind is TemplateMinute or kind is PoolMinute) and len(data) == len(kind._fields):
+        data = [*data, data[5]]
     if kind is None or len(data) != len(kind._fields) + 1:
         raise ValueError(f"not a link message: {data[:3]!r}")
     if kind is Watermark or kind is Rewind:
