@@ -15,9 +15,11 @@ in a total order, so replay and the stream decide alike.
   accounts) founds a silent campaign (it never pages by itself), so the pool's members are held
   together from their first shared template: a member's page then pages the pool once, naming
   every member found so far, instead of opening its own incident.
-- A pool's template reports carry each member's recent active slots; the campaign merges them and
-  tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
-  rounds far beyond chance page the campaign (``error``) on their own.
+- A pool's template reports carry each member's recent active slots; the campaign merges them, adds
+  the minutes its members and candidates (senders of harvest-like requests on its templates, below
+  the gate) use its templates, and tests the pool for lockstep (:mod:`distillwatch.models.lockstep`):
+  accounts sharing dispatcher rounds far beyond chance page the campaign (``error``) on their own
+  and join it.
 - Every account's requests on a pool's templates, harvest-like or not and whether or not the
   account has reached the cluster stage (:class:`~distillwatch.models.links.PoolMinute`,
   :mod:`distillwatch.models.template_evidence`), feed a sequential test of the pool's harvest share
@@ -112,6 +114,7 @@ class CampaignProcessor:
             cid = self.cluster_of.get(u.cluster)
             if cid is not None:
                 self._pool_harvest(self.campaigns[cid], u, ts)
+                pools.add(cid)  # new activity on its templates: its rounds may now show
         # once per minute per pool, and before the minute's verdicts: a member's page then folds
         # into a pool that pages now
         for cid in sorted(pools):
@@ -198,9 +201,10 @@ class CampaignProcessor:
         return c
 
     def _lockstep(self, c: CampaignState, ts: float) -> None:
-        """Test a pool's members for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`);
-        strong enough, the tie is recorded among the campaign's links and the pool pages
-        (``error``) on its own evidence, before any member pages."""
+        """Test a pool's members, and the accounts that sent harvest-like requests on its templates
+        below the gate, for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`); strong
+        enough, the tie is recorded among the campaign's links, the pool pages (``error``) on its
+        own evidence, before any member pages, and every tested account joins it."""
         cfg = self.config
         window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
         t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots,
@@ -208,9 +212,13 @@ class CampaignProcessor:
         if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
             return
         value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
-        c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
-                                          cfg.lockstep_nats]
+        key = f"lockstep:{c.id}"
+        c.clusters[key] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4), cfg.lockstep_nats]
         c.severity = max(c.severity, ERROR)
+        for acc in sorted(c.slots):  # the tested accounts below the gate are the operation's too
+            if self.member_of.get(acc, c.id) == c.id:
+                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+        self.index(c)
 
     def _pool_harvest(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
         """Add a pool template's minute to the pool's harvest CUSUM, remember who sent its
@@ -228,6 +236,13 @@ class CampaignProcessor:
         for acc in u.accounts:
             if member_of.get(acc, c.id) == c.id and (acc in c.candidates or len(c.candidates) < cfg.max_members):
                 c.candidates[acc] = c.candidates.get(acc, 0) + 1
+        # every minute its members and candidates use its templates, below the gate or not, is a
+        # slot of their activity for the lockstep test (a framework's users that never send a
+        # harvest-like request there are neither, so their shared office hours are not tested)
+        slot, room = lockstep.slot_of(u.minute), len(c.slots) < cfg.lockstep_max_members
+        for acc in u.users:
+            if (acc in c.members or acc in c.candidates) and (acc in c.slots or room):
+                lockstep.add_slot(c.slots.setdefault(acc, []), slot, cfg.lockstep_slots)
         if u.harvest:
             c.last_ts = ts  # harvest-like requests on its templates: the pool is still at work
         key = f"pool_harvest:{c.id}"

@@ -125,3 +125,39 @@ def test_evidence_on_a_template_of_no_campaign_is_ignored():
     senders = [f"x{k}" for k in range(20)]
     assert st.minute(M0, PoolMinute(M0, POOL, 50, 50, senders, 0.15, senders)) == []
     assert st.proc.campaigns == {}
+
+
+def _rounds(st: Stage, users_of: list[list[str]], every: int = 5) -> list[dict]:
+    """A pool template used by dispatcher rounds: ``users_of[k]`` in round k (every ``every``
+    minutes), the first of each round with a harvest-like request, at a population share of 0.5
+    (so the pool's harvest CUSUM stays at 0: only timing can page it)."""
+    alerts: list[dict] = []
+    for k, users in enumerate(users_of):
+        minute = M0 + 1 + every * k
+        alerts += st.minute(minute, PoolMinute(minute, POOL, len(users), 1, users[:1], 0.5, sorted(users)))
+    return alerts
+
+
+def test_below_gate_accounts_in_lockstep_page_the_pool_and_join_it():
+    st = _pool_stage()
+    accounts = [f"n{k}" for k in range(10)]
+    # 150 rounds (12.5 h), each with 3 of the 10 accounts in the same minute; every account is the
+    # harvest-like sender of some rounds, so all are candidates, none ever reaches the cluster stage
+    alerts = _rounds(st, [[accounts[k % 10], accounts[(k + 3) % 10], accounts[(k + 7) % 10]] for k in range(150)])
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert c.harvest_nats == 0.0, "the harvest test stays silent"
+    pages = [a for a in alerts if a["severity"] == "error"]
+    assert pages and any(link["attribute"] == "lockstep" for link in pages[0]["links"])
+    named = {acc for a in alerts for acc in a["accounts_added"]}
+    assert set(accounts) | {"h1", "h2"} <= named
+
+
+def test_users_that_never_send_a_harvest_like_request_there_are_not_tested():
+    st = _pool_stage()
+    # a framework's users on a template two harvest-like accounts share: the same office-hour
+    # minutes, but none of them sends a harvest-like request on it, so none is tested or named
+    users = [f"u{k}" for k in range(10)]
+    rounds = [["h1", users[k % 10], users[(k + 3) % 10], users[(k + 7) % 10]] for k in range(150)]
+    assert _rounds(st, rounds) == []
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert set(c.slots) <= {"h1", "h2"} and set(c.members) == {"h1", "h2"}
