@@ -15,15 +15,18 @@ in a total order, so replay and the stream decide alike.
   accounts) founds a silent campaign (it never pages by itself), so the pool's members are held
   together from their first shared template: a member's page then pages the pool once, naming
   every member found so far, instead of opening its own incident.
-- A pool's template reports carry each member's recent active slots; the campaign merges them and
-  tests the pool for lockstep (:mod:`distillwatch.models.lockstep`): members sharing dispatcher
-  rounds far beyond chance page the campaign (``error``) on their own.
+- A pool's template reports carry each member's recent active slots; the campaign merges them, adds
+  the minutes its members and candidates (senders of harvest-like requests on its templates, below
+  the gate) use its templates, and tests the pool for lockstep (:mod:`distillwatch.models.lockstep`):
+  accounts sharing dispatcher rounds far beyond chance page the campaign (``error``) on their own
+  and join it.
 - Every account's requests on a pool's templates, harvest-like or not and whether or not the
   account has reached the cluster stage (:class:`~distillwatch.models.links.PoolMinute`,
   :mod:`distillwatch.models.template_evidence`), feed a sequential test of the pool's harvest share
   against the population's: past ``pool_nats`` with ``pool_accounts`` accounts it pages the
   campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
-  templates, before each has proven itself.
+  templates, before each has proven itself; from then on every account that uses one of them
+  joins at its first request there.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
@@ -99,14 +102,19 @@ class CampaignProcessor:
         pools: set[str] = set()
         cfg = self.config
         for r in reports:
-            if r.share >= cfg.min_share:
-                c = self._report(r, ts)
-                if r.attribute == "template":
-                    pools.add(c.id)
+            if r.share < cfg.min_share:
+                continue
+            if r.attribute == "tls" and cfg.tls_second_tie:
+                self._confirm(r, ts)
+                continue
+            c = self._report(r, ts)
+            if r.attribute == "template":
+                pools.add(c.id)
         for u in uses:
             cid = self.cluster_of.get(u.cluster)
             if cid is not None:
                 self._pool_harvest(self.campaigns[cid], u, ts)
+                pools.add(cid)  # new activity on its templates: its rounds may now show
         # once per minute per pool, and before the minute's verdicts: a member's page then folds
         # into a pool that pages now
         for cid in sorted(pools):
@@ -119,15 +127,52 @@ class CampaignProcessor:
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
 
-    def _report(self, r: Report, ts: float) -> CampaignState:
-        """Found, join or merge the campaign ``r`` ties; returns it."""
+    def _held(self, r: Report) -> tuple[dict[str, int], float]:
+        """How many of ``r``'s members each campaign holds, and how many a campaign must hold for
+        ``r`` to join it (``join_overlap``, or ``join_share`` of a small report)."""
         cfg = self.config
         counts: dict[str, int] = {}
         for acc, *_ in r.members:
             cid = self.member_of.get(acc)
             if cid is not None:
                 counts[cid] = counts.get(cid, 0) + 1
-        need = min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+        return counts, min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
+
+    def _confirm(self, r: Report, ts: float) -> None:
+        """A TLS value is a weak tie: it confirms (escalates) the campaign that holds most of its
+        members, and never founds, merges or adds to one.
+
+        A popular SDK's client stack is shared by thousands of honest accounts and by operations
+        that pick it to blend in; in a harvest-heavy world the harvest-like share of its users is as
+        high as an operation's own stack's (0.54 vs 0.53-0.71 measured), so no share bar separates
+        them, nor does its popularity (an operation is 10-15 % of a small world's accounts, as many
+        as a popular SDK's users). What does separate them is a second, independent tie: accounts
+        a card, router, address or prompt pool already ties are one operation whatever client they
+        use, so the TLS cluster's severity counts for the campaign holding them, and its other
+        users (honest ones, other operations) are not glued in."""
+        counts, need = self._held(r)
+        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
+        if not held:
+            return
+        c = self.campaigns[held[0][2]]
+        mine = [(acc, contribution) for acc, contribution, *_ in r.members if self.member_of.get(acc) == c.id]
+        for acc, contribution in mine:
+            c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)  # refreshes its contribution
+        self._record(c, r, len(mine), ts)
+
+    def _record(self, c: CampaignState, r: Report, members: int, ts: float) -> None:
+        """Keep ``r`` among ``c``'s ties (``members`` of it are ``c``'s) and take its severity and score."""
+        c.clusters[r.cluster] = [r.attribute, r.value, members, r.requests, r.output_tokens,
+                                 r.samples[:3], r.score, r.threshold]
+        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
+        if r.score >= c.score:
+            c.score, c.threshold = r.score, r.threshold
+        c.last_ts = ts
+
+    def _report(self, r: Report, ts: float) -> CampaignState:
+        """Found, join or merge the campaign ``r`` ties; returns it."""
+        cfg = self.config
+        counts, need = self._held(r)
         if r.attribute == "template":
             # an operation's accounts draw each request from its whole pool, so its private templates
             # share accounts pairwise only sparsely at first: one shared account joins them early
@@ -151,19 +196,15 @@ class CampaignProcessor:
                 c.add_member(acc, ts, contribution, r.cluster, cfg.max_members)
                 if slots and acc in c.members and (acc in c.slots or len(c.slots) < cfg.lockstep_max_members):
                     c.slots[acc] = merge_slots(c.slots.get(acc, []), slots[0], keep)
-        c.clusters[r.cluster] = [r.attribute, r.value, len(r.members), r.requests, r.output_tokens,
-                                 r.samples[:3], r.score, r.threshold]
-        c.severity = max(c.severity, SEVERITY_RANK[r.severity])
-        if r.score >= c.score:
-            c.score, c.threshold = r.score, r.threshold
-        c.last_ts = ts
+        self._record(c, r, len(r.members), ts)
         self.index(c)
         return c
 
     def _lockstep(self, c: CampaignState, ts: float) -> None:
-        """Test a pool's members for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`);
-        strong enough, the tie is recorded among the campaign's links and the pool pages
-        (``error``) on its own evidence, before any member pages."""
+        """Test a pool's members, and the accounts that sent harvest-like requests on its templates
+        below the gate, for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`); strong
+        enough, the tie is recorded among the campaign's links, the pool pages (``error``) on its
+        own evidence, before any member pages, and every tested account joins it."""
         cfg = self.config
         window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
         t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots,
@@ -171,9 +212,13 @@ class CampaignProcessor:
         if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
             return
         value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
-        c.clusters[f"lockstep:{c.id}"] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4),
-                                          cfg.lockstep_nats]
+        key = f"lockstep:{c.id}"
+        c.clusters[key] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4), cfg.lockstep_nats]
         c.severity = max(c.severity, ERROR)
+        for acc in sorted(c.slots):  # the tested accounts below the gate are the operation's too
+            if self.member_of.get(acc, c.id) == c.id:
+                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+        self.index(c)
 
     def _pool_harvest(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
         """Add a pool template's minute to the pool's harvest CUSUM, remember who sent its
@@ -191,13 +236,22 @@ class CampaignProcessor:
         for acc in u.accounts:
             if member_of.get(acc, c.id) == c.id and (acc in c.candidates or len(c.candidates) < cfg.max_members):
                 c.candidates[acc] = c.candidates.get(acc, 0) + 1
+        # every minute its members and candidates use its templates, below the gate or not, is a
+        # slot of their activity for the lockstep test (a framework's users that never send a
+        # harvest-like request there are neither, so their shared office hours are not tested)
+        slot, room = lockstep.slot_of(u.minute), len(c.slots) < cfg.lockstep_max_members
+        for acc in u.users:
+            if (acc in c.members or acc in c.candidates) and (acc in c.slots or room):
+                lockstep.add_slot(c.slots.setdefault(acc, []), slot, cfg.lockstep_slots)
         if u.harvest:
             c.last_ts = ts  # harvest-like requests on its templates: the pool is still at work
         key = f"pool_harvest:{c.id}"
         passed = key in c.clusters
         if not passed and (c.harvest_nats < cfg.pool_nats or len(c.candidates) < cfg.pool_accounts):
             return
-        joining = u.accounts if passed else sorted(c.candidates)  # once passed, each newcomer joins at once
+        # once passed, whoever uses one of its private templates is the operation's: it joins at
+        # once, at its first request there, without waiting for a harvest-like one (~2.5 requests)
+        joining = u.users if passed else sorted(c.candidates)
         value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
         c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
                            cfg.pool_nats]

@@ -137,8 +137,9 @@ class ClusterProcessor:
         p0 = template_evidence.baseline_share(base, self.config.pool_benign_floor)
         for key in sorted(uses):
             if key in self.clusters:
-                requests, harvest, accounts = uses[key]
-                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6)))
+                requests, harvest, accounts, users = uses[key]
+                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6),
+                                           sorted(users)))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the

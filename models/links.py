@@ -110,14 +110,16 @@ class Report(NamedTuple):
 
 class TemplateMinute(NamedTuple):
     """An account partition's requests on ``template`` (a template id or SimHash band) in a closed
-    minute, over all its accounts: how many, how many harvest-like, and which accounts sent the
-    harvest-like ones (sorted, at most :data:`~distillwatch.models.template_evidence.MAX_ACCOUNTS`)."""
+    minute, over all its accounts: how many, how many harvest-like, which accounts sent the
+    harvest-like ones and which used it at all (each sorted, at most
+    :data:`~distillwatch.models.template_evidence.MAX_ACCOUNTS`)."""
 
     minute: int
     template: str
     requests: int
     harvest: int
     accounts: list
+    users: list
 
     KIND = TEMPLATE_MINUTE
 
@@ -125,7 +127,8 @@ class TemplateMinute(NamedTuple):
 class PoolMinute(NamedTuple):
     """A template cluster's :class:`TemplateMinute` messages of one minute summed over the account
     partitions, with ``baseline``: the harvest-like share of all template requests the cluster
-    partition sees (the population's), for the campaign stage's pool harvest test."""
+    partition sees (the population's), for the campaign stage's pool harvest test, and ``users``:
+    every account that used the template in the minute (a paging pool takes them in)."""
 
     minute: int
     cluster: str  # ``template:…``
@@ -133,6 +136,7 @@ class PoolMinute(NamedTuple):
     harvest: int
     accounts: list
     baseline: float
+    users: list
 
     KIND = POOL_MINUTE
 
@@ -160,8 +164,17 @@ def from_wire(data: list) -> Message:
 
     >>> from_wire(['W', 2, 1e300])
     Watermark(source=2, watermark=inf)
+
+    A template or pool minute from a worker that did not send the template's users yet (one field
+    short) takes its harvest-like senders as the users it knew, so a rolling upgrade reads the
+    messages in flight:
+
+    >>> from_wire(['T', 7, 't1', 3, 1, ['a']])
+    TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a'], users=['a'])
     """
     kind = _KINDS.get(data[0]) if data else None
+    if (kind is TemplateMinute or kind is PoolMinute) and len(data) == len(kind._fields):
+        data = [*data, data[5]]
     if kind is None or len(data) != len(kind._fields) + 1:
         raise ValueError(f"not a link message: {data[:3]!r}")
     if kind is Watermark or kind is Rewind:

@@ -26,44 +26,55 @@ from distillwatch.models.links import TemplateMinute
 from distillwatch.models.partitioning import partition_for
 from distillwatch.models.timespans import DAY, MINUTE
 
-MAX_ACCOUNTS = 32  # harvest-like accounts named per message: a pool template has a few a minute
-MINUTE_, TEMPLATE, REQUESTS, HARVEST, ACCOUNTS = range(5)  # a tally row (a plain list: snapshots keep it as JSON)
+MAX_ACCOUNTS = 32  # accounts named per message (harvest-like ones, and users): a pool template has a few a minute
+# a tally row (a plain list: snapshots keep it as JSON)
+MINUTE_, TEMPLATE, REQUESTS, HARVEST, ACCOUNTS, USERS = range(6)
+
+
+def _name(named: list, account: str) -> None:
+    if len(named) < MAX_ACCOUNTS and account not in named:
+        named.append(account)
 
 
 def observe(tally: dict[str, list], minute: int, template: str, requests: int, harvest: int, account: str) -> None:
-    """Add one closed account-minute on ``template`` to the partition's tally.
+    """Add one closed account-minute on ``template`` to the partition's tally: its requests, its
+    harvest-like ones, the account among the harvest-like senders if it sent any, and among the
+    template's users in any case (a pool that pages takes in whoever uses its private templates).
 
     >>> tally = {}
     >>> observe(tally, 7, "band:0a1b", 2, 1, "a"); observe(tally, 7, "band:0a1b", 1, 0, "b")
     >>> tally
-    {'7|band:0a1b': [7, 'band:0a1b', 3, 1, ['a']]}
+    {'7|band:0a1b': [7, 'band:0a1b', 3, 1, ['a'], ['a', 'b']]}
     """
     key = f"{minute}|{template}"
     row = tally.get(key)
     if row is None:
-        row = tally[key] = [minute, template, 0, 0, []]
+        row = tally[key] = [minute, template, 0, 0, [], []]
+    elif len(row) == USERS:  # a row restored from a snapshot taken before users were kept
+        row.append(list(row[ACCOUNTS]))
     row[REQUESTS] += requests
     if harvest:
         row[HARVEST] += harvest
-        named = row[ACCOUNTS]
-        if len(named) < MAX_ACCOUNTS and account not in named:
-            named.append(account)
+        _name(row[ACCOUNTS], account)
+    _name(row[USERS], account)
 
 
 def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tuple[int, TemplateMinute]]:
     """``(cluster partition, message)`` for every tallied minute that ends at or before ``boundary``,
     in (minute, template) order; those leave the tally.
 
-    >>> tally = {"7|t1": [7, "t1", 3, 1, ["b", "a"]], "9|t1": [9, "t1", 1, 0, []]}
-    >>> drain(tally, 8 * 60, 4), list(tally)
-    ([(3, TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a', 'b']))], ['9|t1'])
+    >>> tally = {"7|t1": [7, "t1", 3, 1, ["b", "a"], ["c", "b", "a"]], "9|t1": [9, "t1", 1, 0, [], ["d"]]}
+    >>> drain(tally, 8 * 60, 4), list(tally)  # doctest: +NORMALIZE_WHITESPACE
+    ([(3, TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a', 'b'],
+                         users=['a', 'b', 'c']))], ['9|t1'])
     """
     due = sorted((row[MINUTE_], row[TEMPLATE], key) for key, row in tally.items()
                  if (row[MINUTE_] + 1) * MINUTE <= boundary)
     out = []
     for minute, template, key in due:
         row = tally.pop(key)
-        msg = TemplateMinute(minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]))
+        users = row[USERS] if len(row) > USERS else row[ACCOUNTS]
+        msg = TemplateMinute(minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]), sorted(users))
         out.append((partition_for(f"template:{template}", partitions), msg))
     return out
 
@@ -73,11 +84,12 @@ def gather(sums: dict[str, list], msg: TemplateMinute) -> None:
     key = f"template:{msg.template}"
     row = sums.get(key)
     if row is None:
-        sums[key] = [msg.requests, msg.harvest, set(msg.accounts)]
+        sums[key] = [msg.requests, msg.harvest, set(msg.accounts), set(msg.users)]
     else:
         row[0] += msg.requests
         row[1] += msg.harvest
         row[2].update(msg.accounts)
+        row[3].update(msg.users)
 
 
 def learn_baseline(base: list[float], ts: float, requests: int, harvest: int) -> None:

@@ -85,6 +85,9 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
     s = full["scenarios"]
     assert s["evasive_hydra"]["detected"] >= 63, s["evasive_hydra"]
     assert s["evasive_hydra"]["ttd_p90_min"] <= 630
+    # a paging pool takes in each account at its first request on one of its private templates
+    # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here. Pinned.
+    assert s["hydra"]["ttd_p90_min"] <= 125, s["hydra"]
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
@@ -120,4 +123,7 @@ def test_benign_look_alikes_pinned(full):
     # measured 0 since a peer-score page needs harvest requests with whole traces (was 1, a batch
     # job); 0 of 357 implicated (was 1). Sweep of seeds 11/23/31/41/53: 0 false pages in 5 days.
     assert full["benign"]["false_pages"] == 0
-    assert full["benign"]["implicated"] <= 1  # of 357
+    # 0 of 357: since a TLS value only confirms a campaign other values tie, a popular SDK glues no
+    # honest account into one (seeds 11-71: 0/0/1/3/1/0/4 -> 0/0/0/0/1/0/0; the one left is a
+    # router customer on a /24 it shares with a hydra)
+    assert full["benign"]["implicated"] == 0  # of 357

@@ -48,10 +48,10 @@ def test_one_incident_names_every_member_as_it_joins():
     assert list(first[0]) == CONTRACT
     assert first[0]["links"] == [{"attribute": "payment", "value": "p1", "accounts": 3}]
     # another attribute value of the same operation joins it through shared accounts
-    second = st.minute(M0 + 1, report(M0 + 1, "tls:t9", ["b", "c", "d", "e"]))
+    second = st.minute(M0 + 1, report(M0 + 1, "router:r9", ["b", "c", "d", "e"]))
     assert [(a["dedup_key"], a["accounts_added"], a["accounts_total"]) for a in second] == [
         (first[0]["dedup_key"], ["d", "e"], 5)]
-    assert st.minute(M0 + 2, report(M0 + 2, "tls:t9", ["b", "c", "d", "e"])) == [], "nobody new: no alert"
+    assert st.minute(M0 + 2, report(M0 + 2, "router:r9", ["b", "c", "d", "e"])) == [], "nobody new: no alert"
 
 
 def test_reports_touching_two_campaigns_merge_them_and_resolve_the_younger():
@@ -69,10 +69,25 @@ def test_reports_touching_two_campaigns_merge_them_and_resolve_the_younger():
 
 def test_hub_reports_tie_nothing():
     st = Stage()
-    # a hub: most of its users look ordinary (a popular SDK whose harvest-like share stays below
-    # min_share; one above it still ties, a known gap: docs/detection.md)
-    assert st.minute(M0, report(M0, "tls:popular-sdk", ["a", "b", "c"], share=0.5)) == []
+    # a hub: most of its users look ordinary (a NAT whose harvest-like share stays below min_share)
+    assert st.minute(M0, report(M0, "ip24:10.0.0.0/24", ["a", "b", "c"], share=0.5)) == []
     assert st.proc.campaigns == {}
+
+
+def test_a_tls_value_confirms_the_campaign_holding_its_members_and_ties_nobody():
+    st = Stage(update_every_s=0)
+    # a popular SDK's stack above min_share (the harvest-like share of its users is no hub test)
+    assert st.minute(M0, report(M0, "tls:popular-sdk", ["a", "b", "c", "d"])) == [], "founds nothing"
+    assert st.proc.campaigns == {}
+    st.minute(M0 + 1, report(M0 + 1, "payment:p1", ["a", "b", "c"], severity="warning"))  # one operation, not paging
+    st.minute(M0 + 2, report(M0 + 2, "payment:p2", ["x", "y", "z"], severity="warning"))  # another
+    out = st.minute(M0 + 3, report(M0 + 3, "tls:popular-sdk", ["a", "b", "x", "h1", "h2"]))
+    # the campaign holding most of its members pages, naming only its own accounts: the other
+    # operation is not merged in, and the SDK's other users (h1, h2: honest ones) are in no campaign
+    assert [(a["kind"], a["action"], a["accounts_added"]) for a in out] == [("campaign", "trigger", ["a", "b", "c"])]
+    assert out[0]["links"][0] == {"attribute": "payment", "value": "p1", "accounts": 3}
+    assert {"attribute": "tls", "value": "popular-sdk", "accounts": 2} in out[0]["links"]
+    assert sorted(st.proc.member_of) == ["a", "b", "c", "x", "y", "z"] and len(st.proc.campaigns) == 2
 
 
 def test_account_alerts_of_members_stay_below_paging_and_escalate_the_campaign():
@@ -104,7 +119,8 @@ def test_updates_are_paced():
 
 
 def test_the_order_messages_arrive_in_does_not_matter():
-    msgs = [report(M0, "payment:p1", ["a", "b", "c"]), report(M0, "tls:t1", ["c", "d", "e"]),
+    msgs = [report(M0, "payment:p1", ["a", "b", "c"]), report(M0, "router:r1", ["c", "d", "e"]),
+            report(M0, "tls:t1", ["a", "b", "d"]),
             verdict(M0, "d", "critical"), verdict(M0, "k", "error")]
     one, two = Stage(), Stage()
     assert one.minute(M0, *msgs) == two.minute(M0, *reversed(msgs))

@@ -33,7 +33,7 @@ def test_the_account_stage_sends_every_accounts_minute_on_a_template_before_the_
         assert proc.process(validate(ev)) is None
     msgs = [m for _, m in proc.links]
     sent = [m for m in msgs if type(m) is TemplateMinute and m.minute == minute]
-    assert sent == [TemplateMinute(minute, "tpl-pool", 3, 2, ["a", "b"])]
+    assert sent == [TemplateMinute(minute, "tpl-pool", 3, 2, ["a", "b"], ["a", "b", "c"])]
     passed = next(i for i, m in enumerate(msgs) if type(m) is Watermark and m.watermark >= (minute + 1) * 60)
     assert msgs.index(sent[0]) < passed, "the evidence arrives before the watermark that closes its minute"
     assert not any(type(m).__name__ == "Link" for m in msgs), "no account reached the cluster stage as a member"
@@ -52,15 +52,17 @@ def _cluster_minute(proc: ClusterProcessor, minute: int, *msgs: object) -> list[
 
 def test_the_cluster_stage_sums_partitions_and_forwards_only_templates_with_a_cluster():
     proc = ClusterProcessor(0, 2)
-    out = _cluster_minute(proc, M0, TemplateMinute(M0, "tpl-pool", 3, 2, ["b", "a"]),
-                          TemplateMinute(M0, "tpl-pool", 1, 1, ["c"]), TemplateMinute(M0, "tpl-other", 6, 0, []))
+    out = _cluster_minute(proc, M0, TemplateMinute(M0, "tpl-pool", 3, 2, ["b", "a"], ["b", "a"]),
+                          TemplateMinute(M0, "tpl-pool", 1, 1, ["c"], ["c"]),
+                          TemplateMinute(M0, "tpl-other", 6, 0, [], ["x", "y"]))
     assert out == [], "no template has a cluster yet: nothing for the campaign stage"
     assert proc.template_base[:2] == [10.0, 3.0], "but every template teaches the population's share"
     # a harvest-like account reaches the cluster stage on the template: it has a cluster from now on
     member = Link(M0 + 1, "template", "tpl-pool", "h1", 2, 3000, 7.0, 0, 3, "ev-h1")
-    out = _cluster_minute(proc, M0 + 1, member, TemplateMinute(M0 + 1, "tpl-pool", 3, 2, ["b", "a"]),
-                          TemplateMinute(M0 + 1, "tpl-pool", 1, 1, ["c"]))
-    assert [(m.cluster, m.requests, m.harvest, m.accounts) for m in out] == [(POOL, 4, 3, ["a", "b", "c"])]
+    out = _cluster_minute(proc, M0 + 1, member, TemplateMinute(M0 + 1, "tpl-pool", 3, 2, ["b", "a"], ["d", "b", "a"]),
+                          TemplateMinute(M0 + 1, "tpl-pool", 1, 1, ["c"], ["c"]))
+    assert [(m.cluster, m.requests, m.harvest, m.accounts, m.users) for m in out] == [
+        (POOL, 4, 3, ["a", "b", "c"], ["a", "b", "c", "d"])]
     assert 0.1 <= out[0].baseline < 0.5
 
 
@@ -76,7 +78,7 @@ def test_a_pool_with_twice_the_populations_harvest_share_pages_naming_below_gate
     alerts: list[dict] = []
     for i in range(40):  # one minute of requests from three newcomers each; 60 % harvest-like against 15 %
         accounts = [f"n{(3 * i + k) % 12:02d}" for k in range(3)]
-        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 5, 3, sorted(accounts), 0.15))
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 5, 3, sorted(accounts), 0.15, sorted(accounts)))
     pages = [a for a in alerts if a["severity"] == "error"]
     assert pages, "the pool's summed evidence pages"
     assert pages[0]["kind"] == "campaign"
@@ -86,6 +88,16 @@ def test_a_pool_with_twice_the_populations_harvest_share_pages_naming_below_gate
     assert {"h1", "h2"} <= named
     # each minute adds 3 * ln(2) + 2 * ln(0.7/0.85) = 1.69 nats: the 20-nat bar takes 12 minutes
     assert harvest_llr(5, 3, 2.0, 0.15) * 11 < 20 <= harvest_llr(5, 3, 2.0, 0.15) * 12
+    # once it pages, an account joins at its first request on the pool's templates, harvest-like or not
+    late = st.minute(M0 + 60, PoolMinute(M0 + 60, POOL, 2, 0, [], 0.15, ["late1", "n00"]))
+    assert [(a["kind"], a["accounts_added"]) for a in late] == [("campaign", ["late1"])]
+
+
+def test_before_it_pages_a_pool_takes_in_only_the_senders_of_harvest_like_requests():
+    st = _pool_stage()
+    st.minute(M0 + 1, PoolMinute(M0 + 1, POOL, 3, 1, ["n1"], 0.15, ["n1", "u1", "u2"]))
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert sorted(c.candidates) == ["n1"] and sorted(c.members) == ["h1", "h2"]
 
 
 def test_a_pool_at_the_populations_share_never_pages():
@@ -93,7 +105,7 @@ def test_a_pool_at_the_populations_share_never_pages():
     alerts: list[dict] = []
     for i in range(300):  # 1 of 6 requests harvest-like: the population's share
         accounts = [f"n{(i + k) % 30:02d}" for k in range(1)]
-        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 6, 1, accounts, 0.17))
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 6, 1, accounts, 0.17, accounts))
     assert alerts == []
     assert st.proc.campaigns[next(iter(st.proc.campaigns))].harvest_nats < 5
 
@@ -102,7 +114,7 @@ def test_a_harvesting_pool_of_too_few_accounts_does_not_page_on_this_test():
     st = _pool_stage()
     alerts: list[dict] = []
     for i in range(60):  # two accounts (lone harvesters on a shared band, say): each pages on its own
-        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 4, 4, ["h1", "h2"], 0.15))
+        alerts += st.minute(M0 + 1 + i, PoolMinute(M0 + 1 + i, POOL, 4, 4, ["h1", "h2"], 0.15, ["h1", "h2"]))
     assert alerts == []
     c = st.proc.campaigns[next(iter(st.proc.campaigns))]
     assert c.harvest_nats > 100 and len(c.candidates) == 2
@@ -110,5 +122,42 @@ def test_a_harvesting_pool_of_too_few_accounts_does_not_page_on_this_test():
 
 def test_evidence_on_a_template_of_no_campaign_is_ignored():
     st = Stage()
-    assert st.minute(M0, PoolMinute(M0, POOL, 50, 50, [f"x{k}" for k in range(20)], 0.15)) == []
+    senders = [f"x{k}" for k in range(20)]
+    assert st.minute(M0, PoolMinute(M0, POOL, 50, 50, senders, 0.15, senders)) == []
     assert st.proc.campaigns == {}
+
+
+def _rounds(st: Stage, users_of: list[list[str]], every: int = 5) -> list[dict]:
+    """A pool template used by dispatcher rounds: ``users_of[k]`` in round k (every ``every``
+    minutes), the first of each round with a harvest-like request, at a population share of 0.5
+    (so the pool's harvest CUSUM stays at 0: only timing can page it)."""
+    alerts: list[dict] = []
+    for k, users in enumerate(users_of):
+        minute = M0 + 1 + every * k
+        alerts += st.minute(minute, PoolMinute(minute, POOL, len(users), 1, users[:1], 0.5, sorted(users)))
+    return alerts
+
+
+def test_below_gate_accounts_in_lockstep_page_the_pool_and_join_it():
+    st = _pool_stage()
+    accounts = [f"n{k}" for k in range(10)]
+    # 150 rounds (12.5 h), each with 3 of the 10 accounts in the same minute; every account is the
+    # harvest-like sender of some rounds, so all are candidates, none ever reaches the cluster stage
+    alerts = _rounds(st, [[accounts[k % 10], accounts[(k + 3) % 10], accounts[(k + 7) % 10]] for k in range(150)])
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert c.harvest_nats == 0.0, "the harvest test stays silent"
+    pages = [a for a in alerts if a["severity"] == "error"]
+    assert pages and any(link["attribute"] == "lockstep" for link in pages[0]["links"])
+    named = {acc for a in alerts for acc in a["accounts_added"]}
+    assert set(accounts) | {"h1", "h2"} <= named
+
+
+def test_users_that_never_send_a_harvest_like_request_there_are_not_tested():
+    st = _pool_stage()
+    # a framework's users on a template two harvest-like accounts share: the same office-hour
+    # minutes, but none of them sends a harvest-like request on it, so none is tested or named
+    users = [f"u{k}" for k in range(10)]
+    rounds = [["h1", users[k % 10], users[(k + 3) % 10], users[(k + 7) % 10]] for k in range(150)]
+    assert _rounds(st, rounds) == []
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    assert set(c.slots) <= {"h1", "h2"} and set(c.members) == {"h1", "h2"}
