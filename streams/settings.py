@@ -62,7 +62,7 @@ class Settings:
     web_port: int = field(default=6066, metadata={"env": "DW_WEB_PORT"})
     # table state (docs/scaling.md): "memory" (rebuilt from the changelogs at every start) or "rocksdb"
     # (local databases under data_dir, a restart reads only the changelogs' tails)
-    store: str = field(default="memory", metadata={"env": "DW_STORE"})
+    store: str = field(default="rocksdb", metadata={"env": "DW_STORE"})
     standby_replicas: int = field(default=0, metadata={"env": "DW_STANDBY_REPLICAS"})  # table_standby_replicas
     pagerduty_routing_key: str = field(
         default="", metadata={"env": "DW_PAGERDUTY_ROUTING_KEY", "secret": True}
