@@ -11,7 +11,13 @@
   survivor applied one new event on every partition. This includes noticing the death, i.e. the
   session timeout (``--session-timeout``, the worker's ``DW_SESSION_TIMEOUT_S``).
 
+- ``rebuild``: no Kafka, no Faust: the account stage rebuilds its four partitions
+  (``AccountStage.partition``) from a table mapping holding ``--accounts`` accounts (the records a
+  worker's table holds after the ``restart`` fill; built once and cached under ``.run/bench``),
+  ``--repeat`` times in one process. The part of a restart this repository's code decides.
+
     python -m bench.restart restart --store rocksdb --accounts 1000000
+    python -m bench.restart rebuild --accounts 1000000 --repeat 2
 
 Uses the broker in ``KAFKA_BOOTSTRAP_SERVERS`` (``bench.run`` starts one). Prints progress on
 stderr and the JSON result last on stdout.
@@ -20,7 +26,11 @@ stderr and the JSON result last on stdout.
 from __future__ import annotations
 
 import argparse
+import gc
+import math
+import os
 import signal
+import struct
 import time
 from pathlib import Path
 
@@ -29,6 +39,12 @@ import orjson
 from bench.common import WORK, emit, log
 from bench.streaming import PARTITIONS, Scenario, events_in, metrics, wait_events, wait_ready
 from bench.synthetic import T0, account_id, rounds
+
+
+def _rebuild_settings():
+    from distillwatch.streams.settings import Settings
+
+    return Settings(requests_partitions=PARTITIONS, cluster_partitions=PARTITIONS)
 
 
 def _inputs(accounts: int) -> tuple[Path, Path]:
@@ -133,14 +149,92 @@ def failover(accounts: int, store: str, session_timeout: float) -> dict:
             "processing_again_seconds": round(seconds, 2)}
 
 
+_KV = struct.Struct("<II")
+
+
+def _table(accounts: int) -> dict[bytes, bytes]:
+    """The account table of a worker holding four partitions after the ``restart`` fill (one
+    synthetic event per account, every minute closed as by the idle flush), written by the stage's
+    own state writer; cached as length-prefixed key/value pairs, per account record version."""
+    from distillwatch.models.account_state import AccountState
+
+    path = WORK / f"rebuild-table-{accounts}-v{AccountState().to_bytes()[0]}.bin"
+    if not path.exists():
+        WORK.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            for key, value in _fill_table(accounts).items():
+                f.write(_KV.pack(len(key), len(value)) + key + value)
+        tmp.rename(path)
+    raw = path.read_bytes()
+    data, pos = {}, 0
+    while pos < len(raw):
+        nk, nv = _KV.unpack_from(raw, pos)
+        pos += _KV.size
+        data[raw[pos : pos + nk]] = raw[pos + nk : pos + nk + nv]
+        pos += nk + nv
+    return data
+
+
+def _fill_table(accounts: int) -> dict[bytes, bytes]:
+    from distillwatch.models.account_processor import AccountProcessor
+    from distillwatch.models.event import validate
+    from distillwatch.models.partitioning import partition_for
+    from distillwatch.streams.metrics import Metrics
+    from distillwatch.streams.stages.accounts import AccountStage, Partition
+    from distillwatch.streams.stages.outbox import Outbox
+
+    stage = AccountStage(_rebuild_settings(), {}, "changelog", Metrics(), lambda: 0.0)
+    procs = [AccountProcessor(p, stage.settings.cluster_partitions, stage.config, [p]) for p in range(PARTITIONS)]
+    for i, _n, _ts, d in rounds(accounts, 1):
+        procs[partition_for(account_id(i), PARTITIONS)].process(validate(d))
+    for p, proc in enumerate(procs):
+        proc.mark(p, math.inf)  # end of input: every minute closed, as after the bench's idle flush
+        stage.parts[p] = Partition(proc, {}, 0.0)
+        for _ in range(2):  # a second, empty batch: the first one's journal (every account) is dropped
+            stage.touched.add(p)
+            stage.finish(Outbox())
+        del stage.parts[p]
+        procs[p] = None  # type: ignore[call-overload]
+        gc.collect()
+    return stage.data  # type: ignore[return-value]
+
+
+def rebuild(accounts: int, repeat: int) -> dict:
+    from distillwatch.streams.metrics import Metrics
+    from distillwatch.streams.stages.accounts import AccountStage
+
+    data = _table(accounts)
+    log(f"rebuild: {len(data):,} records, load {os.getloadavg()[0]:.1f}")
+    seconds: list[float] = []
+    collects: list[float] = []
+    for _ in range(repeat):
+        stage = AccountStage(_rebuild_settings(), data, "changelog", Metrics(), lambda: 0.0)
+        t0, c0 = time.perf_counter(), time.process_time()
+        held = sum(len(stage.partition(p).proc.accounts) for p in range(PARTITIONS))
+        seconds.append(round(time.perf_counter() - t0, 2))
+        cpu = time.process_time() - c0
+        t0 = time.perf_counter()
+        gc.collect()  # what Faust runs at a revocation, and on every pass while a stopping worker waits
+        collects.append(round(time.perf_counter() - t0, 3))
+        log(f"rebuild: {held:,} accounts in {seconds[-1]:.1f} s ({cpu:.1f} s CPU), then a full collection "
+            f"{collects[-1]:.2f} s, load {os.getloadavg()[0]:.1f}")
+        del stage
+        gc.collect()
+    return {"mode": "rebuild", "accounts": accounts, "seconds": seconds, "full_collection_seconds": collects}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["restart", "failover"])
+    ap.add_argument("mode", choices=["restart", "failover", "rebuild"])
     ap.add_argument("--store", choices=["memory", "rocksdb"], default="rocksdb")
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--session-timeout", type=float, default=10.0, help="failover: DW_SESSION_TIMEOUT_S")
+    ap.add_argument("--repeat", type=int, default=2, help="rebuild: rebuilds in one process")
     args = ap.parse_args()
-    if args.mode == "restart":
+    if args.mode == "rebuild":
+        emit(rebuild(args.accounts, args.repeat))
+    elif args.mode == "restart":
         emit(restart(args.accounts, args.store))
     else:
         emit(failover(args.accounts, args.store, args.session_timeout))
