@@ -33,26 +33,16 @@ def partition_of(key: bytes, value: bytes | None) -> int | None:
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a partition is rebuilt, and none over what it built
-    afterwards. A rebuild allocates millions of objects that all stay alive (a 1 M-account
-    worker's states), and each allocation burst set off collections that scanned every one of them
-    again: half of a restore's time, measured (30.6 s with, 15.0 s without, for the 1 M-account
-    bench's four partitions). At the end the rebuilt objects are frozen (``gc.freeze``: moved
-    out of every later collection) before the collector runs again: otherwise its first pass walked
-    them all at once, and every full collection after it too, e.g. the ``gc.collect()`` Faust runs
-    on each pass while it waits for a stopping worker's batches (a 1 M-account worker took 100 s
-    to stop). An account state refers to no other object that could point back to it, so a frozen
-    one is still freed by reference counting when it is forgotten or its partition goes; what a
-    freeze keeps for good is only cyclic garbage that existed at that moment, so a collection of
-    the rest (not frozen by an earlier rebuild) runs first."""
+    """No cyclic garbage collection while a partition is rebuilt. A rebuild allocates millions of
+    objects that all stay alive (a 1 M-account worker's states), and each allocation burst set off
+    collections that scanned every one of them again: half of a restore's time, measured (30.6 s
+    with, 15.0 s without, for the 1 M-account bench's four partitions). Reference counting still
+    frees what a rebuild drops; the next collection after it runs once, as usual."""
     enabled = gc.isenabled()
-    if enabled:
-        gc.collect()
     gc.disable()
     try:
         yield
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 

@@ -2,8 +2,7 @@
 drivers on a plain dict standing in for the table, as in ``test_stages.py``).
 
 - A worker rebuilding several partitions from the in-memory table reads the table once, not once
-  per partition, and each rebuilt processor holds what the live one held; what a rebuild built is
-  frozen out of the cyclic collector's later passes, and still freed when its partition goes.
+  per partition, and each rebuilt processor holds what the live one held.
 - A partition given back in the next generation keeps its processor, the others are rebuilt from
   the table, and the alert ids equal replay's; a partition given back later (the worker missed a
   generation, someone else may have processed it) is rebuilt too.
@@ -11,7 +10,6 @@ drivers on a plain dict standing in for the table, as in ``test_stages.py``).
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,28 +86,3 @@ def test_partitions_given_back_next_generation_keep_their_processors(recorded: t
     stage.revoke(PARTITIONS)
     assert stage.assign(PARTITIONS, 8) == []  # generation 7 went by without this worker
     assert stage.parts == {}
-
-
-def test_rebuilt_accounts_leave_the_collectors_passes(recorded: tuple[Path, set[str]]):
-    """A rebuilt partition's account states are moved to the collector's permanent generation, so
-    no later collection walks them (Faust collects at every revocation and on each pass while a
-    stopping worker waits); reference counting still frees them when the partition is dropped."""
-    source = TestingSource(recorded[0], SETTINGS.requests_partitions)
-    pipe = Pipeline()
-    pipe.run(source.batches(500, start=0))
-    restarted = pipe.restarted(dict(pipe.account_data))
-    frozen = gc.get_freeze_count()
-    try:
-        states = restarted.accounts.partition(0).proc.accounts
-        assert len(states) > 50
-        assert gc.get_freeze_count() >= frozen + len(states)
-        tracked = {id(o) for o in gc.get_objects()}  # the three generations: not the permanent one
-        assert not any(id(st) in tracked for st in states.values())
-        n, before = len(states), gc.get_freeze_count()
-        del states
-        restarted.accounts.revoke(PARTITIONS)
-        restarted.accounts.assign([], 9)  # not given back: the set-aside processors are dropped
-        assert not restarted.accounts.parts
-        assert gc.get_freeze_count() <= before - n, "frozen states freed with their partition"
-    finally:
-        gc.unfreeze()
