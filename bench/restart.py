@@ -36,7 +36,7 @@ from pathlib import Path
 
 import orjson
 
-from bench.common import WORK, emit, log
+from bench.common import WORK, emit, log, rss_bytes
 from bench.streaming import PARTITIONS, Scenario, events_in, metrics, wait_events, wait_ready
 from bench.synthetic import T0, account_id, rounds
 
@@ -216,9 +216,12 @@ def rebuild(accounts: int, repeat: int) -> dict:
     from distillwatch.streams.stages.accounts import AccountStage
 
     data = _table(accounts)
+    gc.collect()
+    base = rss_bytes()
     log(f"rebuild: {len(data):,} records, load {os.getloadavg()[0]:.1f}")
     seconds: list[float] = []
     collects: list[float] = []
+    resident: list[float] = []  # RSS growth per account rebuilt (the table's records were loaded before)
     for _ in range(repeat):
         stage = AccountStage(_rebuild_settings(), data, "changelog", Metrics(), lambda: 0.0)
         t0, c0 = time.perf_counter(), time.process_time()
@@ -228,11 +231,13 @@ def rebuild(accounts: int, repeat: int) -> dict:
         t0 = time.perf_counter()
         gc.collect()  # what Faust runs at a revocation, and on every pass while a stopping worker waits
         collects.append(round(time.perf_counter() - t0, 3))
+        resident.append(round((rss_bytes() - base) / held, 1))
         log(f"rebuild: {held:,} accounts in {seconds[-1]:.1f} s ({cpu:.1f} s CPU), then a full collection "
-            f"{collects[-1]:.2f} s, load {os.getloadavg()[0]:.1f}")
+            f"{collects[-1]:.2f} s, {resident[-1]:,.0f} B resident per account, load {os.getloadavg()[0]:.1f}")
         del stage
         gc.collect()
-    return {"mode": "rebuild", "accounts": accounts, "seconds": seconds, "full_collection_seconds": collects}
+    return {"mode": "rebuild", "accounts": accounts, "seconds": seconds, "full_collection_seconds": collects,
+            "resident_bytes_per_account": resident}
 
 
 def main() -> None:
