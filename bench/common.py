@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import os
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -66,6 +69,49 @@ def rss_bytes() -> int:
 
 def peak_rss_bytes() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+
+def heap_bytes() -> dict[str, int]:
+    """Where the process's memory is: bytes in live objects vs bytes the allocators hold free.
+
+    Python's small-object allocator (pymalloc, objects <= 512 B: most of an account's arrays and
+    strings) from ``sys._debugmallocstats``; larger blocks (an account state object itself) from
+    glibc's ``mallinfo2``. ``live`` is what is allocated; ``free`` what the allocators keep but no
+    object uses (fragmentation: it counts in RSS, and a freed account's memory only returns to the
+    OS when a whole arena or the heap's top empties). Empty where glibc is not the C library."""
+    out: dict[str, int] = {}
+    saved = os.dup(2)
+    with tempfile.TemporaryFile("w+") as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        for line in tmp:
+            name, _, value = line.partition("=")
+            name = name.strip()
+            key = {"# bytes in allocated blocks": "pymalloc_live", "Total": "pymalloc_held"}.get(name)
+            if key:  # the first "Total": the arenas' bytes (free blocks, empty pools and headers included)
+                out.setdefault(key, int(value.replace(",", "")))
+    if "pymalloc_held" in out:
+        out["pymalloc_free"] = out.pop("pymalloc_held") - out.get("pymalloc_live", 0)
+    try:
+        info = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return out
+    info.restype = _MallInfo2
+    m = info()
+    out.update(malloc_live=m.uordblks + m.hblkhd, malloc_free=m.fordblks)
+    out["live"] = out.get("pymalloc_live", 0) + out["malloc_live"]
+    out["free"] = out.get("pymalloc_free", 0) + out["malloc_free"]
+    return out
 
 
 def emit(result: dict) -> None:

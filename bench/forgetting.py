@@ -25,7 +25,7 @@ import os
 import random
 import time
 
-from bench.common import emit, log, rss_bytes
+from bench.common import emit, heap_bytes, log, rss_bytes
 from bench.synthetic import T0, event_dict
 
 DAY = 86_400.0
@@ -72,17 +72,23 @@ def main() -> None:
         busy += _run(chunk, procs)
         events += len(chunk)
         gc.collect()
-        row = {"day": d + 1, "rss_bytes": rss_bytes(), "accounts_held": sum(len(p.accounts) for p in procs),
+        heap = heap_bytes()
+        row = {"day": d + 1, "rss_bytes": rss_bytes(), "live_bytes": heap.get("live"), "free_bytes": heap.get("free"),
+               "accounts_held": sum(len(p.accounts) for p in procs),
                "forgotten": sum(p.counters["forgotten"] for p in procs),
-               "link_cache_entries": sum(len(p._link_partition) for p in procs)}
+               "link_cache_entries": sum(len(p._link_partition) for p in procs),
+               "open_window_entries": sum(len(b) for p in procs for b in p._open.values()),
+               "stale_list_entries": sum(len(p._stale) for p in procs),
+               "python_objects": len(gc.get_objects())}
         daily.append(row)
-        log(f"day {d + 1:3d}: rss {row['rss_bytes'] / 2**20:8.1f} MiB, held {row['accounts_held']:9,d}, "
-            f"forgotten {row['forgotten']:9,d}, load {os.getloadavg()[0]:.1f}")
+        log(f"day {d + 1:3d}: rss {row['rss_bytes'] / 2**20:8.1f} MiB, live {(row['live_bytes'] or 0) / 2**20:8.1f} "
+            f"MiB, free {(row['free_bytes'] or 0) / 2**20:6.1f} MiB, held {row['accounts_held']:9,d}, "
+            f"forgotten {row['forgotten']:9,d}, objects {row['python_objects']:9,d}, load {os.getloadavg()[0]:.1f}")
 
-    def growth(a: int, b: int) -> float | None:
-        if b > days or a > days:
+    def growth(a: int, b: int, what: str = "rss_bytes") -> float | None:
+        if b > days or a > days or not daily[a - 1][what]:
             return None
-        return round(daily[b - 1]["rss_bytes"] / daily[a - 1]["rss_bytes"] - 1.0, 4)
+        return round(daily[b - 1][what] / daily[a - 1][what] - 1.0, 4)
 
     settled = 30 + span
     emit({
@@ -91,6 +97,8 @@ def main() -> None:
         "wall_seconds": round(time.perf_counter() - t_start, 1), "rss_base_bytes": base,
         "rss_growth_day30_to_end": growth(30, days), "settled_day": settled,
         "rss_growth_settled_to_end": growth(settled, days),
+        "live_growth_day30_to_end": growth(30, days, "live_bytes"),
+        "held_growth_day30_to_end": growth(30, days, "accounts_held"),
         "accounts_held_day30": daily[29]["accounts_held"] if days >= 30 else None,
         "accounts_held_end": daily[-1]["accounts_held"], "forgotten": daily[-1]["forgotten"],
         "daily": daily,

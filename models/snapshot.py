@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import orjson
 
@@ -26,8 +26,9 @@ from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 from distillwatch.models.links import Message, from_wire, to_wire
 from distillwatch.models.minute_merge import MinuteMerge
 
-_VERSION = 5  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks;
-# 5: account records without a frontier, positions fixed for a minute's life (the stage's journal)
+_VERSION = 6  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks;
+# 5: account records without a frontier, positions fixed for a minute's life (the stage's journal);
+# 6: account states of version 6 (AccountState.to_bytes: the strings' lengths in its head)
 _ACCOUNT_RECORD = struct.Struct("<Hi")
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
@@ -98,16 +99,22 @@ def parse_account_record(data: bytes) -> tuple[int, int, bytes]:
     return partition, position, data[_ACCOUNT_RECORD.size :]
 
 
+def record_partition(data: bytes) -> int:
+    """The partition an :func:`account_record` says its account lives in (nothing else decoded)."""
+    return _ACCOUNT_RECORD.unpack_from(data, 0)[0]
+
+
 def restore_account_processor(
     partition: int,
     cluster_partitions: int,
     partition_state: bytes | None,
-    accounts: dict[str, tuple[int, bytes]],
+    accounts: Mapping[str, bytes],
     config: AccountConfig | None = None,
     sources: Iterable[int] | None = None,
 ) -> AccountProcessor:
     """An account processor from its partition record (``None``: fresh) and its accounts as
-    ``{account: (position, state bytes)}``; ``sources`` as for :class:`AccountProcessor`."""
+    ``{account: account_record}`` (:func:`account_record`: the records are decoded here, once, in
+    place); ``sources`` as for :class:`AccountProcessor`."""
     proc = AccountProcessor(partition, cluster_partitions, config, sources)
     if partition_state:
         if partition_state[0] != _VERSION:
@@ -124,10 +131,12 @@ def restore_account_processor(
         proc.peers.load(peers)
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
-    for acc, (position, data) in accounts.items():
-        st = proc.accounts[acc] = AccountState.from_bytes(data)
+    held = proc.accounts
+    decode, head, skip = AccountState.from_bytes, _ACCOUNT_RECORD.unpack_from, _ACCOUNT_RECORD.size
+    for acc, record in accounts.items():
+        st = held[acc] = decode(record, skip)
         if st.win_minute >= 0:
-            opened.setdefault(st.win_minute, []).append((position, acc))
+            opened.setdefault(st.win_minute, []).append((head(record, 0)[1], acc))
     for minute, entries in opened.items():
         entries.sort()
         proc.reopen_windows(minute, entries)

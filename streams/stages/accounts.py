@@ -38,7 +38,6 @@ from distillwatch.models.snapshot import (
     account_partition_to_bytes,
     account_record,
     open_positions,
-    parse_account_record,
     restore_account_processor,
 )
 from distillwatch.models.suppressions import SuppressionTable
@@ -119,14 +118,13 @@ class AccountStage(Stage):
             (n,) = _HEAD.unpack_from(raw, 0)
             head = orjson.loads(raw[_HEAD.size : _HEAD.size + n])
             pstate = raw[_HEAD.size + n :]
-        accounts: dict[str, tuple[int, bytes]] = {}
+        accounts: dict[str, bytes] = {}  # account -> its record (take(p): records of partition p only)
         chunks: list[tuple[int, bytes]] = []
         journaled: dict[int, bytes] = {}
         prefix, jprefix = b"b/%d/" % p, b"j/%d/" % p
         for key, value in self.records.take(p):
             if key[:2] == b"a/":
-                _, position, st = parse_account_record(value)  # take(p): records of partition p only
-                accounts[key[2:].decode()] = (position, st)
+                accounts[key[2:].decode()] = value
             elif key.startswith(prefix):
                 chunks.append((int(key[len(prefix) :]), value))
             elif key.startswith(jprefix):
@@ -140,7 +138,7 @@ class AccountStage(Stage):
                 if record is None:
                     accounts.pop(acc, None)
                 else:
-                    accounts[acc] = parse_account_record(record)[1:]
+                    accounts[acc] = record
         proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config,
                                          range(self.settings.requests_partitions))
         part = Partition(proc, head, self.assigned_at.get(p, self.clock()))  # quiet since assigned

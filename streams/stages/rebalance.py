@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from distillwatch.models.snapshot import parse_account_record
+from distillwatch.models.snapshot import record_partition
 
 T = TypeVar("T")
 
@@ -25,7 +25,7 @@ def partition_of(key: bytes, value: bytes | None) -> int | None:
     account key without its value)."""
     kind = key[:2]
     if kind == b"a/":
-        return None if value is None else parse_account_record(value)[0]
+        return None if value is None else record_partition(value)
     if kind in (b"b/", b"j/"):  # an account partition's held events b/<p>/<n>, its journal j/<p>/<i>
         return int(key[2:].split(b"/", 1)[0])
     return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None

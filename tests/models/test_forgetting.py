@@ -16,7 +16,6 @@ from distillwatch.models.snapshot import (
     account_partition_to_bytes,
     account_record,
     open_positions,
-    parse_account_record,
     restore_account_processor,
 )
 from distillwatch.models.timespans import HOUR, MINUTE
@@ -70,8 +69,7 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
     positions = open_positions(first)
     records = {acc: account_record(st, 0, positions.get(acc, -1)) for acc, st in first.accounts.items()}
     restored = restore_account_processor(
-        0, 1, account_partition_to_bytes(first),
-        {acc: parse_account_record(r)[1:] for acc, r in records.items()})
+        0, 1, account_partition_to_bytes(first), records)
     assert restored.forgot_at == first.forgot_at
     for ev in first.order.held():  # the events held: a stage keeps them in records of their own
         restored.order.push(ev)

@@ -55,12 +55,9 @@ def _round_trip(engine: Engine) -> Engine:
     fresh = Engine(len(engine.accounts), len(engine.clusters))
     for p, proc in enumerate(engine.accounts):
         positions = open_positions(proc)
-        records = {acc: parse_account_record(account_record(st, p, positions.get(acc, -1)))
-                   for acc, st in proc.accounts.items()}
-        assert all(r[0] == p for r in records.values())
-        restored = restore_account_processor(
-            p, len(engine.clusters), account_partition_to_bytes(proc),
-            {acc: (r[1], r[2]) for acc, r in records.items()})
+        records = {acc: account_record(st, p, positions.get(acc, -1)) for acc, st in proc.accounts.items()}
+        assert all(parse_account_record(r)[0] == p for r in records.values())
+        restored = restore_account_processor(p, len(engine.clusters), account_partition_to_bytes(proc), records)
         assert dict(restored.open_windows()) == dict(proc.open_windows())
         for ev in proc.order.held():  # the events held: a stage keeps them in records of their own
             restored.order.push(ev)

@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.config import AccountConfig
 from distillwatch.models.event import validate
@@ -48,13 +50,13 @@ def test_peer_model_round_trip_scores_identically():
     assert restored.baseline("established/verified") == model.baseline("established/verified")
 
 
-def test_flat_arrays_keep_the_record_layout_of_version_5():
+def test_flat_arrays_keep_the_record_layout():
     """In memory the capability mix, hour profile and HLL estimate cache share one array, and the
-    band cache and event-id ring another; the record keeps version 5's order (caps, hours, HLL,
-    bands, recent ids) so changelogs written before still load, and the estimate cache is not written."""
+    band cache and event-id ring another; the record keeps the five arrays' order (caps, hours,
+    HLL, bands, recent ids) after its fixed head, and the estimate cache is not written."""
     import struct
 
-    from distillwatch.models.account_state import _HEADER, BANDS, CAPS, EST, HOURS, RECENT
+    from distillwatch.models.account_state import _FIXED, BANDS, CAPS, EST, HOURS, RECENT
 
     st = AccountState()
     st.weights[CAPS + 3] = 1.5
@@ -64,7 +66,7 @@ def test_flat_arrays_keep_the_record_layout_of_version_5():
     st.keys[BANDS + 63] = 0xBEEF
     st.keys[RECENT + 15] = 0xCAFE
     blob = st.to_bytes()
-    pos = _HEADER.size
+    pos = _FIXED.size
     caps = struct.unpack_from("<8d", blob, pos)
     hours = struct.unpack_from("<24d", blob, pos + 64)
     hll = blob[pos + 256 : pos + 256 + 192]
@@ -72,9 +74,52 @@ def test_flat_arrays_keep_the_record_layout_of_version_5():
     recent = struct.unpack_from("<16I", blob, pos + 448 + 256)
     assert (caps[3], hours[23], hll[0], bands[63], recent[15]) == (1.5, 2.5, 7, 0xBEEF, 0xCAFE)
     assert sum(caps) + sum(hours) == 4.0 and sum(bands) + sum(recent) == 0xBEEF + 0xCAFE
+    assert len(blob) == pos + 448 + 320  # every string empty
     again = AccountState.from_bytes(blob)
     assert again.weights[EST] == -1.0  # the cache starts empty after a restore
     assert list(again.caps) == list(caps) and list(again.hours) == list(hours)
+
+
+def test_every_field_round_trips_in_place():
+    """Each field set to a value of its own (the decoder names the fields one by one: a field it
+    put in another's place, or missed, shows here), strings of several lengths and non-ASCII, read
+    at an offset inside a longer buffer as a changelog value holds it; byte-identical again."""
+    from distillwatch.models.account_state import _FLOATS, _INTS, _STRS
+
+    st = AccountState()
+    for i, name in enumerate(_FLOATS):
+        setattr(st, name, 1.25 + i)
+    for i, name in enumerate(_INTS):
+        setattr(st, name, -3 - 1000 * i)
+    for i, name in enumerate(_STRS):
+        setattr(st, name, f"{name}-é-{'x' * i}")
+    st.weights[5] = 0.5
+    st.hll[191] = 3
+    st.keys[79] = 0xFFFFFFFF
+    blob = st.to_bytes()
+    again = AccountState.from_bytes(b"\x07prefix" + blob, 7)
+    fields = _FLOATS + _INTS + _STRS
+    assert {n: getattr(again, n) for n in fields} == {n: getattr(st, n) for n in fields}
+    assert again.to_bytes() == blob
+    assert (again.weights[5], again.hll[191], again.keys[79]) == (0.5, 3, 0xFFFFFFFF)
+    for bad in (b"", bytes([5]) + blob[1:], blob[:-1], blob + b"x"):  # another version, cut short, too long
+        with pytest.raises(ValueError):
+            AccountState.from_bytes(bad)
+
+
+def test_restored_shared_values_are_one_string_each():
+    """A restore decodes every account's strings; the ones many accounts share come back as one
+    interned string each, as the live path keeps them, not one copy per account."""
+    states = []
+    for i in range(2):
+        st = AccountState()
+        st.tls, st.model, st.router, st.org, st.template, st.asn = "t13d_ab", "atlas", "r-1", "org-9", "tpl", "64500"
+        st.payment = f"pay-{i}"
+        states.append(AccountState.from_bytes(st.to_bytes()))
+    a, b = states
+    for name in ("tls", "model", "router", "org", "template", "asn"):
+        assert getattr(a, name) is getattr(b, name), name
+    assert (a.payment, b.payment) == ("pay-0", "pay-1")
 
 
 def test_values_many_accounts_share_are_kept_once():
