@@ -15,7 +15,7 @@ from contextlib import ExitStack
 import orjson
 import pytest
 
-from tests.conftest import REPO, TEST_KAFKA_PORT
+from tests.conftest import REPO
 from tests.streams.pipeline import CLI, alert_ids, diff, env, metric, publish, wait_sink_settled, worker
 from tests.streams.test_pipeline_sink import HOLD
 
@@ -54,9 +54,11 @@ def tables(dsn: str) -> dict[str, dict]:
     return out
 
 
-def _broker(action: str) -> None:
+def _broker(action: str, bootstrap: str) -> None:
+    """Stop or start the session's broker (on its own port, also when KAFKA_BOOTSTRAP_SERVERS names one
+    that infra/kafka/kafka.sh started), never another one."""
     subprocess.run([str(REPO / "infra" / "kafka" / "kafka.sh"), action], check=True, capture_output=True,
-                   env={**os.environ, "KAFKA_PORT": TEST_KAFKA_PORT}, timeout=120)
+                   env={**os.environ, "KAFKA_PORT": bootstrap.rsplit(":", 1)[1]}, timeout=120)
 
 
 def _wait(what: str, cond, timeout: float) -> None:
@@ -97,9 +99,9 @@ def test_sigkill_broker_outage_and_held_clickhouse_equal_replay(kafka_bootstrap,
         with ExitStack() as stack:
             proc, port = stack.enter_context(worker(environment, log))
             _wait("the restarted worker's rows", lambda: metric(port, "sink_rows") > 0, 120)
-            _broker("down")  # mid-stream: the test broker's own data survives in .run
+            _broker("down", kafka_bootstrap)  # mid-stream: the test broker's own data survives in .run
             time.sleep(OUTAGE_S)
-            _broker("up")
+            _broker("up", kafka_bootstrap)
             stopped = proc.poll() is not None  # a failed delivery stops the worker
             if stopped:  # as a supervisor would, start it again
                 proc, port = stack.enter_context(worker(environment, log))
