@@ -50,8 +50,6 @@ def observe(tally: dict[str, list], minute: int, template: str, requests: int, h
     row = tally.get(key)
     if row is None:
         row = tally[key] = [minute, template, 0, 0, [], []]
-    elif len(row) == USERS:  # a row restored from a snapshot taken before users were kept
-        row.append(list(row[ACCOUNTS]))
     row[REQUESTS] += requests
     if harvest:
         row[HARVEST] += harvest
@@ -73,8 +71,7 @@ def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tupl
     out = []
     for minute, template, key in due:
         row = tally.pop(key)
-        users = row[USERS] if len(row) > USERS else row[ACCOUNTS]
-        msg = TemplateMinute(minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]), sorted(users))
+        msg = TemplateMinute(minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]), sorted(row[USERS]))
         out.append((partition_for(f"template:{template}", partitions), msg))
     return out
 
