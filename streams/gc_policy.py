@@ -1,4 +1,5 @@
-"""How often CPython's cyclic garbage collector runs while events are processed.
+"""How often CPython's cyclic garbage collector runs: rarely while events are processed
+(:func:`rare_young_collections`), never while a partition's state is rebuilt (:func:`gc_paused`).
 
 The detector allocates no cyclic garbage per event, but every closed account-minute leaves a row
 dict (and the reorder buffer a heap entry) that lives until the driver drains it: at the default
@@ -28,3 +29,19 @@ def rare_young_collections() -> Iterator[None]:
         yield
     finally:
         gc.set_threshold(*old)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a partition is rebuilt. A rebuild allocates millions of
+    objects that all stay alive (a 1 M-account worker's states), and each allocation burst set off
+    collections that scanned every one of them again: half of a restore's time, measured (30.6 s
+    with, 15.0 s without, for the 1 M-account bench's four partitions). Reference counting still
+    frees what a rebuild drops; the next collection after it runs once, as usual."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -42,12 +42,13 @@ from distillwatch.models.snapshot import (
 )
 from distillwatch.models.suppressions import SuppressionTable
 from distillwatch.streams import codecs
+from distillwatch.streams.gc_policy import gc_paused
 from distillwatch.streams.metrics import Metrics
 from distillwatch.streams.settings import Settings, detector_config
 from distillwatch.streams.stages import journal
 from distillwatch.streams.stages.base import Stage
 from distillwatch.streams.stages.outbox import Outbox, take_alerts_and_rows
-from distillwatch.streams.stages.rebalance import Handover, PartitionRecords, gc_paused
+from distillwatch.streams.stages.rebalance import Handover, PartitionRecords
 
 _HEAD = struct.Struct("<I")  # length of the partition record's JSON head
 

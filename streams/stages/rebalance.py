@@ -9,9 +9,7 @@ and the in-memory store is one mapping, indexed here once per assignment.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
 from typing import Generic, TypeVar
 
 from distillwatch.models.snapshot import record_partition
@@ -29,22 +27,6 @@ def partition_of(key: bytes, value: bytes | None) -> int | None:
     if kind in (b"b/", b"j/"):  # an account partition's held events b/<p>/<n>, its journal j/<p>/<i>
         return int(key[2:].split(b"/", 1)[0])
     return int(key[2:]) if kind in (b"p/", b"c/", b"k/") else None
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a partition is rebuilt. A rebuild allocates millions of
-    objects that all stay alive (a 1 M-account worker's states), and each allocation burst set off
-    collections that scanned every one of them again: half of a restore's time, measured (30.6 s
-    with, 15.0 s without, for the 1 M-account bench's four partitions). Reference counting still
-    frees what a rebuild drops; the next collection after it runs once, as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class PartitionRecords:
