@@ -4,9 +4,13 @@ Issue 17's workload, scaled by ``--distinct``/``--per-day``: over ``--days`` day
 accounts appear, ``distinct / days`` new ones a day, each active (one request a day) on the
 ``per_day * days / distinct`` consecutive days after its first, so ``--per-day`` are active on a
 settled day. Four :class:`~distillwatch.models.account_processor.AccountProcessor` s (a worker holding four
-partitions) are driven directly, as in :mod:`bench.memory`. Accounts silent for
+partitions) are driven directly, as in :mod:`bench.memory`, with the worker's table: after each
+batch the changed accounts' records go to a RocksDB database (rocksdict, as ``DW_STORE=rocksdb``)
+and the processors set silent accounts aside there
+(:class:`~distillwatch.streams.stages.accounts.TableColdStore`). Accounts silent for
 ``AccountConfig.forget_s`` (30 days) leave the state, so what a worker holds settles once the
-first accounts' last day is ``forget_s`` old (day 30 + the active span) and stays flat after.
+first accounts' last day is ``forget_s`` old (day 30 + the active span) and stays flat after; the
+accounts in memory settle after ``cold_after_s`` (a day) + the span.
 
     python -m bench.forgetting --days 60 --distinct 1000000 --per-day 100000
 
@@ -23,6 +27,8 @@ import gc
 import math
 import os
 import random
+import shutil
+import tempfile
 import time
 
 from bench.common import emit, heap_bytes, log, rss_bytes
@@ -40,13 +46,18 @@ def main() -> None:
     ap.add_argument("--per-day", type=int, default=100_000)
     args = ap.parse_args()
 
+    from rocksdict import Rdict
+
     from distillwatch.models.account_processor import AccountProcessor
     from distillwatch.models.event import validate
+    from distillwatch.streams.stages.accounts import TableColdStore
 
     days, distinct = args.days, args.distinct
     new_per_day = distinct // days
     span = max(1, round(args.per_day / new_per_day))  # consecutive active days per account
-    procs = [AccountProcessor(p, 4) for p in range(PARTITIONS)]
+    workdir = tempfile.mkdtemp(prefix="dw-forgetting-")
+    table = Rdict(workdir)
+    procs = [AccountProcessor(p, 4, cold=TableColdStore(table)) for p in range(PARTITIONS)]
     rng = random.Random(17)
     gc.collect()
     base = rss_bytes()
@@ -66,15 +77,16 @@ def main() -> None:
             ts = T0 + d * DAY + k * step
             chunk.append((procs[i % PARTITIONS], validate(event_dict(i, d - i // new_per_day, ts, rng))))
             if len(chunk) >= DRAIN_EVERY:
-                busy += _run(chunk, procs)
+                busy += _run(chunk, procs, table)
                 events += len(chunk)
                 chunk = []
-        busy += _run(chunk, procs)
+        busy += _run(chunk, procs, table)
         events += len(chunk)
         gc.collect()
         heap = heap_bytes()
         row = {"day": d + 1, "rss_bytes": rss_bytes(), "live_bytes": heap.get("live"), "free_bytes": heap.get("free"),
-               "accounts_held": sum(len(p.accounts) for p in procs),
+               "accounts_held": sum(len(p.accounts) + len(p.cold_since) for p in procs),
+               "accounts_in_memory": sum(len(p.accounts) for p in procs),
                "forgotten": sum(p.counters["forgotten"] for p in procs),
                "link_cache_entries": sum(len(p._link_partition) for p in procs),
                "open_window_entries": sum(len(b) for p in procs for b in p._open.values()),
@@ -82,7 +94,8 @@ def main() -> None:
                "python_objects": len(gc.get_objects())}
         daily.append(row)
         log(f"day {d + 1:3d}: rss {row['rss_bytes'] / 2**20:8.1f} MiB, live {(row['live_bytes'] or 0) / 2**20:8.1f} "
-            f"MiB, free {(row['free_bytes'] or 0) / 2**20:6.1f} MiB, held {row['accounts_held']:9,d}, "
+            f"MiB, free {(row['free_bytes'] or 0) / 2**20:6.1f} MiB, held {row['accounts_held']:9,d} "
+            f"({row['accounts_in_memory']:9,d} in memory), "
             f"forgotten {row['forgotten']:9,d}, objects {row['python_objects']:9,d}, load {os.getloadavg()[0]:.1f}")
 
     def growth(a: int, b: int, what: str = "rss_bytes") -> float | None:
@@ -99,14 +112,20 @@ def main() -> None:
         "rss_growth_settled_to_end": growth(settled, days),
         "live_growth_day30_to_end": growth(30, days, "live_bytes"),
         "held_growth_day30_to_end": growth(30, days, "accounts_held"),
+        "in_memory_growth_day30_to_end": growth(30, days, "accounts_in_memory"),
         "accounts_held_day30": daily[29]["accounts_held"] if days >= 30 else None,
         "accounts_held_end": daily[-1]["accounts_held"], "forgotten": daily[-1]["forgotten"],
         "daily": daily,
     })
+    table.close()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run(chunk: list, procs: list) -> float:
-    """Process a chunk; then what the driver does after each batch: outputs go, the dirty set is written."""
+def _run(chunk: list, procs: list, table) -> float:
+    """Process a chunk; then what the stage does after each batch: outputs go, the changed accounts'
+    records are written to the table (a tombstone for a forgotten one). Only the processing is timed."""
+    from distillwatch.models.snapshot import account_record
+
     t0 = time.perf_counter()
     for proc, ev in chunk:
         proc.process(ev)
@@ -115,6 +134,13 @@ def _run(chunk: list, procs: list) -> float:
         proc.alerts.clear()
         proc.rows.clear()
         proc.links.clear()
+        for acc in proc.dirty:
+            st = proc.accounts.get(acc)
+            key = b"a/" + acc.encode()
+            if st is None:
+                del table[key]
+            else:
+                table[key] = account_record(st, proc.partition, -1)
         proc.dirty.clear()
     return dt
 

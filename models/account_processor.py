@@ -27,6 +27,7 @@ from typing import Final
 from distillwatch.models import account_scoring, report, template_evidence
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.alerts import SEVERITY_RANK, AdaptiveThreshold
+from distillwatch.models.cold_store import BytesColdStore, ColdStore
 from distillwatch.models.config import AccountConfig
 from distillwatch.models.event import MAX_FUTURE_S, Event
 from distillwatch.models.event_clock import EventClock
@@ -46,11 +47,15 @@ class AccountProcessor:
     """State and logic of one requests partition (see module docstring)."""
 
     def __init__(self, partition: int, cluster_partitions: int, config: AccountConfig | None = None,
-                 sources: Iterable[int] | None = None) -> None:
+                 sources: Iterable[int] | None = None, cold: ColdStore | None = None) -> None:
         self.partition = partition
         self.cluster_partitions = cluster_partitions
         cfg = self.config = config or AccountConfig()
-        self.accounts: dict[str, AccountState] = {}
+        self.accounts: dict[str, AccountState] = {}  # the accounts in memory
+        # accounts silent for cold_after_s wait in ``cold`` (models/cold_store.py); only their last
+        # event time stays here, for forgetting
+        self.cold: ColdStore = BytesColdStore() if cold is None else cold
+        self.cold_since: dict[str, float] = {}
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.max_ts = -math.inf  # the newest accepted ts: a flush must close even an outlier's minute
@@ -73,6 +78,9 @@ class AccountProcessor:
         self._stale_until = -math.inf
         self.counters = {"events": 0, "late": 0, "too_far_ahead": 0, "too_far_behind": 0, "duplicates": 0,
                          "errors": 0, "windows": 0, "forgotten": 0}
+        # accounts set aside, brought back, and lost by the cold store: this process's own (which
+        # accounts wait in memory depends on when it started, so these are metrics, not state)
+        self.cold_counts = {"cooled": 0, "warmed": 0, "lost": 0}
         # outputs, drained by the driver (replay or Faust agent)
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
@@ -167,7 +175,7 @@ class AccountProcessor:
         acc = ev.account_id
         st = self.accounts.get(acc)
         if st is None:
-            st = self.accounts[acc] = AccountState()
+            st = self.accounts[acc] = self._warm(acc)
         if st.repeats(ev.event_id):
             self.counters["duplicates"] += 1
             self.rejected.append((ev, "duplicate event_id: this account sent it recently, counted once"))
@@ -187,6 +195,17 @@ class AccountProcessor:
         clock = self.clock
         if clock.observe(acc, ts):
             self.advance(clock.time - self.config.lateness_s)
+
+    def _warm(self, acc: str) -> AccountState:
+        """The state of an account not in memory: its cold state if it has one, else a newcomer's."""
+        if self.cold_since.pop(acc, None) is None:
+            return AccountState()
+        st = self.cold.take(acc)
+        if st is None:  # the store lost it (a table record gone): never silent, start afresh
+            self.cold_counts["lost"] += 1
+            return AccountState()
+        self.cold_counts["warmed"] += 1
+        return st
 
     def _is_new_model(self, model: str, ts: float) -> bool:
         """Whether ``model`` appeared in this partition's traffic recently (a fresh release):
@@ -266,37 +285,75 @@ class AccountProcessor:
             return
         self.forgot_at = boundary
         cutoff = boundary - cfg.forget_s
-        accounts = self.accounts
-        if cutoff > self._stale_until:
+        accounts, cold_since = self.accounts, self.cold_since
+        scanned = cutoff > self._stale_until
+        if scanned:
             # One full scan per day of event time lists every account that can fall silent before
             # the next scan: an event for any other account is at most max_behind_s old, newer
             # than the horizon, so each sweep decides exactly as a full scan would.
             reach = max(0.0, min(DAY, (cfg.forget_s - cfg.max_behind_s) / 2))
             self._stale_until = horizon = cutoff + reach
             self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
+            self._stale += [acc for acc, t_last in cold_since.items() if t_last <= horizon]
         level = cfg.forget_requests_day
-        memo = self._link_partition
         gone: list[str] = []
         stale: list[str] = []
         for acc in self._stale:
             st = accounts.get(acc)
-            if st is None or st.t_last > self._stale_until:
+            if st is not None:
+                if st.t_last > self._stale_until:
+                    continue  # active again
+                if _forgettable(st, cutoff, boundary, level):
+                    gone.append(acc)
+                    del accounts[acc]
+                    self._release(st)
+                else:
+                    stale.append(acc)
+                continue
+            t_last = cold_since.get(acc)
+            if t_last is None or t_last > self._stale_until:
                 continue  # forgotten already, or active again
-            if (st.t_last <= cutoff and st.win_minute < 0
-                    and st.r_day * math.exp((st.t_last - boundary) / DAY) < level):
-                gone.append(acc)
-                del accounts[acc]
-                # its attribute values leave the memo too (an account still sharing one recomputes
-                # the same partition), so the memo follows the held accounts, not every value seen
-                for attr in LINK_ATTRIBUTES:
-                    value = getattr(st, attr)
-                    if value:
-                        memo.forget(attr, value)
-            else:
-                stale.append(acc)
+            if t_last <= cutoff:  # else still too recent: decided without decoding it
+                held = self.cold.take(acc)
+                if held is None:
+                    self.cold_counts["lost"] += 1
+                    del cold_since[acc]
+                    continue
+                if _forgettable(held, cutoff, boundary, level):
+                    gone.append(acc)
+                    del cold_since[acc]
+                    continue
+                self.cold.put(acc, held)
+            stale.append(acc)
         self._stale = stale
         self.dirty.update(gone)
-        self.counters["forgotten"] = self.counters.get("forgotten", 0) + len(gone)  # older snapshots lack it
+        self.counters["forgotten"] += len(gone)
+        if scanned:
+            self._cool(boundary - cfg.cold_after_s)
+
+    def _cool(self, limit: float) -> None:
+        """Move the accounts silent since ``limit`` to the cold store (see models/cold_store.py),
+        except those changed since the driver last wrote state: a stage's store reads the account's
+        last written record. Which accounts wait in memory never changes a result, only memory."""
+        accounts, dirty = self.accounts, self.dirty
+        cooling = [acc for acc, st in accounts.items()
+                   if st.t_last <= limit and st.win_minute < 0 and acc not in dirty]
+        for acc in cooling:
+            st = accounts.pop(acc)
+            self.cold.put(acc, st)
+            self.cold_since[acc] = st.t_last
+            self._release(st)
+        self.cold_counts["cooled"] += len(cooling)
+
+    def _release(self, st: AccountState) -> None:
+        """An account leaves memory: its attribute values leave the partition memo too (an account
+        still sharing one recomputes the same partition), so the memo follows the accounts in
+        memory, not every value seen."""
+        memo = self._link_partition
+        for attr in LINK_ATTRIBUTES:
+            value = getattr(st, attr)
+            if value:
+                memo.forget(attr, value)
 
     # -- windows ------------------------------------------------------------------------------
 
@@ -466,6 +523,11 @@ class LinkPartitions:
     def clear(self) -> None:
         for memo in self._by_attr.values():
             memo.clear()
+
+
+def _forgettable(st: AccountState, cutoff: float, boundary: float, level: float) -> bool:
+    """Silent since ``cutoff``, no open minute, and a rate decayed to below ``level`` a day at ``boundary``."""
+    return st.t_last <= cutoff and st.win_minute < 0 and st.r_day * math.exp((st.t_last - boundary) / DAY) < level
 
 
 def error_reason(exc: BaseException) -> str:

@@ -68,6 +68,7 @@ class AccountConfig:
     forget_s: float = 30 * DAY  # an account silent this long in event time ...
     forget_requests_day: float = 0.01  # ... whose decayed requests/day are below this leaves the state
     forget_every_s: float = HOUR  # silent accounts are looked for once per this much event time
+    cold_after_s: float = DAY  # a silent account waits out of memory after this long (cold_store.py): same results
 
 
 @dataclass(frozen=True)

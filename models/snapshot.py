@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 
 import orjson
 
@@ -19,6 +19,7 @@ from distillwatch.models.account_processor import AccountProcessor
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.campaign_processor import CampaignProcessor
 from distillwatch.models.campaign_state import CampaignState
+from distillwatch.models.cold_store import ColdStore
 from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.cluster_state import ClusterState
 from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig
@@ -30,6 +31,7 @@ _VERSION = 6  # 2: links without r_day, sent_watermark; 3: the partition's event
 # 5: account records without a frontier, positions fixed for a minute's life (the stage's journal);
 # 6: account states of version 6 (AccountState.to_bytes: the strings' lengths in its head)
 _ACCOUNT_RECORD = struct.Struct("<Hi")
+ACCOUNT_RECORD_HEAD = _ACCOUNT_RECORD.size  # where the state starts in an account_record
 _CLUSTER_HEAD = struct.Struct("<Bdi")
 
 # What a snapshot holds, attribute by attribute. tests/models/test_snapshot.py fails when a
@@ -37,7 +39,9 @@ _CLUSTER_HEAD = struct.Struct("<Bdi")
 ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters", "models_first_seen",
                   "forgot_at", "released", "template_minutes")
 ACCOUNT_OTHER = (
-    "peers", "threshold", "accounts", "clock", "arrivals", "order",  # own records (clocks and marks: in the
+    "peers", "threshold", "accounts", "clock", "arrivals", "order",  # own records
+    "cold", "cold_since", "cold_counts",  # the accounts' records too: a restore decides again which wait
+    # out of memory (never a result), and counts only what it does itself (clocks and marks: in the
     # partition document; the events held in ``order`` are the driver's: replay never stops, a stage writes them)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
@@ -111,11 +115,17 @@ def restore_account_processor(
     accounts: Mapping[str, bytes],
     config: AccountConfig | None = None,
     sources: Iterable[int] | None = None,
+    cold: ColdStore | None = None,
+    recent: Container[str] = (),
 ) -> AccountProcessor:
     """An account processor from its partition record (``None``: fresh) and its accounts as
     ``{account: account_record}`` (:func:`account_record`: the records are decoded here, once, in
-    place); ``sources`` as for :class:`AccountProcessor`."""
-    proc = AccountProcessor(partition, cluster_partitions, config, sources)
+    place); ``sources`` and ``cold`` as for :class:`AccountProcessor`.
+
+    Accounts silent for ``cold_after_s`` at the last sweep go to ``cold`` rather than memory, as the
+    running processor would have put them, except those in ``recent``: a stage's store reads an
+    account's own record, and the last batch's accounts may exist only in its journal."""
+    proc = AccountProcessor(partition, cluster_partitions, config, sources, cold)
     if partition_state:
         if partition_state[0] != _VERSION:
             raise ValueError("account partition snapshot of an unknown version")
@@ -126,17 +136,23 @@ def restore_account_processor(
         order = fields.pop("order")
         proc.order.marks.update((src, unclamp_infinity(w)) for src, w in order["marks"])
         proc.order.frontier = unclamp_infinity(order["frontier"])
+        proc.counters.update(fields.pop("counters"))  # a counter added since the record keeps its zero
         for name, value in fields.items():
             setattr(proc, name, _unclamp(value))
         proc.peers.load(peers)
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
-    held = proc.accounts
+    held, cold_since, limit = proc.accounts, proc.cold_since, proc.forgot_at - proc.config.cold_after_s
     decode, head, skip = AccountState.from_bytes, _ACCOUNT_RECORD.unpack_from, _ACCOUNT_RECORD.size
     for acc, record in accounts.items():
-        st = held[acc] = decode(record, skip)
+        st = decode(record, skip)
         if st.win_minute >= 0:
             opened.setdefault(st.win_minute, []).append((head(record, 0)[1], acc))
+        elif st.t_last <= limit and acc not in recent:
+            proc.cold.put(acc, st)
+            cold_since[acc] = st.t_last
+            continue
+        held[acc] = st
     for minute, entries in opened.items():
         entries.sort()
         proc.reopen_windows(minute, entries)

@@ -55,6 +55,9 @@ GAUGES = {
     "consumer_lag": "records on the assigned requests partitions not yet applied (messages)",
     "assigned_partitions": "requests partitions this worker holds",
     "late_events": "events that arrived after their window closed (counted by the account stage)",
+    "accounts_in_memory": "accounts of the held partitions kept in memory",
+    "accounts_set_aside": "accounts of the held partitions silent for cold_after_s, kept in the table only",
+    "set_aside_lost": "accounts set aside whose table record was gone when they returned (should stay 0)",
 }
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 LAG_BUCKETS = (0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600)

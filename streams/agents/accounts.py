@@ -22,6 +22,9 @@ for _gauge, _counter in (("late_events", "late"), ("duplicate_events", "duplicat
                          ("implausible_ahead", "too_far_ahead"), ("implausible_behind", "too_far_behind"),
                          ("processing_errors", "errors")):
     metrics.gauges[_gauge] = functools.partial(stage.processor_total, _counter)
+metrics.gauges["accounts_in_memory"] = functools.partial(stage.accounts_held, False)
+metrics.gauges["accounts_set_aside"] = functools.partial(stage.accounts_held, True)
+metrics.gauges["set_aside_lost"] = stage.cold_lost
 lock = asyncio.Lock()  # the agent and the timer take turns on the stage
 
 

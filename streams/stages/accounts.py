@@ -31,10 +31,12 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 import orjson
 
 from distillwatch.models.account_processor import AccountProcessor, error_reason
+from distillwatch.models.account_state import AccountState
 from distillwatch.models.event import Event, decode
 from distillwatch.models.links import CAMPAIGNS, to_wire
 from distillwatch.models.partitioning import partition_for
 from distillwatch.models.snapshot import (
+    ACCOUNT_RECORD_HEAD,
     account_partition_to_bytes,
     account_record,
     open_positions,
@@ -81,6 +83,26 @@ class Partition:
         return {"offset": self.offset, "rerouted": self.rerouted,
                 "forwarded": {str(src): o for src, o in self.forwarded.items()},
                 "link": [self.link_n, self.link_k], "batch": self.batch, "journal": self.journal}
+
+
+class TableColdStore:
+    """The :class:`~distillwatch.models.cold_store.ColdStore` of a stage's processors: its table.
+
+    An account is only set aside when it has not changed since the stage last wrote state, so its
+    ``a/<account>`` record is already what it would write: setting it aside writes nothing, and
+    with the RocksDB store the state of a silent account is on disk, not in memory."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: Mapping[bytes, bytes]) -> None:
+        self.data = data
+
+    def put(self, account: str, state: AccountState) -> None:
+        """Nothing to write: the record is in the table (see the class docstring)."""
+
+    def take(self, account: str) -> AccountState | None:
+        record = self.data.get(b"a/" + account.encode())
+        return None if record is None else AccountState.from_bytes(record, ACCOUNT_RECORD_HEAD)
 
 
 class AccountStage(Stage):
@@ -131,17 +153,20 @@ class AccountStage(Stage):
             elif key.startswith(jprefix):
                 journaled[int(key[len(jprefix) :])] = value
         # the last committed batch's accounts, whether or not their own records made it
+        recent: set[str] = set()
         for i in range(head.get("journal", 0)):
             if i not in journaled:  # cannot happen while Kafka keeps a partition's order; never silent
                 self.metrics.inc("journal_chunks_missing")
                 continue
             for acc, record in journal.entries(journaled[i], head["batch"]):
+                recent.add(acc)
                 if record is None:
                     accounts.pop(acc, None)
                 else:
                     accounts[acc] = record
         proc = restore_account_processor(p, self.settings.cluster_partitions, pstate, accounts, self.config,
-                                         range(self.settings.requests_partitions))
+                                         range(self.settings.requests_partitions), TableColdStore(self.data),
+                                         recent)
         part = Partition(proc, head, self.assigned_at.get(p, self.clock()))  # quiet since assigned
         part.journal_keys = set(journaled)
         for n, value in sorted(chunks):
@@ -391,6 +416,15 @@ class AccountStage(Stage):
     def _dead_letter(self, out: Outbox, reason: str, record: bytes, source: str) -> None:
         out.add(self.settings.dead_letter_topic, None, codecs.dead_letter(reason, record, source))
         self.metrics.inc("bad_records")
+
+    def accounts_held(self, cold: bool) -> int:
+        """Accounts of the held partitions in memory (``cold=False``), or set aside in the table
+        (``cold=True``: silent for ``cold_after_s``, :class:`TableColdStore`)."""
+        return sum(len(part.proc.cold_since if cold else part.proc.accounts) for part in self.parts.values())
+
+    def cold_lost(self) -> int:
+        """Accounts set aside whose table record was gone when they came back (started afresh): 0."""
+        return sum(part.proc.cold_counts["lost"] for part in self.parts.values())
 
     def processor_total(self, counter: str) -> int:
         """One of the processors' counters (``late``, ``duplicates``, ...) summed over the partitions held."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 import math
 
 from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.account_state import AccountState
+from distillwatch.models.cold_store import BytesColdStore
 from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.config import AccountConfig, ClusterConfig
 from distillwatch.models.engine import Engine
@@ -39,6 +41,14 @@ def _run(proc: AccountProcessor, events: list[dict], links: list) -> AccountProc
     return proc
 
 
+def _held(proc: AccountProcessor) -> dict[str, bytes]:
+    """Every account the processor holds, in memory or in its cold store, as its state's bytes."""
+    assert isinstance(proc.cold, BytesColdStore)
+    assert set(proc.cold.records) == set(proc.cold_since)
+    assert not set(proc.accounts) & set(proc.cold_since), "an account is in memory or cold, never both"
+    return {**{a: s.to_bytes() for a, s in proc.accounts.items()}, **proc.cold.records}
+
+
 def test_forty_days_keep_only_the_last_thirty_days_of_accounts():
     proc = _run(AccountProcessor(0, 1), EVENTS, [])
     last = {}
@@ -46,12 +56,16 @@ def test_forty_days_keep_only_the_last_thirty_days_of_accounts():
         last[e["account_id"]] = e["ts"]
     cutoff = math.floor(proc.clock.time / HOUR) * HOUR - AccountConfig().forget_s
     held = {acc for acc, ts in last.items() if ts > cutoff}
-    assert set(proc.accounts) == held
+    assert set(_held(proc)) == held
+    # in memory: what was active since the last daily scan's limit, a day before it (cold_after_s)
+    assert set(proc.accounts) == {acc for acc, ts in last.items() if ts > proc._stale_until + AccountConfig().forget_s
+                                  - DAY - AccountConfig().cold_after_s} & held
+    assert proc.cold_counts["cooled"] > 100
     assert 100 < len(held) < len(last) - 30, "about 30 of 40 days of transients are held"
     # every account seen minus those held, plus acct-back: forgotten once, then back
     assert proc.counters["forgotten"] == len(last) - len(held) + 1
 
-    back = proc.accounts["acct-back"]
+    back = AccountState.from_bytes(_held(proc)["acct-back"])
     assert back.events == 5, "the returning account starts as a newcomer: only its new events count"
     assert back.created_at == T0 - 100 * DAY, "its age comes from account_created_at again"
 
@@ -67,7 +81,8 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
     first = _run(AccountProcessor(0, 1), EVENTS[:cut], links)
     assert first.counters["forgotten"] > 0
     positions = open_positions(first)
-    records = {acc: account_record(st, 0, positions.get(acc, -1)) for acc, st in first.accounts.items()}
+    states = {acc: AccountState.from_bytes(data) for acc, data in _held(first).items()}
+    records = {acc: account_record(st, 0, positions.get(acc, -1)) for acc, st in states.items()}
     restored = restore_account_processor(
         0, 1, account_partition_to_bytes(first), records)
     assert restored.forgot_at == first.forgot_at
@@ -77,15 +92,15 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
 
     assert links == straight_links
     assert restored.counters == straight.counters
-    assert {a: s.to_bytes() for a, s in restored.accounts.items()} == {
-        a: s.to_bytes() for a, s in straight.accounts.items()}
+    assert _held(restored) == _held(straight)
+    assert restored.cold_since == straight.cold_since, "a restore sets aside what the running processor did" 
 
 
 def test_replay_holds_only_recent_accounts_and_no_stale_names():
     eng = Engine(1, 1)  # one partition: all six regulars move its event clock
     for d in EVENTS:
         assert eng.process(validate(d)) is None
-    held = sum(len(p.accounts) for p in eng.accounts)
+    held = sum(len(p.accounts) + len(p.cold_since) for p in eng.accounts)
     assert eng.counters()["forgotten"] == 41  # the transients of days 0-9 and acct-back's first visit
     assert held == 6 + 30 * 4 + 1  # regulars, 30 days of transients, acct-back
     assert all(len(p.dirty) <= len(p.accounts) for p in eng.accounts), "replay drains what changed"

@@ -60,10 +60,11 @@ def worst(alerts: list[dict], account: str) -> str:
     return max(sev, key=order.index, default="none")
 
 
-def quiet_months(days: int = 40, seed: int = 7, regulars: int = 6) -> list[dict]:
+def quiet_months(days: int = 40, seed: int = 7, regulars: int = 6, weeklies: int = 0) -> list[dict]:
     """``days`` of traffic whose accounts mostly come and go (sorted request events, full fields):
-    ``regulars`` accounts every two hours; each day four transient accounts active that day only; and
-    ``acct-back``, active on days 0-1, silent until day ``days - 5``, then back."""
+    ``regulars`` accounts every two hours; ``weeklies`` accounts on one day a week each (silent
+    for days in between, never for a month); each day four transient accounts active that day only;
+    and ``acct-back``, active on days 0-1, silent until day ``days - 5``, then back."""
     r = random.Random(seed)
     out: list[dict] = []
 
@@ -79,6 +80,10 @@ def quiet_months(days: int = 40, seed: int = 7, regulars: int = 6) -> list[dict]
         while t < T0 + days * DAY:
             send(f"acct-reg{k}", t, T0 - 400 * DAY)
             t += 2 * 3600 * r.uniform(0.8, 1.2)
+    for k in range(weeklies):
+        for d in range(k % 7, days, 7):
+            for n in range(3):
+                send(f"acct-week{k}", T0 + d * DAY + 3600 * (3 + 4 * n + r.random()), T0 - 200 * DAY)
     for d in range(days):
         for j in range(4):
             for n in range(6):

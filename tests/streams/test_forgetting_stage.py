@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from distillwatch.models.cold_store import BytesColdStore
 from distillwatch.models.engine import Engine
 from distillwatch.models.event import validate
 from distillwatch.models.snapshot import parse_account_record
@@ -18,7 +19,7 @@ from distillwatch.streams.stages.outbox import Outbox
 from tests.models.worlds import DAY, T0, quiet_months
 from tests.streams.test_stages import SETTINGS, Pipeline, TestingSource
 
-EVENTS = quiet_months(40, regulars=24)  # enough regulars that every partition's event clock moves
+EVENTS = quiet_months(40, regulars=24, weeklies=8)  # enough regulars that every partition's clock moves
 
 
 class ChangelogPipeline(Pipeline):
@@ -79,6 +80,13 @@ def test_forgotten_accounts_leave_the_changelog_and_stay_gone_after_a_restart(so
 
     assert restarted.account_data == straight.account_data
     assert restarted.alert_ids == straight.alert_ids
+    # silent accounts wait in the table only (TableColdStore), and the ones that came back were read from it
+    for pipe in (straight, restarted):
+        procs = [part.proc for part in pipe.accounts.parts.values()]
+        in_memory, cold = sum(len(p.accounts) for p in procs), sum(len(p.cold_since) for p in procs)
+        assert cold > in_memory > 0 and in_memory + cold == sum(k[:2] == b"a/" for k in pipe.account_data)
+        assert sum(p.cold_counts["lost"] for p in procs) == 0
+    assert sum(part.proc.cold_counts["warmed"] for part in straight.accounts.parts.values()) > 0
 
     straight.end_of_stream(source)  # a stream's last events are held until every source is done
     eng = Engine(SETTINGS.requests_partitions, SETTINGS.cluster_partitions)
@@ -86,6 +94,9 @@ def test_forgotten_accounts_leave_the_changelog_and_stay_gone_after_a_restart(so
         eng.process(validate(e))
     eng.finish()
     replayed = {acc: st.to_bytes() for proc in eng.accounts for acc, st in proc.accounts.items()}
+    for proc in eng.accounts:  # and the accounts set aside (models/cold_store.py), as their bytes
+        assert isinstance(proc.cold, BytesColdStore)
+        replayed.update(proc.cold.records)
     streamed = {k[2:].decode(): parse_account_record(v)[2] for k, v in straight.account_data.items()
                 if k.startswith(b"a/")}
     assert streamed == replayed
