@@ -19,9 +19,9 @@ from distillwatch.models.account_processor import AccountProcessor
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.campaign_processor import CampaignProcessor
 from distillwatch.models.campaign_state import CampaignState
-from distillwatch.models.cold_store import ColdStore
 from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.cluster_state import ClusterState
+from distillwatch.models.cold_store import ColdStore
 from distillwatch.models.config import AccountConfig, CampaignConfig, ClusterConfig
 from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 from distillwatch.models.links import Message, from_wire, to_wire

@@ -8,8 +8,8 @@ import math
 
 from distillwatch.models.account_processor import AccountProcessor
 from distillwatch.models.account_state import AccountState
-from distillwatch.models.cold_store import BytesColdStore
 from distillwatch.models.cluster_processor import ClusterProcessor
+from distillwatch.models.cold_store import BytesColdStore
 from distillwatch.models.config import AccountConfig, ClusterConfig
 from distillwatch.models.engine import Engine
 from distillwatch.models.event import validate
@@ -93,7 +93,7 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
     assert links == straight_links
     assert restored.counters == straight.counters
     assert _held(restored) == _held(straight)
-    assert restored.cold_since == straight.cold_since, "a restore sets aside what the running processor did" 
+    assert restored.cold_since == straight.cold_since, "a restore sets aside what the running processor did"
 
 
 def test_replay_holds_only_recent_accounts_and_no_stale_names():
