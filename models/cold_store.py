@@ -29,6 +29,9 @@ class ColdStore(Protocol):
     def put(self, account: str, state: AccountState) -> None:
         """``state`` of ``account``, which stays unchanged until :meth:`take`."""
 
+    def put_encoded(self, account: str, data: bytes) -> None:
+        """As :meth:`put`, the state given as :meth:`AccountState.to_bytes` (a restore has only that)."""
+
     def take(self, account: str) -> AccountState | None:
         """The state :meth:`put` last, now the processor's again (``None``: the store lost it)."""
 
@@ -44,6 +47,9 @@ class BytesColdStore:
 
     def put(self, account: str, state: AccountState) -> None:
         self.records[account] = state.to_bytes()
+
+    def put_encoded(self, account: str, data: bytes) -> None:
+        self.records[account] = bytes(data)
 
     def take(self, account: str) -> AccountState | None:
         data = self.records.pop(account, None)

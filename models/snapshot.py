@@ -143,16 +143,17 @@ def restore_account_processor(
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
     held, cold_since, limit = proc.accounts, proc.cold_since, proc.forgot_at - proc.config.cold_after_s
-    decode, head, skip = AccountState.from_bytes, _ACCOUNT_RECORD.unpack_from, _ACCOUNT_RECORD.size
+    decode, silence, head, skip = (AccountState.from_bytes, AccountState.silence, _ACCOUNT_RECORD.unpack_from,
+                                   _ACCOUNT_RECORD.size)
     for acc, record in accounts.items():
-        st = decode(record, skip)
-        if st.win_minute >= 0:
-            opened.setdefault(st.win_minute, []).append((head(record, 0)[1], acc))
-        elif st.t_last <= limit and acc not in recent:
-            proc.cold.put(acc, st)
-            cold_since[acc] = st.t_last
+        t_last, win_minute = silence(record, skip)
+        if t_last <= limit and win_minute < 0 and acc not in recent:
+            proc.cold.put_encoded(acc, memoryview(record)[skip:])
+            cold_since[acc] = t_last
             continue
-        held[acc] = st
+        held[acc] = decode(record, skip)
+        if win_minute >= 0:
+            opened.setdefault(win_minute, []).append((head(record, 0)[1], acc))
     for minute, entries in opened.items():
         entries.sort()
         proc.reopen_windows(minute, entries)

@@ -100,6 +100,9 @@ class TableColdStore:
     def put(self, account: str, state: AccountState) -> None:
         """Nothing to write: the record is in the table (see the class docstring)."""
 
+    def put_encoded(self, account: str, data: bytes) -> None:
+        """Nothing to write: a restore read ``data`` from the table."""
+
     def take(self, account: str) -> AccountState | None:
         record = self.data.get(b"a/" + account.encode())
         return None if record is None else AccountState.from_bytes(record, ACCOUNT_RECORD_HEAD)

@@ -105,6 +105,10 @@ def test_every_field_round_trips_in_place():
     for bad in (b"", bytes([5]) + blob[1:], blob[:-1], blob + b"x"):  # another version, cut short, too long
         with pytest.raises(ValueError):
             AccountState.from_bytes(bad)
+    # the head alone says how long the account has been silent (a restore sets silent ones aside)
+    assert AccountState.silence(b"\x07prefix" + blob, 7) == (st.t_last, st.win_minute)
+    with pytest.raises(ValueError):
+        AccountState.silence(bytes([5]) + blob[1:])
 
 
 def test_restored_shared_values_are_one_string_each():
