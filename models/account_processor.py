@@ -56,6 +56,7 @@ class AccountProcessor:
         # event time stays here, for forgetting
         self.cold: ColdStore = BytesColdStore() if cold is None else cold
         self.cold_since: dict[str, float] = {}
+        self._cooled_at = -math.inf  # the sweep boundary of the last pass that set accounts aside
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
         self.max_ts = -math.inf  # the newest accepted ts: a flush must close even an outlier's minute
@@ -286,8 +287,7 @@ class AccountProcessor:
         self.forgot_at = boundary
         cutoff = boundary - cfg.forget_s
         accounts, cold_since = self.accounts, self.cold_since
-        scanned = cutoff > self._stale_until
-        if scanned:
+        if cutoff > self._stale_until:
             # One full scan per day of event time lists every account that can fall silent before
             # the next scan: an event for any other account is at most max_behind_s old, newer
             # than the horizon, so each sweep decides exactly as a full scan would.
@@ -328,13 +328,16 @@ class AccountProcessor:
         self._stale = stale
         self.dirty.update(gone)
         self.counters["forgotten"] += len(gone)
-        if scanned:
+        if boundary - self._cooled_at >= cfg.cold_after_s:
+            self._cooled_at = boundary
             self._cool(boundary - cfg.cold_after_s)
 
     def _cool(self, limit: float) -> None:
         """Move the accounts silent since ``limit`` to the cold store (see models/cold_store.py),
         except those changed since the driver last wrote state: a stage's store reads the account's
-        last written record. Which accounts wait in memory never changes a result, only memory."""
+        last written record. One pass over the accounts in memory per ``cold_after_s`` of event
+        time, so an account waits there between one and two ``cold_after_s`` after its last event.
+        Which accounts wait in memory never changes a result, only memory."""
         accounts, dirty = self.accounts, self.dirty
         cooling = [acc for acc, st in accounts.items()
                    if st.t_last <= limit and st.win_minute < 0 and acc not in dirty]

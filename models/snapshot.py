@@ -46,7 +46,7 @@ ACCOUNT_OTHER = (
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
     "alerts", "rows", "links", "dirty", "rejected",  # outputs
-    "_link_partition", "_stale", "_stale_until",  # caches
+    "_link_partition", "_stale", "_stale_until", "_cooled_at",  # caches
 )
 CLUSTER_OTHER = (
     "merge", "clusters", "degree", "threshold", "template_base",

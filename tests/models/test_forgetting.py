@@ -57,9 +57,9 @@ def test_forty_days_keep_only_the_last_thirty_days_of_accounts():
     cutoff = math.floor(proc.clock.time / HOUR) * HOUR - AccountConfig().forget_s
     held = {acc for acc, ts in last.items() if ts > cutoff}
     assert set(_held(proc)) == held
-    # in memory: what was active since the last daily scan's limit, a day before it (cold_after_s)
-    assert set(proc.accounts) == {acc for acc, ts in last.items() if ts > proc._stale_until + AccountConfig().forget_s
-                                  - DAY - AccountConfig().cold_after_s} & held
+    # in memory: what was active after the limit of the last pass that set accounts aside
+    limit = proc._cooled_at - AccountConfig().cold_after_s
+    assert set(proc.accounts) == {acc for acc, ts in last.items() if ts > limit} & held
     assert proc.cold_counts["cooled"] > 100
     assert 100 < len(held) < len(last) - 30, "about 30 of 40 days of transients are held"
     # every account seen minus those held, plus acct-back: forgotten once, then back
