@@ -95,7 +95,10 @@ def test_rocksdb_worker_is_exact_under_a_live_publisher(
     end), so the idle time is set above any pause of a loaded publisher."""
     stream, expected = recorded
     events = sum(1 for _ in open(stream, "rb"))
-    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_STORE="rocksdb", DW_IDLE_FLUSH_S="20")
+    # accounts silent for 10 minutes of event time wait in the RocksDB store only (TableColdStore)
+    # and are read back from it when they return, across the stop, the kill and the restarts
+    env = pipeline.env(kafka_bootstrap, topic_prefix, tmp_path, DW_STORE="rocksdb", DW_IDLE_FLUSH_S="20",
+                       DW_COLD_AFTER_S="600")
     port = pipeline.free_port()
     monkeypatch.setattr(pipeline, "free_port", lambda: port)
     log = tmp_path / "w.log"
@@ -108,10 +111,12 @@ def test_rocksdb_worker_is_exact_under_a_live_publisher(
             _wait("another fifth is applied", lambda: pipeline.metric(p, "events_in") >= events // 5)
             proc.kill()
             proc.wait()
-        with pipeline.worker(env, log):
+        with pipeline.worker(env, log) as (_, p):
             got = pipeline.alert_ids(kafka_bootstrap, env, expected)
+            aside, lost = pipeline.metric(p, "accounts_set_aside"), pipeline.metric(p, "set_aside_lost")
         assert publisher.wait(timeout=300) == 0
     finally:
         if publisher.poll() is None:
             publisher.kill()
     assert set(got) == expected, pipeline.diff(set(got), expected)
+    assert aside > 0 and lost == 0, (aside, lost)
