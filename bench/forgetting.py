@@ -46,17 +46,22 @@ def main() -> None:
     ap.add_argument("--per-day", type=int, default=100_000)
     args = ap.parse_args()
 
+    from faust.stores.rocksdb import RocksDBOptions
     from rocksdict import Rdict
 
     from distillwatch.models.account_processor import AccountProcessor
     from distillwatch.models.event import validate
+    from distillwatch.streams.settings import Settings
     from distillwatch.streams.stages.accounts import TableColdStore
 
     days, distinct = args.days, args.distinct
     new_per_day = distinct // days
     span = max(1, round(args.per_day / new_per_day))  # consecutive active days per account
     workdir = tempfile.mkdtemp(prefix="dw-forgetting-")
-    table = Rdict(workdir)
+    s = Settings()  # the worker's bounded RocksDB options (streams/state.py)
+    table = Rdict(workdir, RocksDBOptions(block_cache_size=s.rocksdb_cache_mb << 20, max_write_buffer_number=2,
+                                          write_buffer_size=s.rocksdb_write_buffer_mb << 20,
+                                          use_rocksdict=True).as_options())
     procs = [AccountProcessor(p, 4, cold=TableColdStore(table)) for p in range(PARTITIONS)]
     rng = random.Random(17)
     gc.collect()

@@ -63,6 +63,11 @@ class Settings:
     # table state (docs/scaling.md): "memory" (rebuilt from the changelogs at every start) or "rocksdb"
     # (local databases under data_dir, a restart reads only the changelogs' tails)
     store: str = field(default="rocksdb", metadata={"env": "DW_STORE"})
+    # per local database (one per table partition held): Faust's defaults are a 2 GiB block cache and
+    # 3 x 64 MiB write buffers each, which a worker holding many partitions cannot afford once it
+    # reads silent accounts back from the store (models/cold_store.py)
+    rocksdb_cache_mb: int = field(default=64, metadata={"env": "DW_ROCKSDB_CACHE_MB"})
+    rocksdb_write_buffer_mb: int = field(default=16, metadata={"env": "DW_ROCKSDB_WRITE_BUFFER_MB"})
     standby_replicas: int = field(default=0, metadata={"env": "DW_STANDBY_REPLICAS"})  # table_standby_replicas
     pagerduty_routing_key: str = field(
         default="", metadata={"env": "DW_PAGERDUTY_ROUTING_KEY", "secret": True}

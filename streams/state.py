@@ -36,9 +36,15 @@ _CONFIG = {
     "min.cleanable.dirty.ratio": "0.1",
 }
 
+# faust.stores.rocksdb.RocksDBOptions, bounded (streams/settings.py says why)
+_ROCKSDB = {"block_cache_size": settings.rocksdb_cache_mb << 20,
+            "write_buffer_size": settings.rocksdb_write_buffer_mb << 20, "max_write_buffer_number": 2}
+
+
 def _state_table(name: str, partitions: int):
     table = app.Table(name, partitions=partitions, key_type=bytes, value_type=bytes, extra_topic_configs=_CONFIG,
-                      store=f"{TABLE_STORES[settings.store]}:{name}")
+                      store=f"{TABLE_STORES[settings.store]}:{name}", options=_ROCKSDB if settings.store == "rocksdb"
+                      else None)
     if isinstance(table.data, RoutedRocksStore):
         table.data.route = partition_of
     return table
