@@ -90,7 +90,7 @@ def main() -> None:
         gc.collect()
         heap = heap_bytes()
         row = {"day": d + 1, "rss_bytes": rss_bytes(), "live_bytes": heap.get("live"), "free_bytes": heap.get("free"),
-               "accounts_held": sum(len(p.accounts) + len(p.cold_since) for p in procs),
+               "accounts_held": sum(len(p.accounts) + len(p.cold_until) for p in procs),
                "accounts_in_memory": sum(len(p.accounts) for p in procs),
                "forgotten": sum(p.counters["forgotten"] for p in procs),
                "link_cache_entries": sum(len(p._link_partition) for p in procs),

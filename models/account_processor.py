@@ -52,10 +52,10 @@ class AccountProcessor:
         self.cluster_partitions = cluster_partitions
         cfg = self.config = config or AccountConfig()
         self.accounts: dict[str, AccountState] = {}  # the accounts in memory
-        # accounts silent for cold_after_s wait in ``cold`` (models/cold_store.py); only their last
-        # event time stays here, for forgetting
+        # accounts silent for cold_after_s wait in ``cold`` (models/cold_store.py); only the sweep
+        # boundary from which each is forgotten stays here (forget_boundary), so forgetting one reads nothing
         self.cold: ColdStore = BytesColdStore() if cold is None else cold
-        self.cold_since: dict[str, float] = {}
+        self.cold_until: dict[str, float] = {}
         self._cooled_at = -math.inf  # the sweep boundary of the last pass that set accounts aside
         self.peers = PeerModel(cfg.min_group_samples, cfg.baseline_refresh)
         self.threshold = AdaptiveThreshold(cfg.threshold_quantile, cfg.warn_floor, cfg.threshold_min_samples)
@@ -199,7 +199,7 @@ class AccountProcessor:
 
     def _warm(self, acc: str) -> AccountState:
         """The state of an account not in memory: its cold state if it has one, else a newcomer's."""
-        if self.cold_since.pop(acc, None) is None:
+        if self.cold_until.pop(acc, None) is None:
             return AccountState()
         st = self.cold.take(acc)
         if st is None:  # the store lost it (a table record gone): never silent, start afresh
@@ -286,7 +286,7 @@ class AccountProcessor:
             return
         self.forgot_at = boundary
         cutoff = boundary - cfg.forget_s
-        accounts, cold_since = self.accounts, self.cold_since
+        accounts, cold_until = self.accounts, self.cold_until
         if cutoff > self._stale_until:
             # One full scan per day of event time lists every account that can fall silent before
             # the next scan: an event for any other account is at most max_behind_s old, newer
@@ -294,7 +294,7 @@ class AccountProcessor:
             reach = max(0.0, min(DAY, (cfg.forget_s - cfg.max_behind_s) / 2))
             self._stale_until = horizon = cutoff + reach
             self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
-            self._stale += [acc for acc, t_last in cold_since.items() if t_last <= horizon]
+            self._stale += [acc for acc, until in cold_until.items() if until <= horizon + cfg.forget_s]
         level = cfg.forget_requests_day
         gone: list[str] = []
         stale: list[str] = []
@@ -310,21 +310,15 @@ class AccountProcessor:
                 else:
                     stale.append(acc)
                 continue
-            t_last = cold_since.get(acc)
-            if t_last is None or t_last > self._stale_until:
-                continue  # forgotten already, or active again
-            if t_last <= cutoff:  # else still too recent: decided without decoding it
-                held = self.cold.take(acc)
-                if held is None:
-                    self.cold_counts["lost"] += 1
-                    del cold_since[acc]
-                    continue
-                if _forgettable(held, cutoff, boundary, level):
-                    gone.append(acc)
-                    del cold_since[acc]
-                    continue
-                self.cold.put(acc, held)
-            stale.append(acc)
+            until = cold_until.get(acc)
+            if until is None:
+                continue  # forgotten already
+            if until <= boundary:  # what _forgettable says of it from that boundary on
+                gone.append(acc)
+                del cold_until[acc]
+                self.cold.drop(acc)
+            elif until <= self._stale_until + cfg.forget_s:
+                stale.append(acc)
         self._stale = stale
         self.dirty.update(gone)
         self.counters["forgotten"] += len(gone)
@@ -344,7 +338,7 @@ class AccountProcessor:
         for acc in cooling:
             st = accounts.pop(acc)
             self.cold.put(acc, st)
-            self.cold_since[acc] = st.t_last
+            self.cold_until[acc] = forget_boundary(st.t_last, st.r_day, self.config)
             self._release(st)
         self.cold_counts["cooled"] += len(cooling)
 
@@ -531,6 +525,22 @@ class LinkPartitions:
 def _forgettable(st: AccountState, cutoff: float, boundary: float, level: float) -> bool:
     """Silent since ``cutoff``, no open minute, and a rate decayed to below ``level`` a day at ``boundary``."""
     return st.t_last <= cutoff and st.win_minute < 0 and st.r_day * math.exp((st.t_last - boundary) / DAY) < level
+
+
+def forget_boundary(t_last: float, r_day: float, cfg: AccountConfig) -> float:
+    """The first sweep boundary at which an account silent since ``t_last`` with decayed rate
+    ``r_day`` is :func:`_forgettable` (both of its terms only come true as the boundary grows, so it
+    stays so), computed as the sweep computes boundaries; ``inf`` if none within a year (a rate
+    that is not a number). An account set aside keeps only this: forgetting it reads nothing."""
+    every = cfg.forget_every_s
+    k = math.ceil((t_last + cfg.forget_s) / every)
+    for _ in range(int(365 * DAY / every)):
+        boundary = k * every
+        cutoff = boundary - cfg.forget_s
+        if t_last <= cutoff and r_day * math.exp((t_last - boundary) / DAY) < cfg.forget_requests_day:
+            return boundary
+        k += 1
+    return math.inf
 
 
 def error_reason(exc: BaseException) -> str:

@@ -80,6 +80,7 @@ _N_HLL: Final = HLL_SLOTS * HLL_REGISTERS
 _F64: Final = struct.Struct("<d")
 _I64: Final = struct.Struct("<q")
 _T_LAST_AT: Final = 1 + 8 * _FLOATS.index("t_last")  # byte offsets in the head (packed, no padding)
+_R_DAY_AT: Final = 1 + 8 * _FLOATS.index("r_day")
 _WIN_MINUTE_AT: Final = 1 + 8 * len(_FLOATS) + 8 * _INTS.index("win_minute")
 # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
 # 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
@@ -503,13 +504,14 @@ class AccountState:
         return st
 
     @staticmethod
-    def silence(data: bytes, offset: int = 0) -> tuple[float, int]:
-        """``(t_last, win_minute)`` of the record at ``offset`` of ``data``, read from its head alone:
+    def silence(data: bytes, offset: int = 0) -> tuple[float, float, int]:
+        """``(t_last, r_day, win_minute)`` of the record at ``offset`` of ``data``, read from its head alone:
         a restore sets the accounts silent for a day aside (models/cold_store.py) without decoding
         them, and at a provider's scale most held accounts are."""
         if len(data) <= offset or data[offset] != _VERSION:
             raise ValueError("account state record of an unknown version")
-        return _F64.unpack_from(data, offset + _T_LAST_AT)[0], _I64.unpack_from(data, offset + _WIN_MINUTE_AT)[0]
+        return (_F64.unpack_from(data, offset + _T_LAST_AT)[0], _F64.unpack_from(data, offset + _R_DAY_AT)[0],
+                _I64.unpack_from(data, offset + _WIN_MINUTE_AT)[0])
 
 
 _ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event

@@ -8,8 +8,9 @@ A silent account's state does not change until its next event, so it can wait as
 be decoded when it returns: :meth:`AccountState.to_bytes` round-trips every field, so results are
 the same whether an account waited in memory or in the store.
 
-The processor keeps only ``{account: t_last}`` of its cold accounts (to know when one may be
-forgotten) and asks a :class:`ColdStore` for the state itself. Offline replay keeps the bytes in a
+The processor keeps only ``{account: the sweep boundary from which it is forgotten}`` of its cold
+accounts (:func:`~distillwatch.models.account_processor.forget_boundary`, so forgetting one reads
+nothing) and asks a :class:`ColdStore` for the state itself. Offline replay keeps the bytes in a
 dict (:class:`BytesColdStore`); a streaming worker reads them from its table, where the account's
 record was written when it last changed
 (:class:`~distillwatch.streams.stages.accounts.TableColdStore`), so cooling an account there writes
@@ -35,6 +36,9 @@ class ColdStore(Protocol):
     def take(self, account: str) -> AccountState | None:
         """The state :meth:`put` last, now the processor's again (``None``: the store lost it)."""
 
+    def drop(self, account: str) -> None:
+        """``account`` is forgotten (decided without its state: ``forget_boundary``)."""
+
 
 class BytesColdStore:
     """Cold accounts as their encoded state in a dict (offline replay, tests): a record is about half
@@ -54,3 +58,6 @@ class BytesColdStore:
     def take(self, account: str) -> AccountState | None:
         data = self.records.pop(account, None)
         return None if data is None else AccountState.from_bytes(data)
+
+    def drop(self, account: str) -> None:
+        del self.records[account]

@@ -15,7 +15,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 
 import orjson
 
-from distillwatch.models.account_processor import AccountProcessor
+from distillwatch.models.account_processor import AccountProcessor, forget_boundary
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.campaign_processor import CampaignProcessor
 from distillwatch.models.campaign_state import CampaignState
@@ -40,7 +40,7 @@ ACCOUNT_FIELDS = ("watermark", "max_ts", "sent_watermark", "first_ts", "counters
                   "forgot_at", "released", "template_minutes")
 ACCOUNT_OTHER = (
     "peers", "threshold", "accounts", "clock", "arrivals", "order",  # own records
-    "cold", "cold_since", "cold_counts",  # the accounts' records too: a restore decides again which wait
+    "cold", "cold_until", "cold_counts",  # the accounts' records too: a restore decides again which wait
     # out of memory (never a result), and counts only what it does itself (clocks and marks: in the
     # partition document; the events held in ``order`` are the driver's: replay never stops, a stage writes them)
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
@@ -142,14 +142,14 @@ def restore_account_processor(
         proc.peers.load(peers)
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
-    held, cold_since, limit = proc.accounts, proc.cold_since, proc.forgot_at - proc.config.cold_after_s
+    held, cold_until, limit = proc.accounts, proc.cold_until, proc.forgot_at - proc.config.cold_after_s
     decode, silence, head, skip = (AccountState.from_bytes, AccountState.silence, _ACCOUNT_RECORD.unpack_from,
                                    _ACCOUNT_RECORD.size)
     for acc, record in accounts.items():
-        t_last, win_minute = silence(record, skip)
+        t_last, r_day, win_minute = silence(record, skip)
         if t_last <= limit and win_minute < 0 and acc not in recent:
             proc.cold.put_encoded(acc, memoryview(record)[skip:])
-            cold_since[acc] = t_last
+            cold_until[acc] = forget_boundary(t_last, r_day, proc.config)
             continue
         held[acc] = decode(record, skip)
         if win_minute >= 0:

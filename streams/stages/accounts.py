@@ -107,6 +107,9 @@ class TableColdStore:
         record = self.data.get(b"a/" + account.encode())
         return None if record is None else AccountState.from_bytes(record, ACCOUNT_RECORD_HEAD)
 
+    def drop(self, account: str) -> None:
+        """Nothing here: the account is in the processor's ``dirty``, and the stage writes its tombstone."""
+
 
 class AccountStage(Stage):
     """Kafka records in (:meth:`apply`), a batch's outputs and state out (:meth:`finish`).
@@ -423,7 +426,7 @@ class AccountStage(Stage):
     def accounts_held(self, cold: bool) -> int:
         """Accounts of the held partitions in memory (``cold=False``), or set aside in the table
         (``cold=True``: silent for ``cold_after_s``, :class:`TableColdStore`)."""
-        return sum(len(part.proc.cold_since if cold else part.proc.accounts) for part in self.parts.values())
+        return sum(len(part.proc.cold_until if cold else part.proc.accounts) for part in self.parts.values())
 
     def cold_lost(self) -> int:
         """Accounts set aside whose table record was gone when they came back (started afresh): 0."""

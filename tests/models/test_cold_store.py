@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import random
 
 import orjson
 
@@ -49,7 +50,7 @@ def test_accounts_set_aside_come_back_exactly(tmp_path):
         assert isinstance(c.cold, BytesColdStore)
         held = {**{a: s.to_bytes() for a, s in c.accounts.items()}, **c.cold.records}
         assert held == {a: s.to_bytes() for a, s in k.accounts.items()}
-        assert set(c.cold_since) == set(c.cold.records)
+        assert set(c.cold_until) == set(c.cold.records)
 
 
 def test_the_bytes_store_hands_back_what_it_was_given():
@@ -61,3 +62,25 @@ def test_the_bytes_store_hands_back_what_it_was_given():
     back = store.take("acct-1")
     assert back is not None and back.to_bytes() == st.to_bytes()
     assert store.take("acct-1") is None, "taken: the processor holds it again"
+
+
+def test_forget_boundary_is_the_first_sweep_that_forgets():
+    """An account set aside keeps only the boundary from which the sweep forgets it: the same
+    boundary the sweep's own test (``_forgettable``) gives, hour by hour, for quiet and busy rates."""
+    from distillwatch.models.account_processor import _forgettable, forget_boundary
+    from distillwatch.models.config import AccountConfig
+
+    cfg = AccountConfig()
+    rng = random.Random(11)
+    for _ in range(300):
+        st = AccountState()
+        st.t_last = 1.7e9 + rng.uniform(0, 1e6)
+        st.r_day = rng.choice([0.0, rng.uniform(0, 5), rng.uniform(0, 1e4), 10 ** rng.uniform(4, 12)])
+        until = forget_boundary(st.t_last, st.r_day, cfg)
+        k = math.floor((st.t_last + cfg.forget_s) / cfg.forget_every_s) - 1
+        while not _forgettable(st, k * cfg.forget_every_s - cfg.forget_s, k * cfg.forget_every_s,
+                               cfg.forget_requests_day):
+            k += 1
+        assert until == k * cfg.forget_every_s, (st.t_last, st.r_day)
+    st.r_day = math.nan
+    assert forget_boundary(st.t_last, st.r_day, cfg) == math.inf, "never forgotten, as the sweep never would"

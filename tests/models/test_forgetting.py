@@ -44,8 +44,8 @@ def _run(proc: AccountProcessor, events: list[dict], links: list) -> AccountProc
 def _held(proc: AccountProcessor) -> dict[str, bytes]:
     """Every account the processor holds, in memory or in its cold store, as its state's bytes."""
     assert isinstance(proc.cold, BytesColdStore)
-    assert set(proc.cold.records) == set(proc.cold_since)
-    assert not set(proc.accounts) & set(proc.cold_since), "an account is in memory or cold, never both"
+    assert set(proc.cold.records) == set(proc.cold_until)
+    assert not set(proc.accounts) & set(proc.cold_until), "an account is in memory or cold, never both"
     return {**{a: s.to_bytes() for a, s in proc.accounts.items()}, **proc.cold.records}
 
 
@@ -93,14 +93,14 @@ def test_a_restored_processor_forgets_exactly_as_the_original():
     assert links == straight_links
     assert restored.counters == straight.counters
     assert _held(restored) == _held(straight)
-    assert restored.cold_since == straight.cold_since, "a restore sets aside what the running processor did"
+    assert restored.cold_until == straight.cold_until, "a restore sets aside what the running processor did"
 
 
 def test_replay_holds_only_recent_accounts_and_no_stale_names():
     eng = Engine(1, 1)  # one partition: all six regulars move its event clock
     for d in EVENTS:
         assert eng.process(validate(d)) is None
-    held = sum(len(p.accounts) + len(p.cold_since) for p in eng.accounts)
+    held = sum(len(p.accounts) + len(p.cold_until) for p in eng.accounts)
     assert eng.counters()["forgotten"] == 41  # the transients of days 0-9 and acct-back's first visit
     assert held == 6 + 30 * 4 + 1  # regulars, 30 days of transients, acct-back
     assert all(len(p.dirty) <= len(p.accounts) for p in eng.accounts), "replay drains what changed"

@@ -106,7 +106,7 @@ def test_every_field_round_trips_in_place():
         with pytest.raises(ValueError):
             AccountState.from_bytes(bad)
     # the head alone says how long the account has been silent (a restore sets silent ones aside)
-    assert AccountState.silence(b"\x07prefix" + blob, 7) == (st.t_last, st.win_minute)
+    assert AccountState.silence(b"\x07prefix" + blob, 7) == (st.t_last, st.r_day, st.win_minute)
     with pytest.raises(ValueError):
         AccountState.silence(bytes([5]) + blob[1:])
 

@@ -83,7 +83,7 @@ def test_forgotten_accounts_leave_the_changelog_and_stay_gone_after_a_restart(so
     # silent accounts wait in the table only (TableColdStore), and the ones that came back were read from it
     for pipe in (straight, restarted):
         procs = [part.proc for part in pipe.accounts.parts.values()]
-        in_memory, cold = sum(len(p.accounts) for p in procs), sum(len(p.cold_since) for p in procs)
+        in_memory, cold = sum(len(p.accounts) for p in procs), sum(len(p.cold_until) for p in procs)
         assert cold > in_memory > 0 and in_memory + cold == sum(k[:2] == b"a/" for k in pipe.account_data)
         assert sum(p.cold_counts["lost"] for p in procs) == 0
     assert sum(part.proc.cold_counts["warmed"] for part in straight.accounts.parts.values()) > 0
