@@ -18,8 +18,8 @@ prompt pool's fragment (a private template of two to four harvest-like accounts)
 ``info`` and raises no alert; template reports carry each member's recent active slots, which the
 campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
 per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
-are summed per template; those of templates with a cluster go on to the campaign stage's pool
-harvest test (:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
+are summed per template and go on to the campaign stage's pool harvest test
+(:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations
@@ -128,18 +128,17 @@ class ClusterProcessor:
             self._pool_minutes(minute, ts, uses)
 
     def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
-        """Learn the population's harvest share from every template's minute; pass the minute of
-        each template that has a cluster (a harvest-like account linked it: maybe a pool's) on to
-        the campaign stage, which tests pools on it. Templates without a cluster stay here, so the
-        campaign stage hears at most one message per template cluster and minute."""
+        """Learn the population's harvest share from every template's minute and pass each
+        template's minute on to the campaign stage, which tests pools on it: the minutes of a
+        pool's templates, and those of templates only a pool's members use (a paraphrase of its
+        templates whose key nobody else shares: most of an evasive pool's requests). At most one
+        message per template and minute (35-50 a minute in all on the simulated worlds)."""
         base = self.template_base
         template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
-        p0 = template_evidence.baseline_share(base, self.config.pool_benign_floor)
+        p0 = round(template_evidence.baseline_share(base, self.config.pool_benign_floor), 6)
         for key in sorted(uses):
-            if key in self.clusters:
-                requests, harvest, accounts, users = uses[key]
-                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6),
-                                           sorted(users)))
+            requests, harvest, accounts, users = uses[key]
+            self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), p0, sorted(users)))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the
