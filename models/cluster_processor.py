@@ -38,6 +38,9 @@ from distillwatch.models.timespans import DAY, MINUTE
 WARNING = SEVERITY_RANK["warning"]
 
 
+PARAPHRASE = "template:band:"  # a paraphrased prompt's key (AccountState._update_prompt): 32 bits of its SimHash
+
+
 def _link_order(link: Link) -> tuple[str, str, str]:
     return link.attribute, link.value, link.account
 
@@ -159,9 +162,12 @@ class ClusterProcessor:
         v = cluster_scoring.verdict(active, share, cl.member_minutes, cl.active_minutes, cl.req_day, cl.new_hour,
                                     cfg.error_share)
         n = v.members
-        if n < cfg.min_members:
+        if n < cfg.min_members and not key.startswith(PARAPHRASE):
             # lone or paired harvest-like accounts on a value are the noise level clusters are
-            # judged against: the threshold adapts to their score distribution
+            # judged against: the threshold adapts to their score distribution. Not on a
+            # paraphrase key: an account that writes its own prompts has a new one nearly every
+            # minute, so its lone clusters would weigh it once a minute in that level (the demo's
+            # slow-and-low TLS cluster fell below it)
             self.threshold.learn(v.score)
         threshold = self.threshold.level
         severity = cluster_scoring.severity(v, threshold, cl.req_day, cfg)
