@@ -75,8 +75,9 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
     """Issue 11 target: evasive hydra recall >= 0.8 (measured 63 of 63 since its private prompt-pool
-    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 333 min since a paraphrased
-    request is keyed by its SimHash's low 32 bits from the account's first request; 627 when an
+    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 285 min since a paraphrased
+    request is keyed by its SimHash's low 32 bits from the account's first request and a pool's
+    members' requests on keys nobody else uses count for the pool; 627 when an
     account got a key only once it repeated one of its own bands, 693 before pool fragments joined
     the campaign, 980 before the pool campaign. What is left is evidence rate: the pool's harvest
     test needs ~100 of its requests at a harvest share ~2.5x the population's — pinned). Issue 12
@@ -84,10 +85,11 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
     p90 74 min), <= 1 h at >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
     assert s["evasive_hydra"]["detected"] >= 63, s["evasive_hydra"]
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 340
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 290
     # a paging pool takes in each account at its first request on one of its private templates
-    # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here. Pinned.
-    assert s["hydra"]["ttd_p90_min"] <= 125, s["hydra"]
+    # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here, 117 since its
+    # members' requests on keys nobody else uses count for its pool. Pinned.
+    assert s["hydra"]["ttd_p90_min"] <= 120, s["hydra"]
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
