@@ -135,7 +135,7 @@ class ClusterProcessor:
         template's minute on to the campaign stage, which tests pools on it: the minutes of a
         pool's templates, and those of templates only a pool's members use (a paraphrase of its
         templates whose key nobody else shares: most of an evasive pool's requests). At most one
-        message per template and minute (35-50 a minute in all on the simulated worlds)."""
+        message per template and minute (~40 a minute in all on the simulated worlds)."""
         base = self.template_base
         template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
         p0 = round(template_evidence.baseline_share(base, self.config.pool_benign_floor), 6)
