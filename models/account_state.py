@@ -404,6 +404,18 @@ class AccountState:
             self.model = intern(model)
 
     def _update_prompt(self, ev: Event) -> None:
+        """Count the prompt's distinct SimHashes and repeated skeletons, and set the account's
+        template key: the gateway's template id when it gave one, else ``band:`` + the SimHash's
+        low 32 bits (two of its four 16-bit bands).
+
+        The 32-bit key is there from an account's first paraphrased request, so a prompt pool's
+        accounts share its templates' keys at once instead of after they repeat themselves (5-8
+        hours at an evasive operation's ~1 request an hour): a paraphrase of 0-k flipped bits keeps
+        them with probability ~2^-k (the other requests get keys nobody else has, which tie
+        nothing), and two unrelated prompts share one by chance with probability 2^-32, where a
+        single 16-bit band tied ordinary prompts to a pool's templates (tried: 4-26 benign accounts
+        implicated per simulated day). Such a key never replaces a template id: an account that
+        uses the gateway's templates keeps its key through its other prompts."""
         sh = ev.simhash
         template = ev.prompt_template_id
         if sh is None:
@@ -426,8 +438,8 @@ class AccountState:
         if template:
             if template != self.template:
                 self.template = intern(template)
-        elif repeated:
-            self.template = f"band:{sh & 0xFFFF:04x}"
+        elif not self.template or self.template.startswith("band:"):
+            self.template = f"band:{sh & 0xFFFFFFFF:08x}"
 
     def reset_window(self, minute: int) -> None:
         """Open event-time minute ``minute``: the window group starts from zero."""

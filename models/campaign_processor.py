@@ -20,7 +20,8 @@ in a total order, so replay and the stream decide alike.
   the gate) use its templates, and tests the pool for lockstep (:mod:`distillwatch.models.lockstep`):
   accounts sharing dispatcher rounds far beyond chance page the campaign (``error``) on their own
   and join it.
-- Every account's requests on a pool's templates, harvest-like or not and whether or not the
+- Every account's requests on a pool's templates (and its members' on keys nobody else uses:
+  paraphrases of them), harvest-like or not and whether or not the
   account has reached the cluster stage (:class:`~distillwatch.models.links.PoolMinute`,
   :mod:`distillwatch.models.template_evidence`), feed a sequential test of the pool's harvest share
   against the population's: past ``pool_nats`` with ``pool_accounts`` accounts it pages the
@@ -111,7 +112,7 @@ class CampaignProcessor:
             if r.attribute == "template":
                 pools.add(c.id)
         for u in uses:
-            cid = self.cluster_of.get(u.cluster)
+            cid = self._pool_of(u)
             if cid is not None:
                 self._pool_harvest(self.campaigns[cid], u, ts)
                 pools.add(cid)  # new activity on its templates: its rounds may now show
@@ -126,6 +127,25 @@ class CampaignProcessor:
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
             self._maybe_alert(self.campaigns[cid], ts)
         self._resolve_quiet(ts)
+
+    def _pool_of(self, u: PoolMinute) -> str | None:
+        """The campaign whose pool a template minute is evidence about: the one holding the
+        template, else a pool (a campaign a template tied) holding every user of it.
+
+        An evasive pool paraphrases its templates; a paraphrase that flips a bit of the key's
+        32 bits gets a key nobody else has, so most of its requests are on keys no cluster holds.
+        Its members' requests there are the operation's all the same, and counting them (harvest
+        evidence, lockstep slots) doubles to triples what the pool's tests see. A key any other
+        account also uses is not taken: a shared template is evidence only once it reports."""
+        cid = self.cluster_of.get(u.cluster)
+        if cid is not None or not u.users:
+            return cid
+        member_of = self.member_of
+        cid = member_of.get(u.users[0])
+        if cid is None or any(member_of.get(acc) != cid for acc in u.users):
+            return None
+        c = self.campaigns[cid]
+        return cid if any(key.startswith("template:") for key in c.clusters) else None
 
     def _held(self, r: Report) -> tuple[dict[str, int], float]:
         """How many of ``r``'s members each campaign holds, and how many a campaign must hold for

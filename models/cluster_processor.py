@@ -18,8 +18,8 @@ prompt pool's fragment (a private template of two to four harvest-like accounts)
 ``info`` and raises no alert; template reports carry each member's recent active slots, which the
 campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
 per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
-are summed per template; those of templates with a cluster go on to the campaign stage's pool
-harvest test (:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
+are summed per template and go on to the campaign stage's pool harvest test
+(:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import DAY, MINUTE
 
 WARNING = SEVERITY_RANK["warning"]
+
+
+PARAPHRASE = "template:band:"  # a paraphrased prompt's key (AccountState._update_prompt): 32 bits of its SimHash
 
 
 def _link_order(link: Link) -> tuple[str, str, str]:
@@ -128,18 +131,17 @@ class ClusterProcessor:
             self._pool_minutes(minute, ts, uses)
 
     def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
-        """Learn the population's harvest share from every template's minute; pass the minute of
-        each template that has a cluster (a harvest-like account linked it: maybe a pool's) on to
-        the campaign stage, which tests pools on it. Templates without a cluster stay here, so the
-        campaign stage hears at most one message per template cluster and minute."""
+        """Learn the population's harvest share from every template's minute and pass each
+        template's minute on to the campaign stage, which tests pools on it: the minutes of a
+        pool's templates, and those of templates only a pool's members use (a paraphrase of its
+        templates whose key nobody else shares: most of an evasive pool's requests). At most one
+        message per template and minute (~40 a minute in all on the simulated worlds)."""
         base = self.template_base
         template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
-        p0 = template_evidence.baseline_share(base, self.config.pool_benign_floor)
+        p0 = round(template_evidence.baseline_share(base, self.config.pool_benign_floor), 6)
         for key in sorted(uses):
-            if key in self.clusters:
-                requests, harvest, accounts, users = uses[key]
-                self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), round(p0, 6),
-                                           sorted(users)))
+            requests, harvest, accounts, users = uses[key]
+            self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), p0, sorted(users)))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the
@@ -160,9 +162,12 @@ class ClusterProcessor:
         v = cluster_scoring.verdict(active, share, cl.member_minutes, cl.active_minutes, cl.req_day, cl.new_hour,
                                     cfg.error_share)
         n = v.members
-        if n < cfg.min_members:
+        if n < cfg.min_members and not key.startswith(PARAPHRASE):
             # lone or paired harvest-like accounts on a value are the noise level clusters are
-            # judged against: the threshold adapts to their score distribution
+            # judged against: the threshold adapts to their score distribution. Not on a
+            # paraphrase key: an account that writes its own prompts has a new one nearly every
+            # minute, so its lone clusters would weigh it once a minute in that level (the demo's
+            # slow-and-low TLS cluster fell below it)
             self.threshold.learn(v.score)
         threshold = self.threshold.level
         severity = cluster_scoring.severity(v, threshold, cl.req_day, cfg)

@@ -13,9 +13,10 @@ to the template's cluster partition once its minute has closed (:func:`observe`,
 No per-account state is added: the tally holds only minutes the watermark has not yet passed.
 
 The cluster stage sums one minute's messages per template (:func:`gather`), keeps the population's
-harvest share over all templates (:func:`learn_baseline`) and forwards the sums of templates that
-have a cluster as :class:`~distillwatch.models.links.PoolMinute`; the campaign stage then runs a
-sequential test on each pool (:func:`harvest_llr`; campaign_processor.py).
+harvest share over all templates (:func:`learn_baseline`) and forwards the sums as
+:class:`~distillwatch.models.links.PoolMinute`; the campaign stage then runs a sequential test on
+each pool (:func:`harvest_llr`; campaign_processor.py) over the minutes of its templates and of
+keys only its members use.
 """
 
 from __future__ import annotations

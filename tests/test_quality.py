@@ -75,19 +75,21 @@ def test_core_scenarios_keep_their_recall_in_the_full_world(full):
 
 def test_stealthy_attacks_pinned_at_todays_levels(full):
     """Issue 11 target: evasive hydra recall >= 0.8 (measured 63 of 63 since its private prompt-pool
-    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 627 min; 693 before pool
-    fragments joined the campaign, 980 before the pool campaign. Here the pool's campaign pages at
-    12:46 when a member pages on its own, and its lockstep evidence passes at 14:43 (seeds 11 and 31
-    page on lockstep alone); the pool forms only once a template has five harvest-like users, 5.5 h
-    after the attack starts — pinned). Issue 12 targets, met here since the
-    sequential harvest evidence: lone harvesters recall >= 0.95 (19/19, p90 74 min), <= 1 h at
-    >= 1,000/day (3/3, p90 12 min)."""
+    templates join one campaign, 52 before), ttd p90 <= 60 min (measured 285 min since a paraphrased
+    request is keyed by its SimHash's low 32 bits from the account's first request and a pool's
+    members' requests on keys nobody else uses count for the pool; 627 when an
+    account got a key only once it repeated one of its own bands, 693 before pool fragments joined
+    the campaign, 980 before the pool campaign. What is left is evidence rate: the pool's harvest
+    test needs ~100 of its requests at a harvest share ~2.5x the population's — pinned). Issue 12
+    targets, met here since the sequential harvest evidence: lone harvesters recall >= 0.95 (19/19,
+    p90 74 min), <= 1 h at >= 1,000/day (3/3, p90 12 min)."""
     s = full["scenarios"]
     assert s["evasive_hydra"]["detected"] >= 63, s["evasive_hydra"]
-    assert s["evasive_hydra"]["ttd_p90_min"] <= 630
+    assert s["evasive_hydra"]["ttd_p90_min"] <= 290
     # a paging pool takes in each account at its first request on one of its private templates
-    # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here. Pinned.
-    assert s["hydra"]["ttd_p90_min"] <= 125, s["hydra"]
+    # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here, 117 since its
+    # members' requests on keys nobody else uses count for its pool. Pinned.
+    assert s["hydra"]["ttd_p90_min"] <= 120, s["hydra"]
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
@@ -96,20 +98,19 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
 
 def test_one_incident_per_campaign(full):
     """Issue 11 target: <= 2 paging incidents per coordinated campaign (measured before the campaign
-    stage: up to 23). Met for every campaign tied by a shared attribute. The evasive hydra (no shared
-    attribute) is the gap: 3 incidents (4 before pool fragments founded silent campaigns, 7 before
-    they joined its campaign, 16 before its prompt-pool templates joined): members that page on their
-    own before any shared template holds them (pinned). 31 incidents in all (34 before fragments
-    founded, 38 before) for 29 active campaigns, most of them lone harvesters (one incident each, as
-    they should)."""
+    stage: up to 23). Met for every campaign, the evasive hydra (no shared attribute) too since its
+    paraphrased requests are keyed from an account's first one: 1 incident (3 when members paged on
+    their own before a shared template held them, 16 before its prompt-pool templates joined). 29
+    incidents in all (31 before, 38 before fragments founded) for 29 active campaigns, most of them
+    lone harvesters (one incident each, as they should)."""
     for name in ("cot_coercion", "hydra", "rate_limit_sharding", "release_chasing", "slow_and_low"):
         assert full["scenarios"][name]["incidents_per_campaign_max"] <= 2, (name, full["scenarios"][name])
-    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 3
-    assert full["overall"]["incidents"] <= 31
+    assert full["scenarios"]["evasive_hydra"]["incidents_per_campaign_max"] <= 1
+    assert full["overall"]["incidents"] <= 29
     # pages a pager notifies (an incident opens or escalates; membership updates do not re-page):
-    # target <= active campaigns + 1 = 30 a day; measured 33 (36 before fragments founded silent
-    # campaigns): 31 incidents (the evasive hydra 3) and 2 escalations. Pinned.
-    assert full["overall"]["notifications"] <= 33
+    # target <= active campaigns + 1 = 30 a day; measured 31 (33 before the 32-bit paraphrase key, 36
+    # before fragments founded silent campaigns): 29 incidents and 2 escalations. Pinned.
+    assert full["overall"]["notifications"] <= 31
 
 
 def test_benign_look_alikes_pinned(full):

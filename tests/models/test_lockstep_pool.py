@@ -196,3 +196,15 @@ def test_a_shared_day_shape_alone_does_not_page():
     st = Stage(update_every_s=0)
     end = (SLOT0 + 360) * 2
     assert st.minute(end, _pool_report(end, "template:t1", slots)) == []
+
+
+def test_an_account_writing_its_own_prompts_does_not_set_the_noise_level():
+    """A paraphrase key is new with nearly every request of an account that writes its own prompts:
+    its lone clusters (one a minute) stay out of the adaptive threshold, which lone values of the
+    other attributes set (on the demo day they moved it enough to drop a TLS cluster below it)."""
+    proc, other = _processor(), _processor()
+    for i in range(60):
+        _close(proc, M0 + i, *_links(M0 + i, f"band:{i:08x}", ["h1"], harvest=40.0))
+        _close(other, M0 + i, Link(M0 + i, "payment", f"card-{i}", "h1", 1, 3000, 40.0, 0, 3, "ev-h1"))
+    assert proc.threshold.level == _processor().threshold.level
+    assert other.threshold.level != proc.threshold.level, "a lone card does count"

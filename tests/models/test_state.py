@@ -144,3 +144,29 @@ def test_values_many_accounts_share_are_kept_once():
     for name in ("model", "tls", "router", "org", "template", "asn"):
         assert getattr(a, name) == getattr(b, name) and getattr(a, name) is getattr(b, name), name
     assert a.asn == "64500"
+
+
+def _prompt(account: str, i: int, simhash: int, template: str | None = None):
+    ev = {"event_id": f"{account}{i}", "ts": T0 + i * 3600.0, "account_id": account, "model": "m",
+          "input_tokens": 100, "output_tokens": 900, "status": 200, "prompt_simhash": f"{simhash:016x}"}
+    if template:
+        ev["prompt_template_id"] = template
+    return validate(ev)
+
+
+def test_a_paraphrased_prompt_is_keyed_from_the_first_request():
+    """Two accounts paraphrasing one skeleton share its key from their first request (flips outside
+    the low 32 bits), without repeating themselves first; an unrelated prompt gets a key of its own;
+    a gateway template id is kept through the account's other prompts."""
+    skeleton = 0x0123456789ABCDEF
+    a, b, c = AccountState(), AccountState(), AccountState()
+    a.update(_prompt("a", 0, skeleton ^ (1 << 40) ^ (1 << 63)))
+    b.update(_prompt("b", 0, skeleton ^ (1 << 33)))
+    assert a.template == b.template == "band:89abcdef"
+    a.update(_prompt("a", 1, skeleton ^ (1 << 3)))  # a flip in the low bits: a key nobody shares
+    assert a.template == "band:89abcde7"
+    c.update(_prompt("c", 0, 0x0123456700000000 | random.Random(1).getrandbits(32)))  # same high bands only
+    assert c.template != b.template
+    c.update(_prompt("c", 1, skeleton, template="tpl-3"))
+    c.update(_prompt("c", 2, skeleton ^ (1 << 50)))
+    assert c.template == "tpl-3"

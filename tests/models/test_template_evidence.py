@@ -50,13 +50,16 @@ def _cluster_minute(proc: ClusterProcessor, minute: int, *msgs: object) -> list[
     return out
 
 
-def test_the_cluster_stage_sums_partitions_and_forwards_only_templates_with_a_cluster():
+def test_the_cluster_stage_sums_partitions_and_forwards_every_templates_minute():
     proc = ClusterProcessor(0, 2)
     out = _cluster_minute(proc, M0, TemplateMinute(M0, "tpl-pool", 3, 2, ["b", "a"], ["b", "a"]),
                           TemplateMinute(M0, "tpl-pool", 1, 1, ["c"], ["c"]),
                           TemplateMinute(M0, "tpl-other", 6, 0, [], ["x", "y"]))
-    assert out == [], "no template has a cluster yet: nothing for the campaign stage"
-    assert proc.template_base[:2] == [10.0, 3.0], "but every template teaches the population's share"
+    # no template has a cluster yet: the campaign stage still hears them (one message per template
+    # and minute), for the pools that hold all their users
+    assert [(m.cluster, m.requests, m.harvest, m.accounts, m.users) for m in out] == [
+        ("template:tpl-other", 6, 0, [], ["x", "y"]), (POOL, 4, 3, ["a", "b", "c"], ["a", "b", "c"])]
+    assert proc.template_base[:2] == [10.0, 3.0], "every template teaches the population's share"
     # a harvest-like account reaches the cluster stage on the template: it has a cluster from now on
     member = Link(M0 + 1, "template", "tpl-pool", "h1", 2, 3000, 7.0, 0, 3, "ev-h1")
     out = _cluster_minute(proc, M0 + 1, member, TemplateMinute(M0 + 1, "tpl-pool", 3, 2, ["b", "a"], ["d", "b", "a"]),
@@ -161,3 +164,20 @@ def test_users_that_never_send_a_harvest_like_request_there_are_not_tested():
     assert _rounds(st, rounds) == []
     c = st.proc.campaigns[next(iter(st.proc.campaigns))]
     assert set(c.slots) <= {"h1", "h2"} and set(c.members) == {"h1", "h2"}
+
+
+def test_a_minute_on_a_key_only_the_pools_members_use_is_the_pools_evidence():
+    """A paraphrase whose 32-bit key nobody else shares reaches no cluster; used only by a pool's
+    members, it counts for the pool (harvest evidence, lockstep slots). Used by anyone else as well,
+    or by the members of a campaign no template tied, it counts for nothing."""
+    st = _pool_stage()
+    c = st.proc.campaigns[next(iter(st.proc.campaigns))]
+    st.minute(M0 + 1, PoolMinute(M0 + 1, "template:band:0badf00d", 2, 2, ["h1"], 0.15, ["h1"]))
+    assert c.harvest_nats > 1.0 and c.candidates == {"h1": 1} and list(c.slots) == ["h1"]
+    nats = c.harvest_nats
+    st.minute(M0 + 2, PoolMinute(M0 + 2, "template:band:0badf00e", 2, 2, ["h2"], 0.15, ["h2", "u1"]))
+    assert c.harvest_nats == nats and "h2" not in c.candidates, "an outsider uses the key too"
+    assert st.minute(M0 + 3, report(M0 + 3, "payment:card-9", ["p1", "p2", "p3"], severity="warning")) == []
+    card = next(x for x in st.proc.campaigns.values() if x is not c)
+    st.minute(M0 + 4, PoolMinute(M0 + 4, "template:band:0badf00f", 2, 2, ["p1"], 0.15, ["p1"]))
+    assert card.harvest_nats == 0.0 and not card.candidates, "no template tied that campaign: not a pool"
