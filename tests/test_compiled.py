@@ -89,4 +89,4 @@ def test_account_state_declares_each_slot_with_its_type():
     expected = {**dict.fromkeys(account_state._FLOATS, "float"), **dict.fromkeys(account_state._INTS, "int"),
                 **dict.fromkeys(account_state._STRS, "str")}
     assert {k: declared[k] for k in expected if k in declared} == expected
-    assert set(declared) == set(expected) | {"weights", "hll", "keys"}
+    assert set(declared) == set(expected) | {"weights", "keys"}
