@@ -78,6 +78,9 @@ _WINDOW_STRS = ("win_event",)
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
+# ``ip24`` is a property: an IPv4 /24 is kept as its 24-bit number (``ip24_v4``), formatted when read,
+# instead of a string of ~64 B per account; any other prefix (an IPv6 /48) as text (``ip24_text``)
+_STORED: Final = ("ip24_v4", "ip24_text")
 _FIXED: Final = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q{len(_STRS)}H")  # version, numbers, string lengths
 # 3: sequential harvest evidence, own harvest signature, org, win_harvest; 4: the recent event-id ring;
 # 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
@@ -118,7 +121,7 @@ class AccountState:
     open event-time minute for the per-minute aggregate (see the field groups above).
     """
 
-    __slots__ = _FLOATS + _INTS + _STRS + ("weights", "keys")
+    __slots__ = _FLOATS + _INTS + tuple(n for n in _STRS if n != "ip24") + _STORED + ("weights", "keys")
 
     # The slots' types, declared for mypy and for mypyc, which compiles this class to a native one
     # with unboxed float and int fields (the names are those of the groups above; tests/test_compiled.py
@@ -177,7 +180,6 @@ class AccountState:
     win_harvest: int
     payment: str
     tls: str
-    ip24: str
     asn: str
     router: str
     template: str
@@ -185,6 +187,8 @@ class AccountState:
     last_event: str
     org: str
     win_event: str
+    ip24_v4: int
+    ip24_text: str
     weights: array[float]
     keys: array[int]
 
@@ -207,6 +211,19 @@ class AccountState:
         """The HyperLogLogs' registers: the first words of :attr:`keys` (``HLL_* * HLL_REGISTERS``
         is a slot's byte offset, as :func:`~distillwatch.models.sketches.hll_add` takes it)."""
         return self.keys
+
+    @property
+    def ip24(self) -> str:
+        """The /24 of the account's address (``a.b.c.0/24``), the /48 of an IPv6 one, or ``""``."""
+        v4 = self.ip24_v4
+        if v4 < 0:
+            return self.ip24_text
+        return f"{v4 >> 16}.{(v4 >> 8) & 0xFF}.{v4 & 0xFF}.0/24"
+
+    @ip24.setter
+    def ip24(self, prefix: str) -> None:
+        self.ip24_v4 = _v4_prefix_number(prefix)
+        self.ip24_text = "" if self.ip24_v4 >= 0 else prefix
 
     # -- per-event update ---------------------------------------------------------------------
 
@@ -370,7 +387,7 @@ class AccountState:
                 self.ip_hash = ip_hash
                 if hll_add(hll, HLL_IP * HLL_REGISTERS, ip_hash):
                     self.weights[EST + HLL_IP] = -1.0
-                if not self.ip24 or self.events & 15 == 1:
+                if (self.ip24_v4 < 0 and not self.ip24_text) or self.events & 15 == 1:
                     self.ip24 = ip_prefix(ip) or ""
         asn = ev.asn
         if asn is not None:
@@ -506,6 +523,30 @@ class AccountState:
         if end != len(data):
             raise ValueError("account state record of the wrong length")
         return st
+
+
+def _v4_prefix_number(prefix: str) -> int:
+    """``a.b.c.0/24`` as the number ``a.b.c`` (24 bits), when formatting that number gives the same
+    text back (decimal octets 0-255 without leading zeros, as ``ipaddress`` accepts them); -1 otherwise.
+
+    >>> _v4_prefix_number("203.0.113.0/24") == (203 << 16) | (0 << 8) | 113
+    True
+    >>> [_v4_prefix_number(p) for p in ("2001:db8:85a3::/48", "10.01.2.0/24", "10.1.256.0/24", "")]
+    [-1, -1, -1, -1]
+    """
+    head, _, tail = prefix.rpartition(".")
+    octets = head.split(".")
+    if tail != "0/24" or len(octets) != 3:
+        return -1
+    number = 0
+    for octet in octets:
+        if not octet.isdigit() or not octet.isascii() or len(octet) > 3 or (octet[0] == "0" and len(octet) > 1):
+            return -1
+        value = int(octet)
+        if value > 255:
+            return -1
+        number = (number << 8) | value
+    return number
 
 
 _ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event

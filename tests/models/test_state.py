@@ -142,3 +142,26 @@ def test_values_many_accounts_share_are_kept_once():
     for name in ("model", "tls", "router", "org", "template", "asn"):
         assert getattr(a, name) == getattr(b, name) and getattr(a, name) is getattr(b, name), name
     assert a.asn == "64500"
+
+
+@pytest.mark.parametrize(("ip", "prefix", "packed"), [
+    ("203.0.113.77", "203.0.113.0/24", True),
+    ("0.0.0.1", "0.0.0.0/24", True),
+    ("255.255.255.254", "255.255.255.0/24", True),
+    ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::/48", False),
+])
+def test_an_ipv4_prefix_is_kept_as_a_number_and_reads_back_as_text(ip, prefix, packed):
+    """The /24 of an IPv4 address is held as 24 bits (no string per account) and reads, writes
+    to the record and restores as the same text; an IPv6 /48 stays text."""
+    from distillwatch.models.event import decode
+
+    line = b'{"event_id": "e1", "ts": 1770595200.0, "account_id": "a1", "model": "m", "input_tokens": 1,' \
+           b' "output_tokens": 1, "status": 200, "client_ip": "%s"}' % ip.encode()
+    (ev,), _ = decode(line)
+    st = AccountState()
+    st.update(ev)
+    assert st.ip24 == prefix
+    assert (st.ip24_v4 >= 0, st.ip24_text) == ((True, "") if packed else (False, prefix))
+    again = AccountState.from_bytes(st.to_bytes())
+    assert (again.ip24, again.ip24_v4, again.ip24_text) == (prefix, st.ip24_v4, st.ip24_text)
+    assert prefix.encode() in st.to_bytes()  # the record holds the text, as before
