@@ -93,7 +93,6 @@ def main() -> None:
                "accounts_held": sum(len(p.accounts) + len(p.cold_until) for p in procs),
                "accounts_in_memory": sum(len(p.accounts) for p in procs),
                "forgotten": sum(p.counters["forgotten"] for p in procs),
-               "link_cache_entries": sum(len(p._link_partition) for p in procs),
                "open_window_entries": sum(len(b) for p in procs for b in p._open.values()),
                "stale_list_entries": sum(len(p._stale) for p in procs),
                "python_objects": len(gc.get_objects())}

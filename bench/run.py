@@ -8,6 +8,7 @@ whatever happens; they are skipped with a message while ``distillwatch worker``/
 missing.
 
     .venv/bin/python bench/run.py [--only core,memory,sink,streaming,forgetting] [--no-plot]
+    .venv/bin/python bench/run.py --only streaming --streaming worker1,worker1_batch100 --port 19400
 """
 
 from __future__ import annotations
@@ -133,14 +134,16 @@ def stop_leftover_broker(port: int) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def run_streaming(results: dict, port: int) -> None:
+def run_streaming(results: dict, port: int, names: set[str] | None = None) -> None:
+    """The streaming runs (``names``: only those, the others' figures are kept) on a broker of their own."""
     missing = streaming_commands_missing()
     if missing:
         msg = f"skipped: {missing}"
         print(f"bench: streaming benchmarks {msg}", file=sys.stderr)
         results["streaming"] = {"skipped": msg}
         return
-    streaming: dict = {}
+    kept = results.get("streaming", {}) if names else {}
+    streaming: dict = {k: v for k, v in kept.items() if k not in ("error", "skipped")}
     results["streaming"] = streaming
     try:
         kafka("up", port)
@@ -151,6 +154,8 @@ def run_streaming(results: dict, port: int) -> None:
     try:
         runs = [("bench.streaming", *run) for run in STREAMING] + [("bench.restart", *run) for run in RESTART]
         for module, name, args, timeout in runs:
+            if names and name not in names:
+                continue
             print(f"bench: streaming {name} …", file=sys.stderr, flush=True)
             streaming[name] = run_module([module, *args], timeout, env)
             save(results)
@@ -182,7 +187,20 @@ def targets(results: dict) -> list[dict]:
     per_acc = [v for v in per_acc if v is not None]
     lat = _get(st, "latency", "p99_s")
     worker = [v for v in (_get(st, "worker1", "events_per_s"), _get(st, "worker1_batch100", "events_per_s")) if v]
+    mem_1m = _get(mem, "1000000", "resident_bytes_per_account")
     rows = [
+        # issue 16 (throughput), each figure against a reference of the same run
+        ("issue 16: detection core events per CPU-s (1 core)", ">= 75,000", _get(core, "replay", "events_per_cpu_s"),
+         lambda v: v >= 75_000),
+        ("issue 16: detection core share of decode ceiling (CPU)", ">= 50 %", _get(core, "share_of_ceiling_cpu"),
+         lambda v: v >= 0.50),
+        ("issue 16: one worker, 100 events/record, events/s", ">= 20,000", _get(st, "worker1_batch100", "events_per_s"),
+         lambda v: v >= 20_000),
+        ("issue 16: one worker, 1 event/record, share of bare Faust", ">= 75 %",
+         _get(st, "worker1", "share_of_faust_ceiling"), lambda v: v >= 0.75),
+        ("issue 16: p99 alert latency at 5,000 events/s", "<= 1 s", lat, lambda v: v <= 1.0),
+        ("issue 16: resident bytes per account at 1 M", "<= 2,048", mem_1m, lambda v: v <= 2048),
+        # issue 6
         ("detection core events/s (1 core)", ">= 100,000", _get(core, "replay", "events_per_s"),
          lambda v: v >= 100_000),
         ("detection core share of decode ceiling", ">= 30 %", _get(core, "share_of_ceiling"), lambda v: v >= 0.30),
@@ -236,6 +254,9 @@ def table(results: dict) -> str:
         add(f"{label} events/s", _get(st, key, "events_per_s"), "transport ceiling",
             _get(st, key, "transport_ceiling", "events_per_s") or _get(st, "worker1_batch100", "transport_ceiling",
                                                                       "events_per_s"))
+        if key != "workers2":  # one worker against Faust's own ceiling on the same topic (bench/faust_ceiling.py)
+            add(f"{label} events/s", _get(st, key, "events_per_s"), "bare Faust agent",
+                _get(st, key, "faust_ceiling", "events_per_s"))
         add(f"{label} with sink events/s", _get(st, key, "end_to_end_with_sink_events_per_s"))
     add("latency p50 s @5k/s", _get(st, "latency", "p50_s"))
     add("latency p99 s @5k/s", _get(st, "latency", "p99_s"))
@@ -254,7 +275,7 @@ def table(results: dict) -> str:
     out.append("")
     for t in results.get("targets", []):
         mark = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
-        out.append(f"  {t['target']:<54} {t['goal']:>11}  {fmt(t['measured']):>10}  {mark}")
+        out.append(f"  {t['target']:<62} {t['goal']:>11}  {fmt(t['measured']):>10}  {mark}")
     for k, v in errors:
         out.append(f"  {k}: {v}")
     return "\n".join(out)
@@ -310,7 +331,12 @@ def main() -> int:
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated subset of {', '.join(GROUPS)}")
     ap.add_argument("--no-plot", action="store_true")
     ap.add_argument("--port", type=int, default=int(os.environ.get("BENCH_KAFKA_PORT", "19492")))
+    runs = [name for name, _, _ in STREAMING] + [name for name, _, _ in RESTART]
+    ap.add_argument("--streaming", help=f"with streaming: only these comma-separated runs of {', '.join(runs)}")
     args = ap.parse_args()
+    names = set(args.streaming.split(",")) if args.streaming else None
+    if names and names - set(runs):
+        ap.error(f"unknown streaming runs: {', '.join(sorted(names - set(runs)))}")
     only = set(args.only.split(","))
     t0 = time.perf_counter()
     results: dict = {}
@@ -338,7 +364,7 @@ def main() -> int:
             results["forgetting"] = run_module(["bench.forgetting", *FORGETTING], 3600)
             save(results)
         if "streaming" in only:
-            run_streaming(results, args.port)
+            run_streaming(results, args.port, names)
     finally:
         results["targets"] = targets(results)
         results["total_seconds"] = round(time.perf_counter() - t0, 1)

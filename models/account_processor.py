@@ -70,7 +70,6 @@ class AccountProcessor:
         self.watermark = -math.inf
         self.sent_watermark = -math.inf  # the last minute boundary announced to the cluster stage
         self._open: dict[int, list[str]] = {}  # minute -> accounts in opening order (see window_positions)
-        self._link_partition = LinkPartitions(cluster_partitions)
         self._open_heap: list[int] = []
         self.models_first_seen: dict[str, float] = {}  # a handful of model names per provider
         self.first_ts = math.inf
@@ -306,7 +305,6 @@ class AccountProcessor:
                 if _forgettable(st, cutoff, boundary, level):
                     gone.append(acc)
                     del accounts[acc]
-                    self._release(st)
                 else:
                     stale.append(acc)
                 continue
@@ -339,18 +337,7 @@ class AccountProcessor:
             st = accounts.pop(acc)
             self.cold.put(acc, st)
             self.cold_until[acc] = forget_boundary(st.t_last, st.r_day, self.config)
-            self._release(st)
         self.cold_counts["cooled"] += len(cooling)
-
-    def _release(self, st: AccountState) -> None:
-        """An account leaves memory: its attribute values leave the partition memo too (an account
-        still sharing one recomputes the same partition), so the memo follows the accounts in
-        memory, not every value seen."""
-        memo = self._link_partition
-        for attr in LINK_ATTRIBUTES:
-            value = getattr(st, attr)
-            if value:
-                memo.forget(attr, value)
 
     # -- windows ------------------------------------------------------------------------------
 
@@ -481,45 +468,16 @@ class AccountProcessor:
     # -- outputs ------------------------------------------------------------------------------
 
     def _link_targets(self, st: AccountState) -> Iterator[tuple[str, str, int]]:
-        """``(attribute, value, cluster partition)`` for each linking attribute value the account has."""
-        cache = self._link_partition
-        if len(cache) > self.config.link_cache_max:  # attribute values churn: keep the memo bounded
-            cache.clear()
+        """``(attribute, value, cluster partition)`` for each linking attribute value the account has.
+
+        The partition is hashed each time, not memoised: this runs per closed minute of a
+        harvest-like account and once a day per account (``Degree``), and a memo of every value
+        held cost ~118 B per account at 1 M accounts (docs/performance.md), more than it saved."""
+        partitions = self.cluster_partitions
         for attr in LINK_ATTRIBUTES:
             value = getattr(st, attr)
             if value:
-                yield attr, value, cache.target(attr, value)
-
-
-class LinkPartitions:
-    """The cluster partition of each linking attribute value (``partition_for("attr:value")``, a
-    murmur2 hash), memoised: one dict per attribute, keyed by the value string the account's state
-    holds already, so an entry adds no string of its own and a lookup builds none. (One dict keyed
-    by ``f"{attr}:{value}"`` cost ~150 B per tracked account at 100,000 synthetic accounts, 1.6
-    entries each, and a new key string per lookup.)"""
-
-    __slots__ = ("partitions", "_by_attr")
-
-    def __init__(self, partitions: int) -> None:
-        self.partitions = partitions
-        self._by_attr: dict[str, dict[str, int]] = {attr: {} for attr in LINK_ATTRIBUTES}
-
-    def __len__(self) -> int:
-        return sum(len(memo) for memo in self._by_attr.values())
-
-    def target(self, attr: str, value: str) -> int:
-        memo = self._by_attr[attr]
-        target = memo.get(value)
-        if target is None:
-            target = memo[value] = partition_for(f"{attr}:{value}", self.partitions)
-        return target
-
-    def forget(self, attr: str, value: str) -> None:
-        self._by_attr[attr].pop(value, None)
-
-    def clear(self) -> None:
-        for memo in self._by_attr.values():
-            memo.clear()
+                yield attr, value, partition_for(f"{attr}:{value}", partitions)
 
 
 def _forgettable(st: AccountState, cutoff: float, boundary: float, level: float) -> bool:

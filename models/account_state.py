@@ -43,10 +43,13 @@ HOURS: Final = 8
 EST: Final = 32
 N_WEIGHTS: Final = EST + HLL_SLOTS
 _SERIAL_WEIGHTS: Final = EST  # the cache is not state: it is not written
-# ``keys`` (uint32): the SimHash band cache, then the ring of recent event-id hashes.
-BANDS: Final = 0
-RECENT: Final = BAND_SLOTS
-N_KEYS: Final = BAND_SLOTS + RECENT_IDS
+# ``keys`` (uint32): the HLL registers (four a word, sketches.hll_add; byte offsets 0-191 as in the
+# bytearray they had), the SimHash band cache, then the ring of recent event-id hashes: 128 words,
+# 512 B, the largest block CPython's small-object allocator serves. In the record's order.
+_HLL_WORDS: Final = HLL_SLOTS * HLL_REGISTERS // 4
+BANDS: Final = _HLL_WORDS
+RECENT: Final = BANDS + BAND_SLOTS
+N_KEYS: Final = RECENT + RECENT_IDS
 _NO_WEIGHTS: Final = array("d", [0.0]) * EST + array("d", [-1.0]) * HLL_SLOTS  # copied exactly sized
 _NO_KEYS: Final = array("I", [0]) * N_KEYS
 DISTILLABLE: Final = frozenset((0, 1, 2, 3))  # coding, agentic, math, reasoning: what distillers harvest
@@ -63,8 +66,8 @@ _COUNTER_FLOATS = (
     "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
     "seq_s", "sig_mean", "sig_t0", "sig_t", "harvest_day", "seq_t0", "seq_req", "seq_harvest",
 )
-_COUNTER_INTS = ("verification", "events", "degree_day", "v_top")
-_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "last_ip", "org")
+_COUNTER_INTS = ("verification", "events", "degree_day", "v_top", "ip_hash")
+_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "org")
 # 2. the open incident: highest severity raised and alerts raised for this account
 _INCIDENT_INTS = ("severity", "alert_seq")
 # 3. the open event-time minute, for the per-minute aggregate
@@ -75,8 +78,10 @@ _WINDOW_STRS = ("win_event",)
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
 _INTS = _COUNTER_INTS + _INCIDENT_INTS + _WINDOW_INTS
 _STRS = _IDENTITY_STRS + _WINDOW_STRS
+# ``ip24`` is a property: an IPv4 /24 is kept as its 24-bit number (``ip24_v4``), formatted when read,
+# instead of a string of ~64 B per account; any other prefix (an IPv6 /48) as text (``ip24_text``)
+_STORED: Final = ("ip24_v4", "ip24_text")
 _FIXED: Final = struct.Struct(f"<B{len(_FLOATS)}d{len(_INTS)}q{len(_STRS)}H")  # version, numbers, string lengths
-_N_HLL: Final = HLL_SLOTS * HLL_REGISTERS
 _F64: Final = struct.Struct("<d")
 _I64: Final = struct.Struct("<q")
 _T_LAST_AT: Final = 1 + 8 * _FLOATS.index("t_last")  # byte offsets in the head (packed, no padding)
@@ -86,8 +91,9 @@ _WIN_MINUTE_AT: Final = 1 + 8 * len(_FLOATS) + 8 * _INTS.index("win_minute")
 # 5: harvest_day (decayed harvest requests with a whole trace: the page gate of the peer score), and
 # seq_t0/seq_req/seq_harvest (the current run of sequential evidence, for the alert's reason); org: the
 # org id (an org suppression matches the account's alerts), was a has-an-org flag; 6: the strings'
-# lengths in the head, their bytes last (decoded without a length read per string)
-_VERSION: Final = 6
+# lengths in the head, their bytes last (decoded without a length read per string); 7: the last client
+# IP as its hash (``ip_hash``, an int) instead of the address (a string of its own: ~64 B per account)
+_VERSION: Final = 7
 COT_LEVEL: Final = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
@@ -120,7 +126,7 @@ class AccountState:
     open event-time minute for the per-minute aggregate (see the field groups above).
     """
 
-    __slots__ = _FLOATS + _INTS + _STRS + ("weights", "hll", "keys")
+    __slots__ = _FLOATS + _INTS + tuple(n for n in _STRS if n != "ip24") + _STORED + ("weights", "keys")
 
     # The slots' types, declared for mypy and for mypyc, which compiles this class to a native one
     # with unboxed float and int fields (the names are those of the groups above; tests/test_compiled.py
@@ -169,6 +175,7 @@ class AccountState:
     events: int
     degree_day: int
     v_top: int
+    ip_hash: int
     severity: int
     alert_seq: int
     win_minute: int
@@ -178,17 +185,16 @@ class AccountState:
     win_harvest: int
     payment: str
     tls: str
-    ip24: str
     asn: str
     router: str
     template: str
     model: str
     last_event: str
-    last_ip: str
     org: str
     win_event: str
+    ip24_v4: int
+    ip24_text: str
     weights: array[float]
-    hll: bytearray
     keys: array[int]
 
     def __init__(self) -> None:
@@ -200,10 +206,29 @@ class AccountState:
             setattr(self, name, "")
         self.created_at = math.nan
         self.verification = -1
+        self.ip_hash = -1  # no address yet (a hash is >= 0)
         self.win_minute = -1
         self.weights = _NO_WEIGHTS[:]
-        self.hll = bytearray(HLL_SLOTS * HLL_REGISTERS)
         self.keys = _NO_KEYS[:]
+
+    @property
+    def hll(self) -> array[int]:
+        """The HyperLogLogs' registers: the first words of :attr:`keys` (``HLL_* * HLL_REGISTERS``
+        is a slot's byte offset, as :func:`~distillwatch.models.sketches.hll_add` takes it)."""
+        return self.keys
+
+    @property
+    def ip24(self) -> str:
+        """The /24 of the account's address (``a.b.c.0/24``), the /48 of an IPv6 one, or ``""``."""
+        v4 = self.ip24_v4
+        if v4 < 0:
+            return self.ip24_text
+        return f"{v4 >> 16}.{(v4 >> 8) & 0xFF}.{v4 & 0xFF}.0/24"
+
+    @ip24.setter
+    def ip24(self, prefix: str) -> None:
+        self.ip24_v4 = _v4_prefix_number(prefix)
+        self.ip24_text = "" if self.ip24_v4 >= 0 else prefix
 
     # -- per-event update ---------------------------------------------------------------------
 
@@ -220,7 +245,7 @@ class AccountState:
         with its reason, not dropped silently."""
         h = stable_hash(event_id) | 1  # 0 marks an empty slot
         keys = self.keys
-        if h in keys[RECENT:]:  # one small copy, searched in C
+        if h in keys[RECENT:]:  # one small copy (the ring ends the array), searched in C
             return True
         keys[RECENT + self.events % RECENT_IDS] = h
         return False
@@ -335,7 +360,7 @@ class AccountState:
         """Estimated distinct values in HLL ``slot``, cached until a register changes."""
         est = self.weights[EST + slot]
         if est < 0.0:
-            est = self.weights[EST + slot] = hll_count(self.hll, slot * HLL_REGISTERS)
+            est = self.weights[EST + slot] = hll_count(self.keys, slot * HLL_REGISTERS)
         return est
 
     @property
@@ -356,14 +381,19 @@ class AccountState:
     def _update_identity(self, ev: Event) -> None:
         # Most accounts send from the same address, client and route every time: a value equal
         # to the last one is already in its HyperLogLog, so it is not hashed again.
-        hll = self.hll
+        hll = self.keys
         ip = ev.client_ip
-        if ip and ip != self.last_ip:
-            self.last_ip = ip
-            if hll_add(hll, HLL_IP * HLL_REGISTERS, stable_hash(ip)):
-                self.weights[EST + HLL_IP] = -1.0
-            if not self.ip24 or self.events & 15 == 1:
-                self.ip24 = ip_prefix(ip) or ""
+        if ip:
+            # the last address is kept as its hash, not as a string of its own; two addresses
+            # with one CRC would also be one value to the HyperLogLog (for addresses of one
+            # length that differ in at most 32 consecutive bits, CRC-32 never collides)
+            ip_hash = stable_hash(ip)
+            if ip_hash != self.ip_hash:
+                self.ip_hash = ip_hash
+                if hll_add(hll, HLL_IP * HLL_REGISTERS, ip_hash):
+                    self.weights[EST + HLL_IP] = -1.0
+                if (self.ip24_v4 < 0 and not self.ip24_text) or self.events & 15 == 1:
+                    self.ip24 = ip_prefix(ip) or ""
         asn = ev.asn
         if asn is not None:
             name = _asn_name(asn)
@@ -456,7 +486,7 @@ class AccountState:
         head = _FIXED.pack(_VERSION, *(getattr(self, n) for n in _FLOATS), *(getattr(self, n) for n in _INTS),
                            *map(len, strs))
         # the arrays as when these were five: caps, hours, hll, bands, recent ids
-        return b"".join((head, self.weights[:_SERIAL_WEIGHTS].tobytes(), self.hll, self.keys.tobytes(), *strs))
+        return b"".join((head, self.weights[:_SERIAL_WEIGHTS].tobytes(), self.keys.tobytes(), *strs))
 
     @classmethod
     def from_bytes(cls, data: bytes, offset: int = 0) -> AccountState:
@@ -478,15 +508,13 @@ class AccountState:
          st.v_score, st.v_volume, st.v_harvest, st.v_automation, st.score_t,
          st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.harvest_day, st.seq_t0, st.seq_req, st.seq_harvest,
          st.win_in, st.win_out, st.win_cot, st.win_reasoning,
-         st.verification, st.events, st.degree_day, st.v_top, st.severity, st.alert_seq,
+         st.verification, st.events, st.degree_day, st.v_top, st.ip_hash, st.severity, st.alert_seq,
          st.win_minute, st.win_req, st.win_429, st.win_sat, st.win_harvest,
-         n_payment, n_tls, n_ip24, n_asn, n_router, n_template, n_model, n_last_event, n_last_ip, n_org,
+         n_payment, n_tls, n_ip24, n_asn, n_router, n_template, n_model, n_last_event, n_org,
          n_win_event) = _FIXED.unpack_from(data, offset)
         pos = offset + _FIXED.size
         st.weights[:_SERIAL_WEIGHTS] = array("d", data[pos : pos + 8 * _SERIAL_WEIGHTS])
         pos += 8 * _SERIAL_WEIGHTS
-        st.hll[:] = data[pos : pos + _N_HLL]
-        pos += _N_HLL
         st.keys[:] = array("I", data[pos : pos + 4 * N_KEYS])
         pos += 4 * N_KEYS
         end = pos + n_payment
@@ -505,8 +533,6 @@ class AccountState:
         st.model = intern(data[pos:end].decode())
         pos, end = end, end + n_last_event
         st.last_event = data[pos:end].decode()
-        pos, end = end, end + n_last_ip
-        st.last_ip = data[pos:end].decode()
         pos, end = end, end + n_org
         st.org = intern(data[pos:end].decode())
         pos, end = end, end + n_win_event
@@ -524,6 +550,30 @@ class AccountState:
             raise ValueError("account state record of an unknown version")
         return (_F64.unpack_from(data, offset + _T_LAST_AT)[0], _F64.unpack_from(data, offset + _R_DAY_AT)[0],
                 _I64.unpack_from(data, offset + _WIN_MINUTE_AT)[0])
+
+
+def _v4_prefix_number(prefix: str) -> int:
+    """``a.b.c.0/24`` as the number ``a.b.c`` (24 bits), when formatting that number gives the same
+    text back (decimal octets 0-255 without leading zeros, as ``ipaddress`` accepts them); -1 otherwise.
+
+    >>> _v4_prefix_number("203.0.113.0/24") == (203 << 16) | (0 << 8) | 113
+    True
+    >>> [_v4_prefix_number(p) for p in ("2001:db8:85a3::/48", "10.01.2.0/24", "10.1.256.0/24", "")]
+    [-1, -1, -1, -1]
+    """
+    head, _, tail = prefix.rpartition(".")
+    octets = head.split(".")
+    if tail != "0/24" or len(octets) != 3:
+        return -1
+    number = 0
+    for octet in octets:
+        if not octet.isdigit() or not octet.isascii() or len(octet) > 3 or (octet[0] == "0" and len(octet) > 1):
+            return -1
+        value = int(octet)
+        if value > 255:
+            return -1
+        number = (number << 8) | value
+    return number
 
 
 _ASN_NAMES: dict[int, str] = {}  # the ASNs seen, as strings: one shared string each, no str() per event

@@ -54,7 +54,6 @@ class AccountConfig:
     batch_discount: float = 0.6  # all-Batch-API traffic scales the risk by (1 - this)
     min_group_samples: int = 30  # below this a peer group borrows the all-accounts baseline
     baseline_refresh: int = 16  # learns between baseline refreshes: reading 26 sketches per score is costly
-    link_cache_max: int = 1_000_000  # memoised attribute partitions before the memo is cleared
     # sequential harvest evidence (CUSUM of a per-request log-likelihood ratio; docs/detection.md)
     seq_harvest_p: float = 0.7  # harvester model: share of requests asking for reasoning and getting a trace
     seq_benign_floor: float = 0.1  # the benign share is never taken below this (peer medians are ~0.05)

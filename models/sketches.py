@@ -1,6 +1,6 @@
 """Constant-memory building blocks: decayed counters, tiny HyperLogLogs, SimHash band keys.
 
-Everything here works on plain floats, ``bytearray`` and ``array`` so per-account state stays a
+Everything here works on plain floats and ``array`` so per-account state stays a
 few hundred bytes and serialises without pickle.
 """
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from array import array
 from collections.abc import Sequence
 from typing import Final
 
@@ -25,29 +26,42 @@ _MASK64: Final = 0xFFFFFFFFFFFFFFFF
 _RANK_BITS: Final = 59  # 64 bits - 5 index bits
 
 
-def hll_add(regs: bytearray, offset: int, item_hash: int) -> bool:
-    """Add a 32- or 64-bit hash to the HLL stored at ``regs[offset:offset+HLL_REGISTERS]``;
-    whether a register changed (so a cached estimate is stale).
+def hll_add(regs: array[int], offset: int, item_hash: int) -> bool:
+    """Add a 32- or 64-bit hash to the HLL whose registers are bytes ``offset`` to
+    ``offset + HLL_REGISTERS`` of ``regs``; whether a register changed (so a cached estimate is stale).
+
+    ``regs`` is a uint32 array holding four 8-bit registers per word, byte ``b`` at bits
+    ``8 * (b % 4)`` of word ``b // 4`` (so on a little-endian machine ``regs.tobytes()`` is the
+    registers in order): an account's HLLs then share the array of its other small keys instead
+    of a ``bytearray`` of their own, whose header and allocation cost ~80 B per account.
 
     One Fibonacci multiplication spreads the hash; its top 5 bits pick the register and the
     position of the highest set bit of the other 59 gives the rank (``int.bit_length``, in C).
     """
     h = ((item_hash ^ (item_hash >> 29)) * _GOLDEN) & _MASK64
-    idx = h >> _RANK_BITS
+    b = offset + (h >> _RANK_BITS)
     rank = _RANK_BITS + 1 - (h & ((1 << _RANK_BITS) - 1)).bit_length()
-    if rank > regs[offset + idx]:
-        regs[offset + idx] = rank
+    w = b >> 2
+    shift = (b & 3) << 3
+    word = regs[w]
+    if rank > (word >> shift) & 0xFF:
+        regs[w] = (word & ~(0xFF << shift)) | (rank << shift)
         return True
     return False
+
+
+def hll_registers(n_hlls: int) -> array[int]:
+    """A zeroed register array for ``n_hlls`` HLLs (see :func:`hll_add`)."""
+    return array("I", bytes(n_hlls * HLL_REGISTERS))
 
 
 _INV_POW2: Final = tuple(2.0**-r for r in range(64))
 
 
-def hll_count(regs: bytearray, offset: int) -> float:
+def hll_count(regs: array[int], offset: int) -> float:
     """Estimated distinct count, with the small-range (linear counting) correction.
 
-    >>> regs = bytearray(HLL_REGISTERS)
+    >>> regs = hll_registers(1)
     >>> hll_count(regs, 0)
     0.0
     >>> for i in range(100):
@@ -56,11 +70,20 @@ def hll_count(regs: bytearray, offset: int) -> float:
     110
     """
     m = HLL_REGISTERS
-    block = regs[offset : offset + m]
-    zeros = block.count(0)
+    zeros = 0
+    total = 0.0
+    word = offset >> 2
+    # the registers unpacked in place, in order (the float additions of summing them as bytes):
+    # ~4x faster than slicing them out and summing a map, and an estimate is read ~0.5 times per event
+    for i in range(word, word + m // 4):
+        w = regs[i]
+        for shift in range(0, 32, 8):
+            rank = (w >> shift) & 0xFF
+            if not rank:
+                zeros += 1
+            total += _INV_POW2[rank]
     if zeros == m:
         return 0.0
-    total = sum(map(_INV_POW2.__getitem__, block))
     estimate = _HLL_ALPHA * m * m / total
     if estimate <= 2.5 * m and zeros:
         return m * math.log(m / zeros)

@@ -27,9 +27,10 @@ from distillwatch.models.jsonsafe import clamp_infinity, unclamp_infinity
 from distillwatch.models.links import Message, from_wire, to_wire
 from distillwatch.models.minute_merge import MinuteMerge
 
-_VERSION = 6  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks;
+_VERSION = 7  # 2: links without r_day, sent_watermark; 3: the partition's event clock; 4: reorder marks;
 # 5: account records without a frontier, positions fixed for a minute's life (the stage's journal);
-# 6: account states of version 6 (AccountState.to_bytes: the strings' lengths in its head)
+# 6: account states of version 6 (AccountState.to_bytes: the strings' lengths in its head); 7: account states of
+# version 7 (the last client IP as its hash)
 _ACCOUNT_RECORD = struct.Struct("<Hi")
 ACCOUNT_RECORD_HEAD = _ACCOUNT_RECORD.size  # where the state starts in an account_record
 _CLUSTER_HEAD = struct.Struct("<Bdi")
@@ -46,7 +47,7 @@ ACCOUNT_OTHER = (
     "_open", "_open_heap",  # rebuilt from the accounts' open minutes
     "partition", "cluster_partitions", "config",  # constructor arguments
     "alerts", "rows", "links", "dirty", "rejected",  # outputs
-    "_link_partition", "_stale", "_stale_until", "_cooled_at",  # caches
+    "_stale", "_stale_until", "_cooled_at",  # caches
 )
 CLUSTER_OTHER = (
     "merge", "clusters", "degree", "threshold", "template_base",

@@ -6,6 +6,7 @@ from distillwatch.models.sketches import (
     entropy_share,
     hll_add,
     hll_count,
+    hll_registers,
     simhash_bands,
     stable_hash,
 )
@@ -13,11 +14,27 @@ from distillwatch.models.sketches import (
 
 @pytest.mark.parametrize("n", [1, 5, 30, 200, 5000])
 def test_hll_estimates_within_error(n):
-    regs = bytearray(HLL_REGISTERS)
+    regs = hll_registers(1)
     for i in range(n):
         hll_add(regs, 0, stable_hash(f"10.0.{i // 256}.{i % 256}"))
         hll_add(regs, 0, stable_hash(f"10.0.{i // 256}.{i % 256}"))  # duplicates do not count
     assert hll_count(regs, 0) == pytest.approx(n, rel=0.45 if n > 30 else 0.3)
+
+
+def test_hlls_packed_four_registers_a_word_stay_apart():
+    """Registers are bytes of uint32 words: an HLL at byte offset 32 changes only bytes 32-63, a
+    rank only grows, and the estimate is the one of the same registers alone."""
+    regs = hll_registers(2)
+    changed = [hll_add(regs, HLL_REGISTERS, stable_hash(f"user-{i}")) for i in range(50)]
+    image = regs.tobytes()
+    assert image[:HLL_REGISTERS] == bytes(HLL_REGISTERS) and any(image[HLL_REGISTERS:])
+    assert any(changed) and not any(hll_add(regs, HLL_REGISTERS, stable_hash(f"user-{i}")) for i in range(50))
+    alone = hll_registers(1)
+    for i in range(50):
+        hll_add(alone, 0, stable_hash(f"user-{i}"))
+    assert alone.tobytes() == image[HLL_REGISTERS:]
+    assert hll_count(regs, HLL_REGISTERS) == hll_count(alone, 0) == pytest.approx(50, rel=0.3)
+    assert hll_count(regs, 0) == 0.0
 
 
 def test_near_duplicate_simhashes_share_bands():

@@ -52,8 +52,9 @@ def test_peer_model_round_trip_scores_identically():
 
 def test_flat_arrays_keep_the_record_layout():
     """In memory the capability mix, hour profile and HLL estimate cache share one array, and the
-    band cache and event-id ring another; the record keeps the five arrays' order (caps, hours,
-    HLL, bands, recent ids) after its fixed head, and the estimate cache is not written."""
+    HLL registers (four a word), band cache and event-id ring another; the record keeps the five
+    arrays' order (caps, hours, HLL, bands, recent ids) after its fixed head, the registers one
+    byte each, and the estimate cache is not written."""
     import struct
 
     from distillwatch.models.account_state import _FIXED, BANDS, CAPS, EST, HOURS, RECENT
@@ -62,7 +63,7 @@ def test_flat_arrays_keep_the_record_layout():
     st.weights[CAPS + 3] = 1.5
     st.weights[HOURS + 23] = 2.5
     st.weights[EST + 0] = 99.0  # a cached estimate: not state
-    st.hll[0] = 7
+    st.hll[0] = 7 | (9 << 8)  # registers 0 and 1
     st.keys[BANDS + 63] = 0xBEEF
     st.keys[RECENT + 15] = 0xCAFE
     blob = st.to_bytes()
@@ -72,7 +73,7 @@ def test_flat_arrays_keep_the_record_layout():
     hll = blob[pos + 256 : pos + 256 + 192]
     bands = struct.unpack_from("<64I", blob, pos + 448)
     recent = struct.unpack_from("<16I", blob, pos + 448 + 256)
-    assert (caps[3], hours[23], hll[0], bands[63], recent[15]) == (1.5, 2.5, 7, 0xBEEF, 0xCAFE)
+    assert (caps[3], hours[23], hll[:3], bands[63], recent[15]) == (1.5, 2.5, b"\x07\x09\x00", 0xBEEF, 0xCAFE)
     assert sum(caps) + sum(hours) == 4.0 and sum(bands) + sum(recent) == 0xBEEF + 0xCAFE
     assert len(blob) == pos + 448 + 320  # every string empty
     again = AccountState.from_bytes(blob)
@@ -94,15 +95,16 @@ def test_every_field_round_trips_in_place():
     for i, name in enumerate(_STRS):
         setattr(st, name, f"{name}-é-{'x' * i}")
     st.weights[5] = 0.5
-    st.hll[191] = 3
+    st.hll[47] = 3 << 24  # the last HLL register: byte 191
     st.keys[79] = 0xFFFFFFFF
     blob = st.to_bytes()
     again = AccountState.from_bytes(b"\x07prefix" + blob, 7)
     fields = _FLOATS + _INTS + _STRS
     assert {n: getattr(again, n) for n in fields} == {n: getattr(st, n) for n in fields}
     assert again.to_bytes() == blob
-    assert (again.weights[5], again.hll[191], again.keys[79]) == (0.5, 3, 0xFFFFFFFF)
-    for bad in (b"", bytes([5]) + blob[1:], blob[:-1], blob + b"x"):  # another version, cut short, too long
+    assert (again.weights[5], again.hll[47], again.keys[79]) == (0.5, 3 << 24, 0xFFFFFFFF)
+    # the previous version (6: the last IP as a string), cut short, too long
+    for bad in (b"", bytes([6]) + blob[1:], blob[:-1], blob + b"x"):
         with pytest.raises(ValueError):
             AccountState.from_bytes(bad)
     # the head alone says how long the account has been silent (a restore sets silent ones aside)
@@ -170,3 +172,26 @@ def test_a_paraphrased_prompt_is_keyed_from_the_first_request():
     c.update(_prompt("c", 1, skeleton, template="tpl-3"))
     c.update(_prompt("c", 2, skeleton ^ (1 << 50)))
     assert c.template == "tpl-3"
+
+
+@pytest.mark.parametrize(("ip", "prefix", "packed"), [
+    ("203.0.113.77", "203.0.113.0/24", True),
+    ("0.0.0.1", "0.0.0.0/24", True),
+    ("255.255.255.254", "255.255.255.0/24", True),
+    ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::/48", False),
+])
+def test_an_ipv4_prefix_is_kept_as_a_number_and_reads_back_as_text(ip, prefix, packed):
+    """The /24 of an IPv4 address is held as 24 bits (no string per account) and reads, writes
+    to the record and restores as the same text; an IPv6 /48 stays text."""
+    from distillwatch.models.event import decode
+
+    line = b'{"event_id": "e1", "ts": 1770595200.0, "account_id": "a1", "model": "m", "input_tokens": 1,' \
+           b' "output_tokens": 1, "status": 200, "client_ip": "%s"}' % ip.encode()
+    (ev,), _ = decode(line)
+    st = AccountState()
+    st.update(ev)
+    assert st.ip24 == prefix
+    assert (st.ip24_v4 >= 0, st.ip24_text) == ((True, "") if packed else (False, prefix))
+    again = AccountState.from_bytes(st.to_bytes())
+    assert (again.ip24, again.ip24_v4, again.ip24_text) == (prefix, st.ip24_v4, st.ip24_text)
+    assert prefix.encode() in st.to_bytes()  # the record holds the text, as before
