@@ -176,7 +176,9 @@ class ClusterProcessor:
             severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
         elif severity == "none":
             # reported at info, no alert: its accounts and their timing join or found a silent pool campaign
-            fragment = cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
+            # (or a card a few harvest-like accounts share: it confirms a pool holding them)
+            fragment = (cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
+                        or cluster_scoring.is_shared_card(cl.attr, v, cfg))
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)
