@@ -28,6 +28,10 @@ in a total order, so replay and the stream decide alike.
   campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
   templates, before each has proven itself; from then on every account that uses one of them
   joins at its first request there.
+- A card two to four harvest-like accounts share (a report at ``info``) only confirms the campaign
+  holding them and adds its other harvest-like accounts; a prompt pool tied by such a card as well
+  pages (``error``) on the two ties whatever its harvest share (an operation that hides its chain
+  of thought) and then takes in its templates' users, as after the harvest test.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.

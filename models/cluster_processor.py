@@ -11,15 +11,16 @@ Messages from all account partitions are buffered per event-time minute and appl
 the slowest source partition's watermark has passed that minute, in sorted order, so the result
 does not depend on how partitions interleave (:class:`~distillwatch.models.minute_merge.MinuteMerge`).
 
-Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
-instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
-operation; its own watermark follows each report, so the campaign stage can merge in turn. A
-prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
-``info`` and raises no alert; template reports carry each member's recent active slots, which the
-campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
-per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
-are summed per template and go on to the campaign stage's pool harvest test
-(:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
+Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above instead
+sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
+operation; its own watermark follows each report, so the campaign stage can merge in turn. A prompt
+pool's fragment (a private template of two to four harvest-like accounts), and a card two or more
+harvest-like accounts share below the threshold, report at ``info`` and raise no alert; template
+reports carry each member's recent active slots, which the campaign stage tests for lockstep
+(:mod:`distillwatch.models.lockstep`). Every account's requests per template and minute
+(:class:`~distillwatch.models.links.TemplateMinute`, below the link gate) are summed per template
+and go on to the campaign stage's pool harvest test (:class:`~distillwatch.models.links.PoolMinute`,
+:mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations

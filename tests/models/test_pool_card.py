@@ -4,8 +4,9 @@ card no pool holds ties nothing and pages nothing."""
 
 from __future__ import annotations
 
-from distillwatch.models.links import PoolMinute
+from distillwatch.models.links import Degree, Link, PoolMinute
 from tests.models.test_campaigns import M0, Stage, report
+from tests.models.test_lockstep_pool import _close, _processor
 
 POOL = "template:tpl-pool"
 MEMBERS = ["s1", "s2", "s3", "s4", "s5"]
@@ -47,3 +48,21 @@ def test_a_fragment_of_a_pool_with_a_card_stays_silent():
     st.minute(M0, report(M0, POOL, ["s1", "s2", "s3"], severity="info"))
     assert st.minute(M0 + 1, report(M0 + 1, "payment:pay-1", ["s1", "s2"], severity="info")) == []
     assert sorted(st.proc.member_of) == ["s1", "s2", "s3"]
+
+
+def _card_links(minute: int, card: str, accounts: list[str]) -> list[Link]:
+    return [Link(minute, "payment", card, a, 1, 3000, 7.0, 0, 3, f"ev-{a}") for a in accounts]
+
+
+def test_the_cluster_stage_reports_a_card_of_two_harvest_like_accounts_at_info_and_no_shared_card():
+    proc = _processor()
+    # three accounts pay with the card, two of them harvest-like (share 2/3 >= 0.53)
+    users = [Degree(M0, "payment", "pay-1") for _ in range(3)]
+    reports = _close(proc, M0, *users, *_card_links(M0, "pay-1", ["s1", "s2"]))
+    assert [(r.cluster, r.severity, sorted(a for a, *_ in r.members)) for r in reports] == [
+        ("payment:pay-1", "info", ["s1", "s2"])]
+    assert [c.severity for c in proc.clusters.values()] == [0], "no cluster alert"
+    proc.out.clear()
+    # a family's or an office's card: two harvest-like accounts among five users is no tie
+    users = [Degree(M0 + 1, "payment", "pay-2") for _ in range(5)]
+    assert _close(proc, M0 + 1, *users, *_card_links(M0 + 1, "pay-2", ["h1", "h2"])) == []
