@@ -28,6 +28,10 @@ in a total order, so replay and the stream decide alike.
   campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
   templates, before each has proven itself; from then on every account that uses one of them
   joins at its first request there.
+- A card two to four harvest-like accounts share (a report at ``info``) only confirms the campaign
+  holding them and adds its other harvest-like accounts; a prompt pool tied by such a card as well
+  pages (``error``) on the two ties whatever its harvest share (an operation that hides its chain
+  of thought) and then takes in its templates' users, as after the harvest test.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
@@ -43,7 +47,16 @@ from collections.abc import Iterator
 
 from distillwatch.models import lockstep, report, template_evidence
 from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
-from distillwatch.models.campaign_state import C_SCORE, C_THRESHOLD, M_NAMED, M_VIA, CampaignState, campaign_id
+from distillwatch.models.campaign_state import (
+    C_ATTRIBUTE,
+    C_MEMBERS,
+    C_SCORE,
+    C_THRESHOLD,
+    M_NAMED,
+    M_VIA,
+    CampaignState,
+    campaign_id,
+)
 from distillwatch.models.config import CampaignConfig
 from distillwatch.models.links import Message, PoolMinute, Report, Verdict
 from distillwatch.models.lockstep import merge_slots
@@ -108,6 +121,12 @@ class CampaignProcessor:
             if r.attribute == "tls" and cfg.tls_second_tie:
                 self._confirm(r, ts)
                 continue
+            if r.attribute == "payment" and r.severity == "info":
+                # a card a few harvest-like accounts share: it confirms, never founds
+                card = self._card(r, ts)
+                if card is not None:
+                    pools.add(card)
+                continue
             c = self._report(r, ts)
             if r.attribute == "template":
                 pools.add(c.id)
@@ -122,6 +141,7 @@ class CampaignProcessor:
             c = self.campaigns.get(cid)  # None: merged into another this minute
             if c is not None:
                 self._lockstep(c, ts)
+                self._two_ties(c, ts)
         for v in ordered[len(reports) + len(uses):]:
             self._verdict(v, ts)
         for cid in sorted(self.campaigns):  # a few dozen at most: they are forgotten once quiet
@@ -179,6 +199,52 @@ class CampaignProcessor:
         for acc, contribution in mine:
             c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)  # refreshes its contribution
         self._record(c, r, len(mine), ts)
+
+    def _card(self, r: Report, ts: float) -> str | None:
+        """A card two to four harvest-like accounts share (reported at ``info``) joins the
+        campaign holding most of them (at least ``join_overlap``, or ``join_share`` of the few) and
+        adds its other harvest-like accounts; it founds and merges nothing, so a card alone never
+        makes an operation. Held by a prompt pool, it is the pool's second, independent tie
+        (:meth:`_two_ties`)."""
+        counts, need = self._held(r)
+        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
+        if not held:
+            return None
+        c = self.campaigns[held[0][2]]
+        for acc, contribution, *_ in r.members:
+            if self.member_of.get(acc, c.id) == c.id:
+                c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)
+        mine = sum(1 for acc, *_ in r.members if acc in c.members)
+        self._record(c, r, mine, ts)
+        self.index(c)
+        return c.id
+
+    def _two_ties(self, c: CampaignState, ts: float) -> None:
+        """A prompt pool (a private template of ``card_pool_members`` harvest-like accounts) whose
+        accounts also pay with one card (``card_members`` of them) pages (``error``): two ties of
+        different kinds, each private to harvest-like accounts, make one operation whatever its
+        harvest share (an operation that hides its chain of thought sends harvest-like requests
+        no more often than the population, so neither the pool's harvest test nor its members'
+        own evidence ever passes). From then on, as after the harvest test, the accounts that sent
+        harvest-like requests on its templates join, and whoever uses one of them joins at once.
+
+        A framework's shared system prompt never ties (a hub never reports), nor does a CI
+        fleet's one card and fixed suite (short outputs: its accounts never look harvest-like)."""
+        cfg = self.config
+        key = f"pool_card:{c.id}"
+        if key in c.clusters:
+            return
+        pool = max((cl[C_MEMBERS] for cl in c.clusters.values() if cl[C_ATTRIBUTE] == "template"), default=0)
+        card = max((cl[C_MEMBERS] for cl in c.clusters.values() if cl[C_ATTRIBUTE] == "payment"), default=0)
+        if pool < cfg.card_pool_members or card < cfg.card_members:
+            return
+        value = f"a prompt pool of {pool} accounts, {card} of them on one card"
+        c.clusters[key] = ["pool_card", value, len(c.members), 0, 0, [], float(card), float(cfg.card_members)]
+        c.severity = max(c.severity, ERROR)
+        for acc in sorted(c.candidates):
+            if self.member_of.get(acc, c.id) == c.id:
+                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+        self.index(c)
 
     def _record(self, c: CampaignState, r: Report, members: int, ts: float) -> None:
         """Keep ``r`` among ``c``'s ties (``members`` of it are ``c``'s) and take its severity and score."""
@@ -266,19 +332,22 @@ class CampaignProcessor:
         if u.harvest:
             c.last_ts = ts  # harvest-like requests on its templates: the pool is still at work
         key = f"pool_harvest:{c.id}"
-        passed = key in c.clusters
-        if not passed and (c.harvest_nats < cfg.pool_nats or len(c.candidates) < cfg.pool_accounts):
+        tested = key in c.clusters
+        if tested or (c.harvest_nats >= cfg.pool_nats and len(c.candidates) >= cfg.pool_accounts):
+            value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
+            c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
+                               cfg.pool_nats]
+            c.severity = max(c.severity, ERROR)
+        elif f"pool_card:{c.id}" not in c.clusters:
             return
-        # once passed, whoever uses one of its private templates is the operation's: it joins at
-        # once, at its first request there, without waiting for a harvest-like one (~2.5 requests)
-        joining = u.users if passed else sorted(c.candidates)
-        value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
-        c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
-                           cfg.pool_nats]
-        c.severity = max(c.severity, ERROR)
+        # once passed (or paged on two ties), whoever uses one of its private templates is the
+        # operation's: it joins at once, at its first request there, without waiting for a
+        # harvest-like one (~2.5 requests)
+        via = key if key in c.clusters else f"pool_card:{c.id}"
+        joining = u.users if tested or via != key else sorted(c.candidates)
         for acc in joining:
             if member_of.get(acc, c.id) == c.id:
-                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+                c.add_member(acc, ts, 0.0, via, cfg.max_members)
         self.index(c)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:

@@ -11,15 +11,16 @@ Messages from all account partitions are buffered per event-time minute and appl
 the slowest source partition's watermark has passed that minute, in sorted order, so the result
 does not depend on how partitions interleave (:class:`~distillwatch.models.minute_merge.MinuteMerge`).
 
-Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above
-instead sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
-operation; its own watermark follows each report, so the campaign stage can merge in turn. A
-prompt pool's fragment (a private template of two to four harvest-like accounts) reports at
-``info`` and raises no alert; template reports carry each member's recent active slots, which the
-campaign stage tests for lockstep (:mod:`distillwatch.models.lockstep`). Every account's requests
-per template and minute (:class:`~distillwatch.models.links.TemplateMinute`, below the link gate)
-are summed per template and go on to the campaign stage's pool harvest test
-(:class:`~distillwatch.models.links.PoolMinute`, :mod:`distillwatch.models.template_evidence`).
+Cluster alerts stay below paging (kept for analysts): a cluster scored at warning or above instead
+sends a :class:`~distillwatch.models.links.Report` to the campaign stage, which pages once per
+operation; its own watermark follows each report, so the campaign stage can merge in turn. A prompt
+pool's fragment (a private template of two to four harvest-like accounts), and a card two or more
+harvest-like accounts share below the threshold, report at ``info`` and raise no alert; template
+reports carry each member's recent active slots, which the campaign stage tests for lockstep
+(:mod:`distillwatch.models.lockstep`). Every account's requests per template and minute
+(:class:`~distillwatch.models.links.TemplateMinute`, below the link gate) are summed per template
+and go on to the campaign stage's pool harvest test (:class:`~distillwatch.models.links.PoolMinute`,
+:mod:`distillwatch.models.template_evidence`).
 """
 
 from __future__ import annotations
@@ -176,7 +177,9 @@ class ClusterProcessor:
             severity = "warning"  # below paging: the campaign stage joins the pool's templates into one operation
         elif severity == "none":
             # reported at info, no alert: its accounts and their timing join or found a silent pool campaign
-            fragment = cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
+            # (or a card a few harvest-like accounts share: it confirms a pool holding them)
+            fragment = (cluster_scoring.is_pool(cl.attr, v, cfg, cfg.pool_fragment_members)
+                        or cluster_scoring.is_shared_card(cl.attr, v, cfg))
         self.rows.append(("cluster_minute", report.cluster_minute_row(key, cl, ts, v, severity)))
         rank = SEVERITY_RANK[severity]
         grew = rank >= SEVERITY_RANK["error"] and n >= cfg.growth_factor * max(cl.alerted_members, 1)

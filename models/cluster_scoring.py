@@ -124,4 +124,26 @@ def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig, members: int 
             and v.signature >= cfg.pool_harvest)
 
 
-__all__ = ["ClusterTerm", "ClusterVerdict", "hub_share", "is_pool", "severity", "verdict"]
+def is_shared_card(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> bool:
+    """Whether a payment card below the cluster threshold is shared by a few harvest-like accounts
+    and few others: a second, independent tie for a prompt pool whose accounts it holds.
+
+    An operation that hides its chain of thought gives no account enough harvest evidence to
+    reach three members on one card, though it buys a card for every three to ten accounts; two
+    harvest-like accounts on one card, most of whose users look harvest-like, are reported at
+    ``info`` (no alert). The campaign stage lets such a card only *confirm* a prompt pool that
+    already holds one of them (it founds nothing): accounts sharing private templates and paying
+    with the same card are one operation.
+
+    >>> cfg = ClusterConfig()
+    >>> v = ClusterVerdict(9.0, 2, 0.75, 7.0, 0.0, 1.0, ())
+    >>> is_shared_card("payment", v, cfg), is_shared_card("ip24", v, cfg)
+    (True, False)
+    >>> is_shared_card("payment", v._replace(share=0.4), cfg), is_shared_card("payment", v._replace(members=1), cfg)
+    (False, False)
+    """
+    return (attribute == "payment" and v.members >= cfg.card_members and v.share >= cfg.pool_share
+            and v.signature >= cfg.pool_harvest)
+
+
+__all__ = ["ClusterTerm", "ClusterVerdict", "hub_share", "is_pool", "is_shared_card", "severity", "verdict"]

@@ -100,6 +100,7 @@ class ClusterConfig:
     pool_share: float = 0.53  # ... when this share of the value's users look harvest-like (not a framework's prompt)
     pool_harvest: float = 6.0  # ... and their mean harvest score reaches this (long, output-heavy, distillable)
     pool_fragment_members: int = 2  # a smaller pool template is a fragment: a silent pool campaign, never pages
+    card_members: int = 2  # harvest-like accounts on a card (share >= pool_share): an info report, a second tie
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
     lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
     pool_benign_floor: float = 0.1  # the population's harvest-like share of template requests is never taken below this
@@ -129,6 +130,9 @@ class CampaignConfig:
     pool_harvest_factor: float = 2.0  # harvesting pool model: twice the population's share of harvest-like requests
     pool_nats: float = 20.0  # CUSUM evidence against the population's share that makes the pool page (as lockstep) ...
     pool_accounts: int = 8  # ... once this many distinct accounts sent harvest-like requests on its templates
+    # two independent ties (campaign_processor._two_ties): a prompt pool whose accounts also share a card pages
+    card_pool_members: int = 5  # a template tie of this many members (a pool, as ClusterConfig.pool_members) ...
+    card_members: int = 2  # ... and a payment card tie of at least this many of its members
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ levels: those are the gaps issues 11 and 12 close, so the pins move up (or down,
 they are closed.
 """
 
+import csv
 import io
 
+import orjson
 import pytest
 
 from distillwatch.streams.replay import replay
@@ -88,8 +90,11 @@ def test_stealthy_attacks_pinned_at_todays_levels(full):
     assert s["evasive_hydra"]["ttd_p90_min"] <= 290
     # a paging pool takes in each account at its first request on one of its private templates
     # (before: at its first harvest-like one): the hydra's p90 130 -> 122 min here, 117 since its
-    # members' requests on keys nobody else uses count for its pool. Pinned.
-    assert s["hydra"]["ttd_p90_min"] <= 120, s["hydra"]
+    # members' requests on keys nobody else uses count for its pool, 50 since a pool whose
+    # harvest-like accounts also share a card pages on the two ties. Pinned.
+    assert s["hydra"]["ttd_p90_min"] <= 55, s["hydra"]
+    # 158 -> 146 min by the two ties (it paged on its pool's harvest test before)
+    assert s["slow_and_low"]["ttd_p90_min"] <= 150, s["slow_and_low"]
     assert s["lone_harvester"]["recall"] >= 0.95, s["lone_harvester"]
     assert s["lone_harvester"]["ttd_p90_min"] <= 3 * 60
     assert s["lone_harvester_fast"]["recall"] >= 0.95, s["lone_harvester_fast"]
@@ -111,6 +116,26 @@ def test_one_incident_per_campaign(full):
     # target <= active campaigns + 1 = 30 a day; measured 31 (33 before the 32-bit paraphrase key, 36
     # before fragments founded silent campaigns): 29 incidents and 2 escalations. Pinned.
     assert full["overall"]["notifications"] <= 31
+
+
+def test_slow_and_low_is_found_where_it_hides_its_chain_of_thought(tmp_path):
+    """Issue 11: in seed 11's world the slow-and-low operation asks for the reasoning in 10 % of its
+    requests, the population's share, so neither its accounts' harvest evidence nor its pool's
+    harvest test ever passes (recall 0 on seeds 11 and 61 before). Its accounts share private
+    templates and cards, three to ten on each: a pool whose harvest-like accounts also share a card
+    pages on the two ties (measured 30 of 32, p90 635 min; benign implicated 0)."""
+    mix = CORE_ONLY
+    simulate(tmp_path / "events.jsonl", tmp_path / "labels.csv", seed=11, accounts=300, hours=24, mix=mix)
+    slow = {r["account_id"] for r in csv.DictReader(open(tmp_path / "labels.csv")) if r["scenario"] == "slow_and_low"}
+    asked = [e.get("cot_elicitation", 0.0) >= 0.5 for e in map(orjson.loads, open(tmp_path / "events.jsonl", "rb"))
+             if e["account_id"] in slow]
+    assert sum(asked) / len(asked) < 0.15, "the world this test is about: the operation hides its chain of thought"
+    with open(tmp_path / "alerts.jsonl", "wb") as out:
+        replay([str(tmp_path / "events.jsonl")], out, io.BytesIO())
+    r = evaluate(tmp_path / "labels.csv", tmp_path / "alerts.jsonl", min_severity="error", world_days=1.0)
+    s = r["scenarios"]["slow_and_low"]
+    assert s["recall"] >= 0.9 and s["incidents_per_campaign_max"] == 1, s
+    assert r["benign"]["implicated"] == 0 and r["benign"]["false_pages"] == 0, r["benign"]
 
 
 def test_benign_look_alikes_pinned(full):
