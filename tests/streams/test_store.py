@@ -102,7 +102,7 @@ def test_rocksdb_worker_is_exact_under_a_live_publisher(
     port = pipeline.free_port()
     monkeypatch.setattr(pipeline, "free_port", lambda: port)
     log = tmp_path / "w.log"
-    publisher = subprocess.Popen([pipeline.CLI, "publish", str(stream), "--batch", "20", "--rate", "500"],
+    publisher = subprocess.Popen([pipeline.CLI, "publish", str(stream), "--batch", "20", "--rate", "1000"],
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with pipeline.worker(env, log) as (_, p):
