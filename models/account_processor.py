@@ -294,7 +294,6 @@ class AccountProcessor:
             self._stale_until = horizon = cutoff + reach
             self._stale = [acc for acc, st in accounts.items() if st.t_last <= horizon]
             self._stale += [acc for acc, until in cold_until.items() if until <= horizon + cfg.forget_s]
-        level = cfg.forget_requests_day
         gone: list[str] = []
         stale: list[str] = []
         for acc in self._stale:
@@ -302,7 +301,7 @@ class AccountProcessor:
             if st is not None:
                 if st.t_last > self._stale_until:
                     continue  # active again
-                if _forgettable(st, cutoff, boundary, level):
+                if st.win_minute < 0 and _forgettable(st.t_last, st.r_day, boundary, cfg):
                     gone.append(acc)
                     del accounts[acc]
                 else:
@@ -311,7 +310,7 @@ class AccountProcessor:
             until = cold_until.get(acc)
             if until is None:
                 continue  # forgotten already
-            if until <= boundary:  # what _forgettable says of it from that boundary on
+            if until <= boundary:  # what _forgettable says of it from that boundary on (no open minute)
                 gone.append(acc)
                 del cold_until[acc]
                 self.cold.drop(acc)
@@ -480,9 +479,12 @@ class AccountProcessor:
                 yield attr, value, partition_for(f"{attr}:{value}", partitions)
 
 
-def _forgettable(st: AccountState, cutoff: float, boundary: float, level: float) -> bool:
-    """Silent since ``cutoff``, no open minute, and a rate decayed to below ``level`` a day at ``boundary``."""
-    return st.t_last <= cutoff and st.win_minute < 0 and st.r_day * math.exp((st.t_last - boundary) / DAY) < level
+def _forgettable(t_last: float, r_day: float, boundary: float, cfg: AccountConfig) -> bool:
+    """Whether an account last active at ``t_last`` with decayed rate ``r_day`` may be forgotten at
+    sweep ``boundary`` (and no open minute, which the caller checks): silent for ``forget_s`` and a
+    rate decayed to below ``forget_requests_day``. One rule for the accounts in memory and, through
+    :func:`forget_boundary`, for those set aside."""
+    return t_last <= boundary - cfg.forget_s and r_day * math.exp((t_last - boundary) / DAY) < cfg.forget_requests_day
 
 
 def forget_boundary(t_last: float, r_day: float, cfg: AccountConfig) -> float:
@@ -493,10 +495,8 @@ def forget_boundary(t_last: float, r_day: float, cfg: AccountConfig) -> float:
     every = cfg.forget_every_s
     k = math.ceil((t_last + cfg.forget_s) / every)
     for _ in range(int(365 * DAY / every)):
-        boundary = k * every
-        cutoff = boundary - cfg.forget_s
-        if t_last <= cutoff and r_day * math.exp((t_last - boundary) / DAY) < cfg.forget_requests_day:
-            return boundary
+        if _forgettable(t_last, r_day, k * every, cfg):
+            return k * every
         k += 1
     return math.inf
 

@@ -77,8 +77,7 @@ def test_forget_boundary_is_the_first_sweep_that_forgets():
         st.r_day = rng.choice([0.0, rng.uniform(0, 5), rng.uniform(0, 1e4), 10 ** rng.uniform(4, 12)])
         until = forget_boundary(st.t_last, st.r_day, cfg)
         k = math.floor((st.t_last + cfg.forget_s) / cfg.forget_every_s) - 1
-        while not _forgettable(st, k * cfg.forget_every_s - cfg.forget_s, k * cfg.forget_every_s,
-                               cfg.forget_requests_day):
+        while not _forgettable(st.t_last, st.r_day, k * cfg.forget_every_s, cfg):
             k += 1
         assert until == k * cfg.forget_every_s, (st.t_last, st.r_day)
     st.r_day = math.nan
