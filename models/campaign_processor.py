@@ -178,6 +178,13 @@ class CampaignProcessor:
                 counts[cid] = counts.get(cid, 0) + 1
         return counts, min(cfg.join_overlap, max(1.0, cfg.join_share * len(r.members)))
 
+    def _holder(self, r: Report) -> CampaignState | None:
+        """The campaign holding most of ``r``'s members, if it holds enough (:meth:`_held`; the
+        older one on a tie): the one a report that confirms but never founds or merges counts for."""
+        counts, need = self._held(r)
+        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
+        return self.campaigns[held[0][2]] if held else None
+
     def _confirm(self, r: Report, ts: float) -> None:
         """A TLS value is a weak tie: it confirms (escalates) the campaign that holds most of its
         members, and never founds, merges or adds to one.
@@ -190,11 +197,9 @@ class CampaignProcessor:
         a card, router, address or prompt pool already ties are one operation whatever client they
         use, so the TLS cluster's severity counts for the campaign holding them, and its other
         users (honest ones, other operations) are not glued in."""
-        counts, need = self._held(r)
-        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
-        if not held:
+        c = self._holder(r)
+        if c is None:
             return
-        c = self.campaigns[held[0][2]]
         mine = [(acc, contribution) for acc, contribution, *_ in r.members if self.member_of.get(acc) == c.id]
         for acc, contribution in mine:
             c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)  # refreshes its contribution
@@ -206,11 +211,9 @@ class CampaignProcessor:
         adds its other harvest-like accounts; it founds and merges nothing, so a card alone never
         makes an operation. Held by a prompt pool, it is the pool's second, independent tie
         (:meth:`_two_ties`)."""
-        counts, need = self._held(r)
-        held = sorted((-k, self.campaigns[cid].created, cid) for cid, k in counts.items() if k >= need)
-        if not held:
+        c = self._holder(r)
+        if c is None:
             return None
-        c = self.campaigns[held[0][2]]
         for acc, contribution, *_ in r.members:
             if self.member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)
