@@ -24,7 +24,7 @@ TAU_HOUR: Final = HOUR
 TAU_DAY: Final = DAY
 TAU_WEEK: Final = WEEK  # diurnal rhythm needs several days of memory
 
-# HLL slots in AccountState.hll
+# HLL slots in AccountState.keys (its first words: ``HLL_* * HLL_REGISTERS`` is a slot's byte offset)
 HLL_IP: Final = 0
 HLL_ASN: Final = 1
 HLL_TLS: Final = 2
@@ -210,12 +210,6 @@ class AccountState:
         self.win_minute = -1
         self.weights = _NO_WEIGHTS[:]
         self.keys = _NO_KEYS[:]
-
-    @property
-    def hll(self) -> array[int]:
-        """The HyperLogLogs' registers: the first words of :attr:`keys` (``HLL_* * HLL_REGISTERS``
-        is a slot's byte offset, as :func:`~distillwatch.models.sketches.hll_add` takes it)."""
-        return self.keys
 
     @property
     def ip24(self) -> str:
@@ -452,7 +446,7 @@ class AccountState:
             if template and template != self.template:
                 self.template = intern(template)
             return
-        if hll_add(self.hll, HLL_PROMPT * HLL_REGISTERS, sh):
+        if hll_add(self.keys, HLL_PROMPT * HLL_REGISTERS, sh):
             self.weights[EST + HLL_PROMPT] = -1.0
         repeated = False
         bands = self.keys

@@ -63,7 +63,7 @@ def test_flat_arrays_keep_the_record_layout():
     st.weights[CAPS + 3] = 1.5
     st.weights[HOURS + 23] = 2.5
     st.weights[EST + 0] = 99.0  # a cached estimate: not state
-    st.hll[0] = 7 | (9 << 8)  # registers 0 and 1
+    st.keys[0] = 7 | (9 << 8)  # registers 0 and 1
     st.keys[BANDS + 63] = 0xBEEF
     st.keys[RECENT + 15] = 0xCAFE
     blob = st.to_bytes()
@@ -95,14 +95,14 @@ def test_every_field_round_trips_in_place():
     for i, name in enumerate(_STRS):
         setattr(st, name, f"{name}-é-{'x' * i}")
     st.weights[5] = 0.5
-    st.hll[47] = 3 << 24  # the last HLL register: byte 191
+    st.keys[47] = 3 << 24  # the last HLL register: byte 191
     st.keys[79] = 0xFFFFFFFF
     blob = st.to_bytes()
     again = AccountState.from_bytes(b"\x07prefix" + blob, 7)
     fields = _FLOATS + _INTS + _STRS
     assert {n: getattr(again, n) for n in fields} == {n: getattr(st, n) for n in fields}
     assert again.to_bytes() == blob
-    assert (again.weights[5], again.hll[47], again.keys[79]) == (0.5, 3 << 24, 0xFFFFFFFF)
+    assert (again.weights[5], again.keys[47], again.keys[79]) == (0.5, 3 << 24, 0xFFFFFFFF)
     # the previous version (6: the last IP as a string), cut short, too long
     for bad in (b"", bytes([6]) + blob[1:], blob[:-1], blob + b"x"):
         with pytest.raises(ValueError):
