@@ -64,6 +64,7 @@ from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import MINUTE
 
 ERROR = SEVERITY_RANK["error"]
+PROOFS = ("pool_harvest", "pool_card", "lockstep")  # pool-wide ties, in the order a member's ``via`` names them
 WARNING = SEVERITY_RANK["warning"]
 
 
@@ -76,6 +77,16 @@ def _order(msg: Report | PoolMinute | Verdict) -> tuple[int, str]:
     if kind is PoolMinute:
         return 1, msg.cluster  # type: ignore[union-attr]
     return 2, msg.account  # type: ignore[union-attr]
+
+
+def _proof(c: CampaignState) -> str | None:
+    """The tie that proved ``c``'s prompt pool an operation as a whole (its harvest test, a card
+    as well, or its dispatcher's rounds), if one has: from then on its templates' users join it."""
+    for kind in PROOFS:
+        key = f"{kind}:{c.id}"
+        if key in c.clusters:
+            return key
+    return None
 
 
 class CampaignProcessor:
@@ -335,19 +346,20 @@ class CampaignProcessor:
         if u.harvest:
             c.last_ts = ts  # harvest-like requests on its templates: the pool is still at work
         key = f"pool_harvest:{c.id}"
-        tested = key in c.clusters
-        if tested or (c.harvest_nats >= cfg.pool_nats and len(c.candidates) >= cfg.pool_accounts):
+        passes = key not in c.clusters and c.harvest_nats >= cfg.pool_nats and len(c.candidates) >= cfg.pool_accounts
+        if passes or key in c.clusters:
             value = f"harvest-like requests on its templates far above the population's {u.baseline:.0%}"
             c.clusters[key] = ["pool_harvest", value, len(c.candidates), 0, 0, [], round(c.harvest_nats, 4),
                                cfg.pool_nats]
             c.severity = max(c.severity, ERROR)
-        elif f"pool_card:{c.id}" not in c.clusters:
+        via = _proof(c)
+        if via is None:
             return
-        # once passed (or paged on two ties), whoever uses one of its private templates is the
-        # operation's: it joins at once, at its first request there, without waiting for a
-        # harvest-like one (~2.5 requests)
-        via = key if key in c.clusters else f"pool_card:{c.id}"
-        joining = u.users if tested or via != key else sorted(c.candidates)
+        # once the pool is proven an operation (its harvest share, two ties or its rounds), whoever
+        # uses one of its private templates is the operation's: it joins at once, at its first
+        # request there, without waiting for a harvest-like one (~2.5 requests) or for enough
+        # slots of its own to be tested for lockstep (~3 hours at a request an hour)
+        joining = sorted(c.candidates) if passes else u.users
         for acc in joining:
             if member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, 0.0, via, cfg.max_members)

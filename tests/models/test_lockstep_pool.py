@@ -10,7 +10,8 @@ import random
 from distillwatch.models import lockstep
 from distillwatch.models.alerts import SEVERITY_RANK
 from distillwatch.models.cluster_processor import ClusterProcessor
-from distillwatch.models.links import Degree, Link, Report, Watermark
+from distillwatch.models.campaign_state import M_VIA
+from distillwatch.models.links import Degree, Link, PoolMinute, Report, Watermark
 from tests.models.test_campaigns import M0, Stage, report, verdict
 
 
@@ -138,6 +139,25 @@ def test_a_pool_whose_members_share_dispatcher_rounds_pages_by_itself_naming_eve
     assert [(a["kind"], a["accounts_added"]) for a in pages] == [("campaign", ACCOUNTS)]
     [tie] = [link for link in pages[0]["links"] if link["attribute"] == "lockstep"]
     assert tie["accounts"] == 20 and tie["value"].startswith("active in the same 2-minute rounds 2.1x")
+
+
+def test_after_a_lockstep_page_its_templates_users_join_at_their_first_request_there():
+    """Rounds prove the pool an operation, as its harvest test does: an account that was never
+    tested (too few slots of its own, or a low-CoT member that never sent a harvest-like request)
+    joins the minute it uses one of the pool's reported templates, harvest-like request or not.
+    Measured: the low-CoT evasive hydras of seeds 53 and 71, paged by lockstep, named 17 of 31 and
+    45 of 71 accounts before, every account after."""
+    st = Stage(update_every_s=0)
+    slots = _rounds(ACCOUNTS, SLOT0, 120, 3, 3)
+    end = (SLOT0 + 360) * 2
+    st.minute(end, _pool_report(end, "template:band:0a1b", slots))
+    before = st.minute(end + 1, PoolMinute(end + 1, "template:band:0a1b", 2, 0, [], 0.15, ["late", "acct-00"]))
+    assert [(a["kind"], a["accounts_added"]) for a in before if a["severity"] == "error"] == [("campaign", ["late"])]
+    [c] = st.proc.campaigns.values()
+    assert c.members["late"][M_VIA] == f"lockstep:{c.id}"
+    # a key nobody holds, used by an account outside the campaign too, adds nobody
+    assert st.minute(end + 2, PoolMinute(end + 2, "template:band:ffff", 2, 0, [], 0.15, ["other", "acct-01"])) == []
+    assert "other" not in c.members
 
 
 def test_a_pool_of_independently_timed_accounts_does_not_page_on_timing():
