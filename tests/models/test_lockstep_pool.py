@@ -9,8 +9,8 @@ import random
 
 from distillwatch.models import lockstep
 from distillwatch.models.alerts import SEVERITY_RANK
-from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.campaign_state import M_VIA
+from distillwatch.models.cluster_processor import ClusterProcessor
 from distillwatch.models.links import Degree, Link, PoolMinute, Report, Watermark
 from tests.models.test_campaigns import M0, Stage, report, verdict
 
