@@ -43,6 +43,7 @@ in a total order, so replay and the stream decide alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 
 from distillwatch.models import lockstep, report, template_evidence
@@ -64,7 +65,8 @@ from distillwatch.models.minute_merge import MinuteMerge
 from distillwatch.models.timespans import MINUTE
 
 ERROR = SEVERITY_RANK["error"]
-PROOFS = ("pool_harvest", "pool_card", "lockstep")  # pool-wide ties, in the order a member's ``via`` names them
+# the pool-wide ties that prove a prompt pool an operation, in the order a member's ``via`` names them
+PROOFS = ("pool_harvest", "pool_card", "lockstep", "pool_timing")
 WARNING = SEVERITY_RANK["warning"]
 
 
@@ -304,18 +306,38 @@ class CampaignProcessor:
         """Test a pool's members, and the accounts that sent harvest-like requests on its templates
         below the gate, for shared dispatcher rounds (:mod:`distillwatch.models.lockstep`); strong
         enough, the tie is recorded among the campaign's links, the pool pages (``error``) on its
-        own evidence, before any member pages, and every tested account joins it."""
+        own evidence, before any member pages, and every tested account joins it.
+
+        Rounds that are not yet enough alone count together with the pool's harvest test: the two
+        look at different things (when its accounts act, what they ask for), so under the null of
+        independent, ordinary accounts their bounds multiply. Fisher's method for two p-values
+        ``p1 p2 = e^-s`` gives ``P <= e^-s (1 + s)``, so the pool pages once ``s - ln(1 + s)``
+        reaches ``pool_nats`` (~23.2 nats of the two together), with as many accounts as the harvest
+        test asks for; the rounds must still beat chance by ``lockstep_ratio`` (a shared day shape
+        does not). Measured on the sweep seeds, the paraphrased evasive hydras' pools have 5-19 nats
+        of each for an hour or more before either reaches 20."""
         cfg = self.config
         window = int(cfg.lockstep_window_s // lockstep.SLOT_S)
         t = lockstep.cotiming(c.slots, lockstep.slot_of(int(ts // MINUTE)), window, cfg.lockstep_min_slots,
                               cfg.lockstep_slots)
-        if t.members < cfg.lockstep_members or t.nats < cfg.lockstep_nats or t.ratio < cfg.lockstep_ratio:
+        if t.members < cfg.lockstep_members or t.ratio < cfg.lockstep_ratio:
             return
-        value = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
-        key = f"lockstep:{c.id}"
-        c.clusters[key] = ["lockstep", value, t.members, 0, 0, [], round(t.nats, 4), cfg.lockstep_nats]
+        rounds = f"active in the same 2-minute rounds {t.ratio:.1f}x as often as chance ({t.nats:.0f} nats)"
+        if t.nats >= cfg.lockstep_nats:
+            kind, value, nats, bar, joining = "lockstep", rounds, t.nats, cfg.lockstep_nats, sorted(c.slots)
+        else:
+            both = t.nats + c.harvest_nats
+            if len(c.candidates) < cfg.pool_accounts or both - math.log1p(both) < cfg.pool_nats:
+                return
+            kind, nats, bar = "pool_timing", both, cfg.pool_nats + math.log1p(both)
+            value = f"{rounds}, and asking for reasoning traces ({c.harvest_nats:.0f} nats)"
+            joining = sorted(set(c.slots) | set(c.candidates))
+        key = f"{kind}:{c.id}"
+        if key in c.clusters:
+            return
+        c.clusters[key] = [kind, value, t.members, 0, 0, [], round(nats, 4), round(bar, 4)]
         c.severity = max(c.severity, ERROR)
-        for acc in sorted(c.slots):  # the tested accounts below the gate are the operation's too
+        for acc in joining:  # the tested accounts below the gate are the operation's too
             if self.member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, 0.0, key, cfg.max_members)
         self.index(c)

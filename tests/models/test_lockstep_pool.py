@@ -160,6 +160,37 @@ def test_after_a_lockstep_page_its_templates_users_join_at_their_first_request_t
     assert "other" not in c.members
 
 
+def _harvest_minutes(st: Stage, first: int, accounts: list[str]) -> list[dict]:
+    """Two harvest-like requests a minute on the pool's template, from each account in turn:
+    ln 2 nats each at twice the population's share (0.15)."""
+    out: list[dict] = []
+    for i, acc in enumerate(accounts):
+        out += st.minute(first + i, PoolMinute(first + i, "template:band:0a1b", 2, 2, [acc], 0.15, [acc]))
+    return out
+
+
+def test_rounds_and_harvest_evidence_below_their_bars_page_together():
+    """30 rounds give 19.9 nats of co-timing at 2.1x chance, just below the lockstep bar, and sixteen
+    harvest-like requests 11 nats, far below the harvest bar: independent evidence about when the
+    accounts act and what they ask for, past Fisher's bar together (s - ln(1 + s) >= 20)."""
+    st = Stage(update_every_s=0)
+    slots = _rounds(ACCOUNTS, SLOT0, 30, 3, 3)
+    end = (SLOT0 + 90) * 2
+    assert st.minute(end, _pool_report(end, "template:band:0a1b", slots)) == []
+    out = _harvest_minutes(st, end + 1, ACCOUNTS[:8])
+    pages = [a for a in out if a["severity"] == "error"]
+    assert [a["kind"] for a in pages] == ["campaign"] and len(pages[0]["accounts_added"]) == 20
+    [tie] = [link for link in pages[0]["links"] if link["attribute"] == "pool_timing"]
+    assert tie["value"].endswith("and asking for reasoning traces (11 nats)"), tie
+
+
+def test_harvest_evidence_does_not_page_independently_timed_accounts():
+    st = Stage(update_every_s=0)
+    end = (SLOT0 + 360) * 2
+    st.minute(end, _pool_report(end, "template:band:0a1b", _independent(ACCOUNTS, SLOT0, 360, 13)))
+    assert [a for a in _harvest_minutes(st, end + 1, ACCOUNTS[:8]) if a["severity"] == "error"] == []
+
+
 def test_a_pool_of_independently_timed_accounts_does_not_page_on_timing():
     st = Stage(update_every_s=0)
     slots = _independent(ACCOUNTS, SLOT0, 360, 13)
