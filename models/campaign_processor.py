@@ -213,7 +213,9 @@ class CampaignProcessor:
         (:meth:`_two_ties`)."""
         c = self._holder(r)
         if c is None:
-            return None
+            # no campaign holds them yet: a silent campaign keeps the tie until a pool's template
+            # report joins the same accounts (and merges it in), however the two arrive in time
+            return self._report(r, ts).id
         for acc, contribution, *_ in r.members:
             if self.member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)
@@ -363,12 +365,14 @@ class CampaignProcessor:
 
     def _verdict(self, v: Verdict, ts: float) -> None:
         alert = v.alert
+        rank = SEVERITY_RANK[alert["severity"]]
         cid = self.member_of.get(v.account)
         c = self.campaigns.get(cid) if cid is not None else None
+        if c is None and rank >= ERROR:
+            c = self._candidate_of(v.account, ts)
         if c is None:
             self.alerts.append(alert)
             return
-        rank = SEVERITY_RANK[alert["severity"]]
         c.last_ts = ts
         if rank >= ERROR:
             c.severity = max(c.severity, rank)
@@ -377,6 +381,26 @@ class CampaignProcessor:
         if c.severity >= ERROR and rank > WARNING:
             alert = {**alert, "severity": SEVERITIES[WARNING]}  # the campaign's incident pages for it
         self.alerts.append(alert)
+
+    def _candidate_of(self, acc: str, ts: float) -> CampaignState | None:
+        """The pool a paging account has sent harvest-like requests to (the one it sent most to,
+        the older on a tie), which it joins: its page is then that pool's incident.
+
+        A candidate is an account that used a pool's private template (one most of whose users look
+        harvest-like: no framework's shared prompt, which never reports) for harvest-like work
+        before it reached the cluster stage. A pool's accounts each page as their own volume and
+        evidence allow, often before the pool's template reports name them (release chasing: four
+        pages in 16 minutes, then the pool's): on its own page, such an account has proven
+        itself, and its tie to the pool is its private template, so it joins the pool instead of
+        opening an incident of its own. An honest account paging is a false page either way."""
+        held = [(-c.candidates[acc], c.created, cid) for cid, c in self.campaigns.items() if acc in c.candidates]
+        if not held:
+            return None
+        c = self.campaigns[min(held)[2]]
+        if not c.add_member(acc, ts, 0.0, "account", self.config.max_members):
+            return None  # the campaign is full
+        self.member_of[acc] = c.id
+        return c
 
     def _maybe_alert(self, c: CampaignState, ts: float) -> None:
         if c.severity < ERROR:
