@@ -28,16 +28,18 @@ in a total order, so replay and the stream decide alike.
   campaign (``error``) and makes members of the accounts that sent harvest-like requests on its
   templates, before each has proven itself; from then on every account that uses one of them
   joins at its first request there.
-- A card two to four harvest-like accounts share (a report at ``info``) only confirms the campaign
-  holding them and adds its other harvest-like accounts; a prompt pool tied by such a card as well
+- A card two to four harvest-like accounts share (a report at ``info``) confirms the campaign
+  holding them and adds its other harvest-like accounts (held by none, it founds a silent campaign
+  that keeps the tie until a pool's template report joins them); a prompt pool tied by such a card as well
   pages (``error``) on the two ties whatever its harvest share (an operation that hides its chain
   of thought) and then takes in its templates' users, as after the harvest test.
 - The campaign's severity is the highest its member signals reached; it pages at ``error``.
   Its incident is re-alerted when it escalates and, at most every ``update_every_s``, when
   accounts joined since its last alert (``accounts_added``), so every member is named.
 - An account alert of a member of a campaign passes on below paging (the campaign's incident
-  covers it), and an account page escalates its campaign; any other account alert passes on
-  unchanged.
+  covers it), and an account page escalates its campaign; the page of a pool's candidate (an
+  account that sent harvest-like requests on its templates) makes it a member first. Any other
+  account alert passes on unchanged.
 - A campaign with no member signal for ``quiet_s`` is resolved (if it paged) and forgotten.
 """
 
@@ -221,12 +223,19 @@ class CampaignProcessor:
     def _card(self, r: Report, ts: float) -> str | None:
         """A card two to four harvest-like accounts share (reported at ``info``) joins the
         campaign holding most of them (at least ``join_overlap``, or ``join_share`` of the few) and
-        adds its other harvest-like accounts; it founds and merges nothing, so a card alone never
-        makes an operation. Held by a prompt pool, it is the pool's second, independent tie
-        (:meth:`_two_ties`)."""
+        adds its other harvest-like accounts; it merges nothing. Held by a prompt pool, it is the
+        pool's second, independent tie (:meth:`_two_ties`).
+
+        Held by no campaign, it founds a silent one (``info``: a card alone never pages): a card's
+        few accounts often link hours before its pool's template has five members (seed 97's
+        sharding ring: the card at 04:58 and 07:02, the pool at 08:54, the card never again), so
+        dropping the early report could lose the second tie for good. The pool's template report
+        then joins the card's accounts (``pool_overlap``) and merges the two."""
         c = self._holder(r)
         if c is None:
-            return None
+            # no campaign holds them yet: a silent campaign keeps the tie until a pool's template
+            # report joins the same accounts (and merges it in), however the two arrive in time
+            return self._report(r, ts).id
         for acc, contribution, *_ in r.members:
             if self.member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, contribution, r.cluster, self.config.max_members)
@@ -397,12 +406,14 @@ class CampaignProcessor:
 
     def _verdict(self, v: Verdict, ts: float) -> None:
         alert = v.alert
+        rank = SEVERITY_RANK[alert["severity"]]
         cid = self.member_of.get(v.account)
         c = self.campaigns.get(cid) if cid is not None else None
+        if c is None and rank >= ERROR:
+            c = self._candidate_of(v.account, ts)
         if c is None:
             self.alerts.append(alert)
             return
-        rank = SEVERITY_RANK[alert["severity"]]
         c.last_ts = ts
         if rank >= ERROR:
             c.severity = max(c.severity, rank)
@@ -411,6 +422,26 @@ class CampaignProcessor:
         if c.severity >= ERROR and rank > WARNING:
             alert = {**alert, "severity": SEVERITIES[WARNING]}  # the campaign's incident pages for it
         self.alerts.append(alert)
+
+    def _candidate_of(self, acc: str, ts: float) -> CampaignState | None:
+        """The pool a paging account has sent harvest-like requests to (the one it sent most to,
+        the older on a tie), which it joins: its page is then that pool's incident.
+
+        A candidate is an account that used a pool's private template (one most of whose users look
+        harvest-like: no framework's shared prompt, which never reports) for harvest-like work
+        before it reached the cluster stage. A pool's accounts each page as their own volume and
+        evidence allow, often before the pool's template reports name them (release chasing: four
+        pages in 16 minutes, then the pool's): on its own page, such an account has proven
+        itself, and its tie to the pool is its private template, so it joins the pool instead of
+        opening an incident of its own. An honest account paging is a false page either way."""
+        held = [(-c.candidates[acc], c.created, cid) for cid, c in self.campaigns.items() if acc in c.candidates]
+        if not held:
+            return None
+        c = self.campaigns[min(held)[2]]
+        if not c.add_member(acc, ts, 0.0, "account", self.config.max_members):
+            return None  # the campaign is full
+        self.member_of[acc] = c.id
+        return c
 
     def _maybe_alert(self, c: CampaignState, ts: float) -> None:
         if c.severity < ERROR:

@@ -118,6 +118,22 @@ def test_one_incident_per_campaign(full):
     assert full["overall"]["notifications"] <= 31
 
 
+def test_release_chasing_pages_once_when_its_accounts_page_before_its_pool(tmp_path):
+    """Issue 11: in seed 31's full world the release-chasing operation's eight accounts share
+    private templates, and four of them paged on their own (00:39-00:55) while its pool was still a
+    silent two-account fragment they had already sent harvest-like requests to, then the pool
+    paged (01:02): five incidents for one operation. A candidate's page now joins the pool it
+    sent harvest-like requests to: one incident (measured: recall 8 of 8, ttd p50 48 min)."""
+    simulate(tmp_path / "events.jsonl", tmp_path / "labels.csv", seed=31, accounts=300, hours=24)
+    with open(tmp_path / "alerts.jsonl", "wb") as out:
+        replay([str(tmp_path / "events.jsonl")], out, io.BytesIO())
+    r = evaluate(tmp_path / "labels.csv", tmp_path / "alerts.jsonl", min_severity="error", world_days=1.0)
+    s = r["scenarios"]["release_chasing"]
+    assert s["recall"] == 1.0 and s["incidents_per_campaign_max"] == 1, s
+    assert r["overall"]["incidents"] <= 33, r["overall"]  # 37 before, for 34 active campaigns
+    assert r["benign"]["implicated"] == 0, r["benign"]
+
+
 def test_slow_and_low_is_found_where_it_hides_its_chain_of_thought(tmp_path):
     """Issue 11: in seed 11's world the slow-and-low operation asks for the reasoning in 10 % of its
     requests, the population's share, so neither its accounts' harvest evidence nor its pool's

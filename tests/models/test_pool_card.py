@@ -4,6 +4,7 @@ card no pool holds ties nothing and pages nothing."""
 
 from __future__ import annotations
 
+from distillwatch.models.alerts import SEVERITIES
 from distillwatch.models.links import Degree, Link, PoolMinute
 from tests.models.test_campaigns import M0, Stage, report
 from tests.models.test_lockstep_pool import _close, _processor
@@ -33,13 +34,17 @@ def test_a_pool_whose_accounts_share_a_card_pages_and_takes_in_its_templates_use
     assert st.proc.campaigns[out[0]["subject"]].harvest_nats == 0.0
 
 
-def test_a_card_alone_founds_nothing_and_a_card_no_pool_holds_ties_nothing():
+def test_a_card_alone_pages_nothing_and_a_card_no_pool_holds_ties_nothing_to_it():
     st = Stage(update_every_s=0)
     assert st.minute(M0, report(M0, "payment:pay-1", ["a", "b"], severity="info")) == []
-    assert st.proc.campaigns == {}, "a card shared by two harvest-like accounts is no operation by itself"
+    # a card shared by two harvest-like accounts is no operation by itself: it founds a silent
+    # campaign (it keeps the tie for a pool that may come later) and never pages
+    assert [SEVERITIES[c.severity] for c in st.proc.campaigns.values()] == ["info"]
     _pool(st)
     assert st.minute(M0 + 1, report(M0 + 1, "payment:pay-2", ["x", "y"], severity="info")) == []
-    assert sorted(st.proc.member_of) == MEMBERS
+    assert all(st.proc.member_of[a] == st.proc.member_of["s1"] for a in MEMBERS)
+    assert {st.proc.member_of[a] for a in "abxy"}.isdisjoint({st.proc.member_of["s1"]}), "not the pool's"
+    assert {SEVERITIES[c.severity] for c in st.proc.campaigns.values()} == {"info", "warning"}, "no page"
 
 
 def test_a_fragment_of_a_pool_with_a_card_stays_silent():
