@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import defaultdict
 from pathlib import Path
 
 import orjson
@@ -361,7 +362,7 @@ def latency(rate: float, seconds: float, batch: int, sink: bool = True) -> dict:
         for item in obj if isinstance(obj, list) else (obj,):
             if item.get("event_id") in wanted:
                 sent[item["event_id"]] = ts
-    delays: dict[str, list[float]] = {"account": [], "cluster": []}
+    delays: dict[str, list[float]] = defaultdict(list)  # by alert kind: account, cluster, campaign
     timeline = []  # (seconds since the first request record, delay s)
     t_first = min(ts for _p, _o, ts, _v in requests) if requests else 0
     unmatched = 0
@@ -374,7 +375,7 @@ def latency(rate: float, seconds: float, batch: int, sink: bool = True) -> dict:
         delays[where[1]].append((ts - sent[where[0]]) / 1000.0)
         timeline.append((round((sent[where[0]] - t_first) / 1000.0, 2), round((ts - sent[where[0]]) / 1000.0, 3)))
     timeline.sort()
-    every = sorted(delays["account"] + delays["cluster"])
+    every = sorted(d for kind in delays.values() for d in kind)
 
     def pct(xs: list[float], q: float) -> float | None:
         return round(xs[min(len(xs) - 1, int(q * len(xs)))], 3) if xs else None
