@@ -386,7 +386,9 @@ class AccountState:
                 self.ip_hash = ip_hash
                 if hll_add(hll, HLL_IP * HLL_REGISTERS, ip_hash):
                     self.weights[EST + HLL_IP] = -1.0
-                if (self.ip24_v4 < 0 and not self.ip24_text) or self.events & 15 == 1:
+                # a request a router relays comes from the router's egress: that /24 is the
+                # router's, tied (and judged a hub or not) as its router value, not the account's
+                if not ev.router_id and ((self.ip24_v4 < 0 and not self.ip24_text) or self.events & 15 == 1):
                     self.ip24 = ip_prefix(ip) or ""
         asn = ev.asn
         if asn is not None:

@@ -133,7 +133,7 @@ class CampaignProcessor:
         for r in reports:
             if r.share < cfg.min_share:
                 continue
-            if r.attribute == "tls" and cfg.tls_second_tie:
+            if (cfg.tls_second_tie and r.attribute == "tls") or (cfg.router_second_tie and r.attribute == "router"):
                 self._confirm(r, ts)
                 continue
             if r.attribute == "payment" and r.severity == "info":

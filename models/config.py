@@ -114,6 +114,7 @@ class CampaignConfig:
     join_overlap: int = 2  # a report joins a campaign sharing this many of its harvest-like accounts ...
     join_share: float = 0.3  # ... or this share of them
     tls_second_tie: int = 1  # 1: a TLS value only confirms a campaign other values tie (a popular SDK is no tie)
+    router_second_tie: int = 1  # 1: so does a router (a reseller's router carries honest customers too)
     pool_overlap: int = 1  # a prompt-pool (template) report joins a campaign sharing this many accounts
     update_every_s: float = 600.0  # joined accounts are named in an update at most this often (alert.md: <= 15 min)
     quiet_s: float = 3 * HOUR  # a campaign with no member signal for this long is resolved and forgotten

@@ -3,6 +3,8 @@ alerts routed below paging, quiet resolve, and the alert contract v1.1 on every 
 
 from __future__ import annotations
 
+import pytest
+
 from distillwatch.models.alerts import PAGING
 from distillwatch.models.campaign_processor import CampaignProcessor
 from distillwatch.models.config import CampaignConfig
@@ -48,10 +50,10 @@ def test_one_incident_names_every_member_as_it_joins():
     assert list(first[0]) == CONTRACT
     assert first[0]["links"] == [{"attribute": "payment", "value": "p1", "accounts": 3}]
     # another attribute value of the same operation joins it through shared accounts
-    second = st.minute(M0 + 1, report(M0 + 1, "router:r9", ["b", "c", "d", "e"]))
+    second = st.minute(M0 + 1, report(M0 + 1, "ip24:10.0.9.0/24", ["b", "c", "d", "e"]))
     assert [(a["dedup_key"], a["accounts_added"], a["accounts_total"]) for a in second] == [
         (first[0]["dedup_key"], ["d", "e"], 5)]
-    assert st.minute(M0 + 2, report(M0 + 2, "router:r9", ["b", "c", "d", "e"])) == [], "nobody new: no alert"
+    assert st.minute(M0 + 2, report(M0 + 2, "ip24:10.0.9.0/24", ["b", "c", "d", "e"])) == [], "nobody new: no alert"
 
 
 def test_reports_touching_two_campaigns_merge_them_and_resolve_the_younger():
@@ -59,7 +61,7 @@ def test_reports_touching_two_campaigns_merge_them_and_resolve_the_younger():
     older = st.minute(M0, report(M0, "payment:p1", ["a", "b", "c"]))[0]
     younger = st.minute(M0 + 1, report(M0 + 1, "payment:p2", ["x", "y", "z"]))[0]
     assert older["dedup_key"] != younger["dedup_key"]
-    merged = st.minute(M0 + 2, report(M0 + 2, "router:r1", ["a", "b", "x", "y"]))
+    merged = st.minute(M0 + 2, report(M0 + 2, "ip24:10.0.1.0/24", ["a", "b", "x", "y"]))
     assert [(a["dedup_key"], a["action"]) for a in merged] == [
         (younger["dedup_key"], "resolve"), (older["dedup_key"], "trigger")]
     assert merged[0]["accounts_added"] == [] and list(merged[0]) == CONTRACT
@@ -74,19 +76,24 @@ def test_hub_reports_tie_nothing():
     assert st.proc.campaigns == {}
 
 
-def test_a_tls_value_confirms_the_campaign_holding_its_members_and_ties_nobody():
+@pytest.mark.parametrize("attribute, value", [("tls", "popular-sdk"), ("router", "rtr-reseller")])
+def test_a_shared_stack_or_router_confirms_the_campaign_holding_its_members_and_ties_nobody(attribute, value):
+    """A popular SDK's TLS stack, and a reseller's router that carries honest customers as well as an
+    operation's accounts (seed 53: one router customer was named with the hydra through it), pass
+    the share bar but tie nobody: they confirm the campaign other values tie."""
     st = Stage(update_every_s=0)
-    # a popular SDK's stack above min_share (the harvest-like share of its users is no hub test)
-    assert st.minute(M0, report(M0, "tls:popular-sdk", ["a", "b", "c", "d"])) == [], "founds nothing"
+    cluster = f"{attribute}:{value}"
+    # above min_share (the harvest-like share of its users is no hub test)
+    assert st.minute(M0, report(M0, cluster, ["a", "b", "c", "d"])) == [], "founds nothing"
     assert st.proc.campaigns == {}
     st.minute(M0 + 1, report(M0 + 1, "payment:p1", ["a", "b", "c"], severity="warning"))  # one operation, not paging
     st.minute(M0 + 2, report(M0 + 2, "payment:p2", ["x", "y", "z"], severity="warning"))  # another
-    out = st.minute(M0 + 3, report(M0 + 3, "tls:popular-sdk", ["a", "b", "x", "h1", "h2"]))
+    out = st.minute(M0 + 3, report(M0 + 3, cluster, ["a", "b", "x", "h1", "h2"]))
     # the campaign holding most of its members pages, naming only its own accounts: the other
-    # operation is not merged in, and the SDK's other users (h1, h2: honest ones) are in no campaign
+    # operation is not merged in, and the value's other users (h1, h2: honest ones) are in no campaign
     assert [(a["kind"], a["action"], a["accounts_added"]) for a in out] == [("campaign", "trigger", ["a", "b", "c"])]
     assert out[0]["links"][0] == {"attribute": "payment", "value": "p1", "accounts": 3}
-    assert {"attribute": "tls", "value": "popular-sdk", "accounts": 2} in out[0]["links"]
+    assert {"attribute": attribute, "value": value, "accounts": 2} in out[0]["links"]
     assert sorted(st.proc.member_of) == ["a", "b", "c", "x", "y", "z"] and len(st.proc.campaigns) == 2
 
 

@@ -195,3 +195,23 @@ def test_an_ipv4_prefix_is_kept_as_a_number_and_reads_back_as_text(ip, prefix, p
     again = AccountState.from_bytes(st.to_bytes())
     assert (again.ip24, again.ip24_v4, again.ip24_text) == (prefix, st.ip24_v4, st.ip24_text)
     assert prefix.encode() in st.to_bytes()  # the record holds the text, as before
+
+
+def test_a_relayed_request_leaves_the_accounts_own_prefix_alone():
+    """A router relays its customers' requests from its egress addresses: that /24 is the router's
+    (tied as its router value), so it is never taken as the account's own."""
+    from distillwatch.models.event import decode
+
+    def request(i: int, ip: str, router: str | None) -> bytes:
+        via = b', "router_id": "%s"' % router.encode() if router else b""
+        return (b'{"event_id": "e%d", "ts": %d.0, "account_id": "a1", "model": "m", "input_tokens": 1,'
+                b' "output_tokens": 1, "status": 200, "client_ip": "%s"%s}' % (i, 1770595200 + i, ip.encode(), via))
+
+    st = AccountState()
+    for i in range(20):
+        (ev,), _ = decode(request(i, "47.242.241.182", "rtr-56f236df"))
+        st.update(ev)
+    assert (st.ip24, st.router) == ("", "rtr-56f236df")
+    (ev,), _ = decode(request(20, "203.0.113.9", None))
+    st.update(ev)
+    assert st.ip24 == "203.0.113.0/24", "its own address, sent directly, is"
