@@ -40,6 +40,7 @@ OVERALL_COLUMNS = (
     ("recall", "recall", 8),
     ("pages/day", "pages_per_day", 10),
     ("incidents/day", "incidents_per_day", 14),
+    ("notified/day", "notifications_per_day", 13),  # what a pager notifies: incidents opening or escalating
     ("campaigns", "active_campaigns", 10),
     ("benign impl.", "implicated_benign", 13),
 )
