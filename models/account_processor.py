@@ -434,7 +434,7 @@ class AccountProcessor:
                 self.links.append((target, Degree(minute, attr, value)))
         if st.template and not hub:
             template_evidence.observe(self.template_minutes, minute, st.template, st.win_req, st.win_harvest, acc,
-                                      st.win_429, st.win_fresh)
+                                      st.win_429, st.win_fresh, int(st.fresh_t // MINUTE))
         if st.v_harvest >= cfg.watch_harvest and not hub:
             young = 1 if math.isnan(age) or age < cfg.young_s else 0
             req, out, harvest = st.win_req, int(st.win_out), round(st.v_harvest, 3)

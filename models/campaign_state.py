@@ -50,7 +50,7 @@ class CampaignState:
         self.slots: dict[str, list[int]] = {}  # member -> its recent active slots on the pool's templates
         self.harvest_nats = 0.0  # the pool's harvest CUSUM over its templates' requests (template_evidence.py)
         self.candidates: dict[str, int] = {}  # account -> harvest-like requests it sent on the pool's templates
-        # its operation's own behaviour (pool_behaviour.py): test -> [CUSUM nats, the run's accounts]
+        # its operation's own behaviour (pool_behaviour.py): test -> [CUSUM nats, {the run's account: minute}]
         self.behaviour: dict[str, list] = {}
 
     def add_member(self, acc: str, ts: float, contribution: float, via: str, max_members: int) -> bool:
@@ -85,8 +85,10 @@ class CampaignState:
             self.candidates[acc] = self.candidates.get(acc, 0) + k
         self.harvest_nats = max(self.harvest_nats, other.harvest_nats)
         for kind, (nats, accounts) in other.behaviour.items():
-            mine = self.behaviour.setdefault(kind, [0.0, []])
-            mine[0], mine[1] = max(mine[0], nats), sorted({*mine[1], *accounts})
+            mine = self.behaviour.setdefault(kind, [0.0, {}])
+            mine[0] = max(mine[0], nats)
+            for acc, minute in accounts.items():
+                mine[1][acc] = min(minute, mine[1].get(acc, minute))
         self.severity = max(self.severity, other.severity)
         self.last_ts = max(self.last_ts, other.last_ts)
         if other.score > self.score:

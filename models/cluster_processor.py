@@ -148,7 +148,8 @@ class ClusterProcessor:
         for key in sorted(uses):
             requests, harvest, accounts, users, throttled, fresh, throttlers, movers = uses[key]
             self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), p0, sorted(users), throttled,
-                                       fresh, sorted(throttlers), sorted(movers), p_throttled, p_fresh))
+                                       fresh, sorted(throttlers), [[acc, at] for acc, at in sorted(movers.items())],
+                                       p_throttled, p_fresh))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the

@@ -123,7 +123,7 @@ class TemplateMinute(NamedTuple):
     throttled: int = 0  # requests answered 429 (pool_behaviour.py: load moving across a pool)
     fresh: int = 0  # requests on a model their account moved to (pool_behaviour.py: a pool moving together)
     throttlers: list = []  # the accounts that sent the throttled ones (sorted, bounded as ``accounts``)
-    movers: list = []  # the accounts that sent the fresh ones
+    movers: list = []  # the accounts that sent the fresh ones, each with the minute its move began: [[account, minute]]
 
     KIND = TEMPLATE_MINUTE
 

@@ -19,7 +19,18 @@ cluster stage learns the population's share of each over all template requests. 
 Page CUSUM over the pool's template minutes, as the harvest test: ``k`` such requests of ``n``
 against the population's share ``p0``, the operation modelled at ``behaviour_factor`` times it.
 Past ``pool_nats`` with ``behaviour_accounts`` distinct accounts in the current run (the run's
-accounts are forgotten when its CUSUM falls back to zero), the pool is proven an operation.
+accounts are forgotten when its CUSUM falls back to zero), the pool is proven an operation; a move
+must also be *together*: at least ``behaviour_accounts`` of the run's movers, and
+``move_together_share`` of them, began their moves within ``move_together_s`` of one another.
+
+Why the move needs that and the throttles do not (null check on raw events, sweep seeds
+11-97, every labelled population taken as one pool): ordinary populations reach 2.7 nats of
+throttles at most, but independent adopters of a release reach hundreds of nats of moves (chat
+users 10-118, reasoning-heavy accounts 28-175, a reasoning business's three accounts 1,215): a
+share test says they adopted more than the average account, not that they moved together. What
+they do not do is move within the same hour: at most 5 of 18 chat users', 4 of 8 reasoning-heavy
+accounts', 3 of 5 coding-agent users' moves began within one hour, while a release chaser's
+dispatcher moves every account within the hour (3/3 to 12/12).
 """
 
 from __future__ import annotations
@@ -31,24 +42,53 @@ from distillwatch.models.template_evidence import harvest_llr
 
 THROTTLED, MOVED = "pool_throttled", "pool_moved"
 KINDS = (THROTTLED, MOVED)
-NATS, ACCOUNTS = range(2)  # a test's run: [CUSUM nats, its accounts (sorted)]
+NATS, ACCOUNTS = range(2)  # a test's run: [CUSUM nats, {account: the minute it was first counted (a move: began)}]
 
 
-def _evidence(u: PoolMinute) -> tuple[tuple[str, int, list, float], ...]:
-    return (THROTTLED, u.throttled, u.throttlers, u.throttle_base), (MOVED, u.fresh, u.movers, u.fresh_base)
+def _evidence(u: PoolMinute) -> tuple[tuple[str, int, dict[str, int], float], ...]:
+    throttlers = dict.fromkeys(u.throttlers, u.minute)
+    return (THROTTLED, u.throttled, throttlers, u.throttle_base), (MOVED, u.fresh, dict(u.movers), u.fresh_base)
+
+
+def together(minutes: list[int], window_s: float) -> int:
+    """The most of ``minutes`` (when each account's move began) within ``window_s`` of one another.
+
+    >>> together([10, 70, 12, 400, 40], 3600)
+    4
+    """
+    ordered = sorted(minutes)
+    span, best, lo = window_s / 60, 0, 0
+    for hi, m in enumerate(ordered):
+        while m - ordered[lo] > span:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _proven(kind: str, accounts: dict[str, int], cfg: CampaignConfig) -> bool:
+    if len(accounts) < cfg.behaviour_accounts:
+        return False
+    if kind == THROTTLED:
+        return True
+    k = together(list(accounts.values()), cfg.move_together_s)
+    return k >= cfg.behaviour_accounts and k >= cfg.move_together_share * len(accounts)
 
 
 def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
     """Add a pool template's minute to ``c``'s two CUSUMs; the tests that are past their bar
-    (with enough accounts) after it.
+    (with enough accounts, and a move together) after it.
 
     >>> c, cfg = CampaignState("cmp-1", 0.0), CampaignConfig()
-    >>> u = PoolMinute(7, "template:t1", 40, 0, [], 0.1, ["a", "b", "c"], 0, 30, [], ["a", "b", "c"], 0.02, 0.02)
+    >>> movers = [["a", 5], ["b", 6], ["c", 30]]
+    >>> u = PoolMinute(7, "template:t1", 40, 0, [], 0.1, ["a", "b", "c"], 0, 30, [], movers, 0.02, 0.02)
     >>> step(c, u, cfg), round(c.behaviour[MOVED][NATS], 1), c.behaviour[MOVED][ACCOUNTS]
-    (['pool_moved'], 32.5, ['a', 'b', 'c'])
+    (['pool_moved'], 32.5, {'a': 5, 'b': 6, 'c': 30})
     >>> quiet = u._replace(fresh=0, movers=[], requests=2000)
     >>> step(c, quiet, cfg), MOVED in c.behaviour  # the pool back at the population's share: the run is over
     ([], False)
+    >>> apart = [["a", 5], ["b", 300], ["c", 900]]  # three accounts that moved hours apart: no move together
+    >>> step(c, u._replace(movers=apart), cfg), round(c.behaviour[MOVED][NATS], 1)
+    ([], 32.5)
     """
     passed = []
     for kind, k, accounts, p0 in _evidence(u):
@@ -60,11 +100,13 @@ def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
             c.behaviour.pop(kind, None)  # back at zero: the run, and its accounts, are over
             continue
         if run is None:
-            run = c.behaviour[kind] = [0.0, []]
+            run = c.behaviour[kind] = [0.0, {}]
         run[NATS] = round(nats, 6)
-        if accounts and len(run[ACCOUNTS]) < cfg.max_members:
-            run[ACCOUNTS] = sorted({*run[ACCOUNTS], *accounts})
-        if nats >= cfg.pool_nats and len(run[ACCOUNTS]) >= cfg.behaviour_accounts:
+        known = run[ACCOUNTS]
+        for acc, minute in accounts.items():
+            if acc not in known and len(known) < cfg.max_members:
+                known[acc] = minute
+        if nats >= cfg.pool_nats and _proven(kind, known, cfg):
             passed.append(kind)
     return passed
 
@@ -75,8 +117,8 @@ def describe(kind: str, run: list, u: PoolMinute) -> str:
     if kind == THROTTLED:
         return (f"throttled (429) requests on its templates far above the population's {u.throttle_base:.1%}, "
                 f"from {n} of its accounts: load moving across the pool")
-    return (f"{n} of its accounts moved to a model none had used, together: requests on it far above "
+    return (f"{n} of its accounts moved to a model none had used, within the same hour: requests on it far above "
             f"the population's {u.fresh_base:.1%}")
 
 
-__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step"]
+__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step", "together"]

@@ -44,16 +44,17 @@ def _name(named: list, account: str) -> None:
 
 
 def observe(tally: dict[str, list], minute: int, template: str, requests: int, harvest: int, account: str,
-            throttled: int = 0, fresh: int = 0) -> None:
+            throttled: int = 0, fresh: int = 0, moved_at: int = -1) -> None:
     """Add one closed account-minute on ``template`` to the partition's tally: its requests, its
     harvest-like ones, the account among the harvest-like senders if it sent any, and among the
     template's users in any case (a pool that pages takes in whoever uses its private templates);
-    its throttled requests and those on a model it moved to, naming it among their senders.
+    its throttled requests, naming it among their senders, and those on a model it moved to (at
+    minute ``moved_at``), naming it among the movers with that minute.
 
     >>> tally = {}
-    >>> observe(tally, 7, "band:0a1b", 2, 1, "a"); observe(tally, 7, "band:0a1b", 1, 0, "b", 1, 1)
+    >>> observe(tally, 7, "band:0a1b", 2, 1, "a"); observe(tally, 7, "band:0a1b", 1, 0, "b", 1, 1, 5)
     >>> tally
-    {'7|band:0a1b': [7, 'band:0a1b', 3, 1, ['a'], ['a', 'b'], 1, 1, ['b'], ['b']]}
+    {'7|band:0a1b': [7, 'band:0a1b', 3, 1, ['a'], ['a', 'b'], 1, 1, ['b'], [['b', 5]]]}
     """
     key = f"{minute}|{template}"
     row = tally.get(key)
@@ -71,7 +72,9 @@ def observe(tally: dict[str, list], minute: int, template: str, requests: int, h
         _name(row[THROTTLERS], account)
     if fresh:
         row[FRESH] += fresh
-        _name(row[MOVERS], account)
+        movers = row[MOVERS]
+        if len(movers) < MAX_ACCOUNTS and all(m[0] != account for m in movers):
+            movers.append([account, moved_at])
 
 
 def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tuple[int, TemplateMinute]]:
@@ -99,12 +102,12 @@ def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tupl
 
 def gather(sums: dict[str, list], msg: TemplateMinute) -> None:
     """Sum one minute's messages per template cluster key over the account partitions (a row
-    indexed by the ``S_*`` positions)."""
+    indexed by the ``S_*`` positions; its movers map each to the minute its move began)."""
     key = f"template:{msg.template}"
     row = sums.get(key)
     if row is None:
         sums[key] = [msg.requests, msg.harvest, set(msg.accounts), set(msg.users), msg.throttled, msg.fresh,
-                     set(msg.throttlers), set(msg.movers)]
+                     set(msg.throttlers), {acc: at for acc, at in msg.movers}]
     else:
         row[S_REQUESTS] += msg.requests
         row[S_HARVEST] += msg.harvest
@@ -113,7 +116,7 @@ def gather(sums: dict[str, list], msg: TemplateMinute) -> None:
         row[S_THROTTLED] += msg.throttled
         row[S_FRESH] += msg.fresh
         row[S_THROTTLERS].update(msg.throttlers)
-        row[S_MOVERS].update(msg.movers)
+        row[S_MOVERS].update((acc, at) for acc, at in msg.movers)
 
 
 def learn_baseline(base: list[float], ts: float, sums: list[list]) -> None:
