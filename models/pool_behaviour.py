@@ -21,7 +21,8 @@ against the population's share ``p0``, the operation modelled at ``behaviour_fac
 Past ``pool_nats`` with ``behaviour_accounts`` distinct accounts in the current run (the run's
 accounts are forgotten when its CUSUM falls back to zero), the pool is proven an operation; a move
 must also be *together*: at least ``behaviour_accounts`` of the run's movers, and
-``move_together_share`` of them, began their moves within ``move_together_s`` of one another.
+``move_together_share`` of the accounts that used the pool's templates within the last
+``move_together_s``, began their moves within it.
 
 Why the move needs that and the throttles do not (null check on raw events, sweep seeds
 11-97, every labelled population taken as one pool): ordinary populations reach 2.7 nats of
@@ -50,33 +51,28 @@ def _evidence(u: PoolMinute) -> tuple[tuple[str, int, dict[str, int], float], ..
     return (THROTTLED, u.throttled, throttlers, u.throttle_base), (MOVED, u.fresh, dict(u.movers), u.fresh_base)
 
 
-def together(minutes: list[int], window_s: float) -> int:
-    """The most of ``minutes`` (when each account's move began) within ``window_s`` of one another.
-
-    >>> together([10, 70, 12, 400, 40], 3600)
-    4
-    """
-    ordered = sorted(minutes)
-    span, best, lo = window_s / 60, 0, 0
-    for hi, m in enumerate(ordered):
-        while m - ordered[lo] > span:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
+def _moved_together(c: CampaignState, movers: dict[str, int], now: int, cfg: CampaignConfig) -> bool:
+    """Whether ``behaviour_accounts`` of the run's movers, and ``move_together_share`` of the
+    accounts that used the pool's templates within the last ``move_together_s``, began their moves
+    within it: the pool moved, not a few of its accounts on their own."""
+    since = now - cfg.move_together_s / 60
+    k = sum(1 for began in movers.values() if began >= since)
+    return k >= cfg.behaviour_accounts and k >= cfg.move_together_share * len(c.recent)
 
 
-def _proven(kind: str, accounts: dict[str, int], cfg: CampaignConfig) -> bool:
-    if len(accounts) < cfg.behaviour_accounts:
-        return False
-    if kind == THROTTLED:
-        return True
-    k = together(list(accounts.values()), cfg.move_together_s)
-    return k >= cfg.behaviour_accounts and k >= cfg.move_together_share * len(accounts)
+def _seen(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> None:
+    """Keep who used the pool's templates within the last ``move_together_s`` (and when last)."""
+    recent = c.recent
+    for acc in u.users:
+        recent[acc] = u.minute
+    since = u.minute - cfg.move_together_s / 60
+    for acc in [a for a, m in recent.items() if m < since]:
+        del recent[acc]
 
 
 def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
     """Add a pool template's minute to ``c``'s two CUSUMs; the tests that are past their bar
-    (with enough accounts, and a move together) after it.
+    (with enough accounts, and a move of the pool's accounts together) after it.
 
     >>> c, cfg = CampaignState("cmp-1", 0.0), CampaignConfig()
     >>> movers = [["a", 5], ["b", 6], ["c", 30]]
@@ -86,10 +82,14 @@ def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
     >>> quiet = u._replace(fresh=0, movers=[], requests=2000)
     >>> step(c, quiet, cfg), MOVED in c.behaviour  # the pool back at the population's share: the run is over
     ([], False)
-    >>> apart = [["a", 5], ["b", 300], ["c", 900]]  # three accounts that moved hours apart: no move together
+    >>> apart = [["a", -300], ["b", -100], ["c", 6]]  # three accounts that moved hours apart: no move together
     >>> step(c, u._replace(movers=apart), cfg), round(c.behaviour[MOVED][NATS], 1)
     ([], 32.5)
+    >>> c = CampaignState("cmp-2", 0.0)  # three of the twelve accounts that used the pool in the hour
+    >>> step(c, u._replace(users=[f"u{i:02d}" for i in range(12)]), cfg)
+    []
     """
+    _seen(c, u, cfg)
     passed = []
     for kind, k, accounts, p0 in _evidence(u):
         run = c.behaviour.get(kind)
@@ -106,7 +106,8 @@ def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
         for acc, minute in accounts.items():
             if acc not in known and len(known) < cfg.max_members:
                 known[acc] = minute
-        if nats >= cfg.pool_nats and _proven(kind, known, cfg):
+        if nats >= cfg.pool_nats and len(known) >= cfg.behaviour_accounts and (
+                kind == THROTTLED or _moved_together(c, known, u.minute, cfg)):
             passed.append(kind)
     return passed
 
@@ -121,4 +122,4 @@ def describe(kind: str, run: list, u: PoolMinute) -> str:
             f"the population's {u.fresh_base:.1%}")
 
 
-__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step", "together"]
+__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step"]
