@@ -22,7 +22,7 @@ Past ``pool_nats`` with ``behaviour_accounts`` distinct accounts in the current 
 accounts are forgotten when its CUSUM falls back to zero), the pool is proven an operation; a move
 must also be *together*: at least ``behaviour_accounts`` of the run's movers, and
 ``move_together_share`` of the accounts that used the pool's templates within the last
-``move_together_s``, began their moves within it.
+``move_together_s``, began their moves within ``move_together_s`` of one another.
 
 Why the move needs that and the throttles do not (null check on raw events, sweep seeds
 11-97, every labelled population taken as one pool): ordinary populations reach 2.7 nats of
@@ -51,12 +51,27 @@ def _evidence(u: PoolMinute) -> tuple[tuple[str, int, dict[str, int], float], ..
     return (THROTTLED, u.throttled, throttlers, u.throttle_base), (MOVED, u.fresh, dict(u.movers), u.fresh_base)
 
 
-def _moved_together(c: CampaignState, movers: dict[str, int], now: int, cfg: CampaignConfig) -> bool:
-    """Whether ``behaviour_accounts`` of the run's movers, and ``move_together_share`` of the
-    accounts that used the pool's templates within the last ``move_together_s``, began their moves
-    within it: the pool moved, not a few of its accounts on their own."""
-    since = now - cfg.move_together_s / 60
-    k = sum(1 for began in movers.values() if began >= since)
+def together(minutes: list[int], window_s: float) -> int:
+    """The most of ``minutes`` (when each account's move began) within ``window_s`` of one another.
+
+    >>> together([10, 70, 12, 400, 40], 3600)
+    4
+    """
+    ordered = sorted(minutes)
+    span, best, lo = window_s / 60, 0, 0
+    for hi, m in enumerate(ordered):
+        while m - ordered[lo] > span:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def _moved_together(c: CampaignState, movers: dict[str, int], cfg: CampaignConfig) -> bool:
+    """Whether ``behaviour_accounts`` of the run's movers began their moves within
+    ``move_together_s`` of one another, and were ``move_together_share`` of the accounts that used
+    the pool's templates in the last ``move_together_s``: the pool moved, not a few of its accounts
+    on their own (the move may have begun before the pool was found: the minutes are the accounts')."""
+    k = together(list(movers.values()), cfg.move_together_s)
     return k >= cfg.behaviour_accounts and k >= cfg.move_together_share * len(c.recent)
 
 
@@ -82,7 +97,7 @@ def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
     >>> quiet = u._replace(fresh=0, movers=[], requests=2000)
     >>> step(c, quiet, cfg), MOVED in c.behaviour  # the pool back at the population's share: the run is over
     ([], False)
-    >>> apart = [["a", -300], ["b", -100], ["c", 6]]  # three accounts that moved hours apart: no move together
+    >>> apart = [["a", 5], ["b", 300], ["c", 900]]  # three accounts that moved hours apart: no move together
     >>> step(c, u._replace(movers=apart), cfg), round(c.behaviour[MOVED][NATS], 1)
     ([], 32.5)
     >>> c = CampaignState("cmp-2", 0.0)  # three of the twelve accounts that used the pool in the hour
@@ -107,7 +122,7 @@ def step(c: CampaignState, u: PoolMinute, cfg: CampaignConfig) -> list[str]:
             if acc not in known and len(known) < cfg.max_members:
                 known[acc] = minute
         if nats >= cfg.pool_nats and len(known) >= cfg.behaviour_accounts and (
-                kind == THROTTLED or _moved_together(c, known, u.minute, cfg)):
+                kind == THROTTLED or _moved_together(c, known, cfg)):
             passed.append(kind)
     return passed
 
@@ -117,9 +132,9 @@ def describe(kind: str, run: list, u: PoolMinute) -> str:
     n = len(run[ACCOUNTS])
     if kind == THROTTLED:
         return (f"throttled (429) requests on its templates far above the population's {u.throttle_base:.1%}, "
-                f"from {n} of its accounts: load moving across the pool")
+                f"from {n} of its accounts")
     return (f"{n} of its accounts moved to a model none had used, within the same hour: requests on it far above "
             f"the population's {u.fresh_base:.1%}")
 
 
-__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step"]
+__all__ = ["ACCOUNTS", "KINDS", "MOVED", "NATS", "THROTTLED", "describe", "step", "together"]
