@@ -399,8 +399,8 @@ class CampaignProcessor:
 
     def _behaviour(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
         """Add a pool template's minute to the tests of its operation's own behaviour
-        (:mod:`distillwatch.models.pool_behaviour`: throttled load moving across the pool, its
-        accounts moving to a model together); one past its bar proves the pool an operation, as the
+        (:mod:`distillwatch.models.pool_behaviour`: its accounts throttled far above the population,
+        or moving to a model together); one past its bar proves the pool an operation, as the
         harvest test does: it pages (``error``), the run's accounts and the pool's candidates join,
         and from then on whoever uses one of its templates joins (:meth:`_pool_harvest`, ``_proof``).
 

@@ -135,9 +135,10 @@ class ClusterProcessor:
     def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
         """Learn the population's harvest, throttled and moved-model shares from every template's
         minute and pass each template's minute on to the campaign stage, which tests pools on it:
-        the minutes of a pool's templates, and those of templates only a pool's members use (a paraphrase of its
-        templates whose key nobody else shares: most of an evasive pool's requests). At most one
-        message per template and minute (~40 a minute in all on the simulated worlds)."""
+        the minutes of a pool's templates, and those of templates only a pool's members use (a
+        paraphrase of its templates whose key nobody else shares: most of an evasive pool's
+        requests). At most one message per template and minute (~40 a minute in all on the
+        simulated worlds)."""
         base = self.template_base
         cfg = self.config
         template_evidence.learn_baseline(base, ts, list(uses.values()))

@@ -136,7 +136,7 @@ class CampaignConfig:
     pool_accounts: int = 8  # ... once this many distinct accounts sent harvest-like requests on its templates
     # an operation's own behaviour (models/pool_behaviour.py): throttled load, or a move to a model, pool-wide
     behaviour_factor: float = 3.0  # the operation's model: three times the population's share of such requests ...
-    behaviour_accounts: int = 3  # ... from at least this many of the pool's accounts (load moving, a move together)
+    behaviour_accounts: int = 3  # ... from at least this many of the pool's accounts (throttled, or moving together)
     move_together_s: float = HOUR  # a move is together when that many accounts' moves began within this ...
     move_together_share: float = 0.67  # ... and this share of the pool's accounts active in it (adopters spread out)
     # two independent ties (campaign_processor._two_ties): a prompt pool whose accounts also share a card pages

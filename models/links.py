@@ -120,7 +120,7 @@ class TemplateMinute(NamedTuple):
     harvest: int
     accounts: list
     users: list
-    throttled: int = 0  # requests answered 429 (pool_behaviour.py: load moving across a pool)
+    throttled: int = 0  # requests answered 429 (pool_behaviour.py: a pool throttled far above the population)
     fresh: int = 0  # requests on a model their account moved to (pool_behaviour.py: a pool moving together)
     throttlers: list = []  # the accounts that sent the throttled ones (sorted, bounded as ``accounts``)
     movers: list = []  # the accounts that sent the fresh ones, each with the minute its move began: [[account, minute]]
