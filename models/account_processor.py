@@ -22,6 +22,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Iterator
+from sys import intern
 from typing import Final
 
 from distillwatch.models import account_scoring, report, template_evidence
@@ -36,6 +37,7 @@ from distillwatch.models.links import CAMPAIGNS, Degree, Link, Message, Rewind, 
 from distillwatch.models.partitioning import partition_for
 from distillwatch.models.peers import VOUCHED_VERIFICATION, WEAK_VERIFICATION, PeerModel, peer_group
 from distillwatch.models.reorder import ReorderBuffer
+from distillwatch.models.sketches import stable_hash
 from distillwatch.models.timespans import DAY, HOUR, MINUTE
 
 LINK_ATTRIBUTES: Final = ("payment", "tls", "ip24", "router", "template")
@@ -188,7 +190,10 @@ class AccountProcessor:
         elif minute > win_minute:
             self._close_window(acc, st)
             self._open_window(acc, st, minute)
-        st.update(ev, self._is_new_model(ev.model, ts))
+        model = ev.model
+        if model != st.model or model == st.fresh_model:  # (before update makes it the account's model)
+            self._track_model(st, model, ts)
+        st.update(ev, self._is_new_model(model, ts))
         self.dirty.add(acc)
         if ts > self.max_ts:
             self.max_ts = ts
@@ -216,6 +221,29 @@ class AccountProcessor:
             self.first_ts = min(self.first_ts, ts)
         cfg = self.config
         return first - self.first_ts >= cfg.new_model_warmup_s and ts - first <= cfg.new_model_s
+
+    def _track_model(self, st: AccountState, model: str, ts: float) -> None:
+        """Note a model the account never used (a 62-bit Bloom filter of its models) and, once it
+        has sent ``fresh_model_events`` requests, remember it as the model the account moved to;
+        for ``fresh_model_s`` after that, its requests on that model count in ``win_fresh``.
+
+        An account-local fact (the account's own history, in its own event order), so replay and
+        the stream, with any number of partitions, count the same requests; "the first time this
+        partition saw the model" would not. Called on a switch of model or a request on the model
+        it moved to (forgotten once the move is old): an account that stays on one model costs
+        two string comparisons per request."""
+        cfg = self.config
+        if model != st.model:
+            bit = 1 << (stable_hash(model) % 62)
+            if not st.models_seen & bit:
+                st.models_seen |= bit
+                if st.events >= cfg.fresh_model_events:
+                    st.fresh_model, st.fresh_t = intern(model), ts
+        if model == st.fresh_model:
+            if ts - st.fresh_t <= cfg.fresh_model_s:
+                st.win_fresh += 1
+            else:
+                st.fresh_model = ""
 
     def advance(self, watermark: float) -> None:
         """Move the watermark forward and close every account minute that ended before it."""
@@ -405,7 +433,8 @@ class AccountProcessor:
             for attr, value, target in self._link_targets(st):
                 self.links.append((target, Degree(minute, attr, value)))
         if st.template and not hub:
-            template_evidence.observe(self.template_minutes, minute, st.template, st.win_req, st.win_harvest, acc)
+            template_evidence.observe(self.template_minutes, minute, st.template, st.win_req, st.win_harvest, acc,
+                                      st.win_429, st.win_fresh, int(st.fresh_t // MINUTE))
         if st.v_harvest >= cfg.watch_harvest and not hub:
             young = 1 if math.isnan(age) or age < cfg.young_s else 0
             req, out, harvest = st.win_req, int(st.win_out), round(st.v_harvest, 3)

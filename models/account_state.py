@@ -64,15 +64,15 @@ _COUNTER_FLOATS = (
     "cot_day", "e429_day", "sat_day", "rep_day", "distill_day", "newmodel_day", "batch_day", "gap_mean", "gap_var",
     "base_mean", "base_var", "base_n", "base_t", "peer_t", "w_ref",
     "v_score", "v_volume", "v_harvest", "v_automation", "score_t",
-    "seq_s", "sig_mean", "sig_t0", "sig_t", "harvest_day", "seq_t0", "seq_req", "seq_harvest",
+    "seq_s", "sig_mean", "sig_t0", "sig_t", "harvest_day", "seq_t0", "seq_req", "seq_harvest", "fresh_t",
 )
-_COUNTER_INTS = ("verification", "events", "degree_day", "v_top", "ip_hash")
-_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "org")
+_COUNTER_INTS = ("verification", "events", "degree_day", "v_top", "ip_hash", "models_seen")
+_IDENTITY_STRS = ("payment", "tls", "ip24", "asn", "router", "template", "model", "last_event", "org", "fresh_model")
 # 2. the open incident: highest severity raised and alerts raised for this account
 _INCIDENT_INTS = ("severity", "alert_seq")
 # 3. the open event-time minute, for the per-minute aggregate
 _WINDOW_FLOATS = ("win_in", "win_out", "win_cot", "win_reasoning")
-_WINDOW_INTS = ("win_minute", "win_req", "win_429", "win_sat", "win_harvest")
+_WINDOW_INTS = ("win_minute", "win_req", "win_429", "win_sat", "win_harvest", "win_fresh")
 _WINDOW_STRS = ("win_event",)
 
 _FLOATS = _COUNTER_FLOATS + _WINDOW_FLOATS
@@ -92,8 +92,10 @@ _WIN_MINUTE_AT: Final = 1 + 8 * len(_FLOATS) + 8 * _INTS.index("win_minute")
 # seq_t0/seq_req/seq_harvest (the current run of sequential evidence, for the alert's reason); org: the
 # org id (an org suppression matches the account's alerts), was a has-an-org flag; 6: the strings'
 # lengths in the head, their bytes last (decoded without a length read per string); 7: the last client
-# IP as its hash (``ip_hash``, an int) instead of the address (a string of its own: ~64 B per account)
-_VERSION: Final = 7
+# IP as its hash (``ip_hash``, an int) instead of the address (a string of its own: ~64 B per account);
+# 8: the models it used (``models_seen``, a 62-bit Bloom filter), the one it moved to after its first
+# requests and when (``fresh_model``, ``fresh_t``) and the open minute's requests on it (``win_fresh``)
+_VERSION: Final = 8
 COT_LEVEL: Final = 0.5  # a prompt "asks for the reasoning" at this cot_elicitation score (defines win_harvest)
 
 
@@ -167,6 +169,7 @@ class AccountState:
     seq_t0: float
     seq_req: float
     seq_harvest: float
+    fresh_t: float
     win_in: float
     win_out: float
     win_cot: float
@@ -176,6 +179,7 @@ class AccountState:
     degree_day: int
     v_top: int
     ip_hash: int
+    models_seen: int
     severity: int
     alert_seq: int
     win_minute: int
@@ -183,6 +187,7 @@ class AccountState:
     win_429: int
     win_sat: int
     win_harvest: int
+    win_fresh: int
     payment: str
     tls: str
     asn: str
@@ -191,6 +196,7 @@ class AccountState:
     model: str
     last_event: str
     org: str
+    fresh_model: str
     win_event: str
     ip24_v4: int
     ip24_text: str
@@ -470,7 +476,7 @@ class AccountState:
     def reset_window(self, minute: int) -> None:
         """Open event-time minute ``minute``: the window group starts from zero."""
         self.win_minute = minute
-        self.win_req = self.win_429 = self.win_sat = self.win_harvest = 0
+        self.win_req = self.win_429 = self.win_sat = self.win_harvest = self.win_fresh = 0
         self.win_in = self.win_out = self.win_cot = self.win_reasoning = 0.0
 
     # -- serialisation (no pickle) -----------------------------------------------------------
@@ -503,11 +509,11 @@ class AccountState:
          st.gap_mean, st.gap_var, st.base_mean, st.base_var, st.base_n, st.base_t, st.peer_t, st.w_ref,
          st.v_score, st.v_volume, st.v_harvest, st.v_automation, st.score_t,
          st.seq_s, st.sig_mean, st.sig_t0, st.sig_t, st.harvest_day, st.seq_t0, st.seq_req, st.seq_harvest,
-         st.win_in, st.win_out, st.win_cot, st.win_reasoning,
-         st.verification, st.events, st.degree_day, st.v_top, st.ip_hash, st.severity, st.alert_seq,
-         st.win_minute, st.win_req, st.win_429, st.win_sat, st.win_harvest,
+         st.fresh_t, st.win_in, st.win_out, st.win_cot, st.win_reasoning,
+         st.verification, st.events, st.degree_day, st.v_top, st.ip_hash, st.models_seen, st.severity,
+         st.alert_seq, st.win_minute, st.win_req, st.win_429, st.win_sat, st.win_harvest, st.win_fresh,
          n_payment, n_tls, n_ip24, n_asn, n_router, n_template, n_model, n_last_event, n_org,
-         n_win_event) = _FIXED.unpack_from(data, offset)
+         n_fresh_model, n_win_event) = _FIXED.unpack_from(data, offset)
         pos = offset + _FIXED.size
         st.weights[:_SERIAL_WEIGHTS] = array("d", data[pos : pos + 8 * _SERIAL_WEIGHTS])
         pos += 8 * _SERIAL_WEIGHTS
@@ -531,6 +537,8 @@ class AccountState:
         st.last_event = data[pos:end].decode()
         pos, end = end, end + n_org
         st.org = intern(data[pos:end].decode())
+        pos, end = end, end + n_fresh_model
+        st.fresh_model = intern(data[pos:end].decode())
         pos, end = end, end + n_win_event
         st.win_event = data[pos:end].decode()
         if end != len(data):

@@ -48,7 +48,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from distillwatch.models import lockstep, report, template_evidence
+from distillwatch.models import lockstep, pool_behaviour, report, template_evidence
 from distillwatch.models.alerts import MAX_ACCOUNTS, SEVERITIES, SEVERITY_RANK
 from distillwatch.models.campaign_state import (
     C_ATTRIBUTE,
@@ -68,7 +68,7 @@ from distillwatch.models.timespans import MINUTE
 
 ERROR = SEVERITY_RANK["error"]
 # the pool-wide ties that prove a prompt pool an operation, in the order a member's ``via`` names them
-PROOFS = ("pool_harvest", "pool_card", "lockstep", "pool_timing")
+PROOFS = ("pool_harvest", "pool_card", "lockstep", "pool_timing", *pool_behaviour.KINDS)
 WARNING = SEVERITY_RANK["warning"]
 
 
@@ -148,6 +148,7 @@ class CampaignProcessor:
         for u in uses:
             cid = self._pool_of(u)
             if cid is not None:
+                self._behaviour(self.campaigns[cid], u, ts)
                 self._pool_harvest(self.campaigns[cid], u, ts)
                 pools.add(cid)  # new activity on its templates: its rounds may now show
         # once per minute per pool, and before the minute's verdicts: a member's page then folds
@@ -395,6 +396,31 @@ class CampaignProcessor:
             if member_of.get(acc, c.id) == c.id:
                 c.add_member(acc, ts, 0.0, via, cfg.max_members)
         self.index(c)
+
+    def _behaviour(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
+        """Add a pool template's minute to the tests of its operation's own behaviour
+        (:mod:`distillwatch.models.pool_behaviour`: its accounts throttled far above the population,
+        or moving to a model together); one past its bar proves the pool an operation, as the
+        harvest test does: it pages (``error``), the run's accounts and the pool's candidates join,
+        and from then on whoever uses one of its templates joins (:meth:`_pool_harvest`, ``_proof``).
+
+        Before the harvest test: an operation that hides its chain of thought sends harvest-like
+        requests at the population's share, so that test never passes for it, and without a
+        lockstep dispatcher nor a shared card nothing else ties its pool."""
+        cfg = self.config
+        for kind in pool_behaviour.step(c, u, cfg):
+            key = f"{kind}:{c.id}"
+            if key in c.clusters:
+                continue
+            run = c.behaviour[kind]
+            c.clusters[key] = [kind, pool_behaviour.describe(kind, run, u), len(run[pool_behaviour.ACCOUNTS]), 0, 0,
+                               [], run[pool_behaviour.NATS], cfg.pool_nats]
+            c.severity = max(c.severity, ERROR)
+            c.last_ts = ts
+            for acc in sorted({*run[pool_behaviour.ACCOUNTS], *c.candidates}):
+                if self.member_of.get(acc, c.id) == c.id:
+                    c.add_member(acc, ts, 0.0, key, cfg.max_members)
+            self.index(c)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""

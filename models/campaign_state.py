@@ -32,7 +32,8 @@ class CampaignState:
     alert, 0 while it has not paged)."""
 
     __slots__ = ("id", "created", "last_ts", "members", "clusters", "severity", "alerted", "alert_seq",
-                 "alerted_ts", "score", "threshold", "samples", "slots", "harvest_nats", "candidates")
+                 "alerted_ts", "score", "threshold", "samples", "slots", "harvest_nats", "candidates", "behaviour",
+                 "recent")
 
     def __init__(self, cid: str, created: float) -> None:
         self.id = cid
@@ -50,6 +51,9 @@ class CampaignState:
         self.slots: dict[str, list[int]] = {}  # member -> its recent active slots on the pool's templates
         self.harvest_nats = 0.0  # the pool's harvest CUSUM over its templates' requests (template_evidence.py)
         self.candidates: dict[str, int] = {}  # account -> harvest-like requests it sent on the pool's templates
+        # its operation's own behaviour (pool_behaviour.py): test -> [CUSUM nats, {the run's account: minute}]
+        self.behaviour: dict[str, list] = {}
+        self.recent: dict[str, int] = {}  # account -> the last minute it used the pool's templates (the last hour)
 
     def add_member(self, acc: str, ts: float, contribution: float, via: str, max_members: int) -> bool:
         """Add or refresh a member; returns whether it is new (beyond ``max_members`` none is added)."""
@@ -82,6 +86,13 @@ class CampaignState:
         for acc, k in other.candidates.items():
             self.candidates[acc] = self.candidates.get(acc, 0) + k
         self.harvest_nats = max(self.harvest_nats, other.harvest_nats)
+        for acc, minute in other.recent.items():
+            self.recent[acc] = max(minute, self.recent.get(acc, minute))
+        for kind, (nats, accounts) in other.behaviour.items():
+            mine = self.behaviour.setdefault(kind, [0.0, {}])
+            mine[0] = max(mine[0], nats)
+            for acc, minute in accounts.items():
+                mine[1][acc] = min(minute, mine[1].get(acc, minute))
         self.severity = max(self.severity, other.severity)
         self.last_ts = max(self.last_ts, other.last_ts)
         if other.score > self.score:

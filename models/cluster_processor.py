@@ -60,8 +60,9 @@ class ClusterProcessor:
         self.alerts: list[dict] = []
         self.rows: list[tuple[str, dict]] = []
         self.out: list[Message] = []  # reports, pool minutes, watermarks and rewinds for the campaign stage
-        # the population's decayed template requests and harvest-like ones, and when (template_evidence.py)
-        self.template_base: list[float] = [0.0, 0.0, 0.0]
+        # the population's decayed template requests, harvest-like ones, when, throttled ones and ones on
+        # a model moved to (template_evidence.py)
+        self.template_base: list[float] = [0.0, 0.0, 0.0, 0.0, 0.0]
 
     @property
     def watermark(self) -> float:
@@ -132,17 +133,24 @@ class ClusterProcessor:
             self._pool_minutes(minute, ts, uses)
 
     def _pool_minutes(self, minute: int, ts: float, uses: dict[str, list]) -> None:
-        """Learn the population's harvest share from every template's minute and pass each
-        template's minute on to the campaign stage, which tests pools on it: the minutes of a
-        pool's templates, and those of templates only a pool's members use (a paraphrase of its
-        templates whose key nobody else shares: most of an evasive pool's requests). At most one
-        message per template and minute (~40 a minute in all on the simulated worlds)."""
+        """Learn the population's harvest, throttled and moved-model shares from every template's
+        minute and pass each template's minute on to the campaign stage, which tests pools on it:
+        the minutes of a pool's templates, and those of templates only a pool's members use (a
+        paraphrase of its templates whose key nobody else shares: most of an evasive pool's
+        requests). At most one message per template and minute (~40 a minute in all on the
+        simulated worlds)."""
         base = self.template_base
-        template_evidence.learn_baseline(base, ts, sum(u[0] for u in uses.values()), sum(u[1] for u in uses.values()))
-        p0 = round(template_evidence.baseline_share(base, self.config.pool_benign_floor), 6)
+        cfg = self.config
+        template_evidence.learn_baseline(base, ts, list(uses.values()))
+        p0 = round(template_evidence.baseline_share(base, cfg.pool_benign_floor), 6)
+        floor = cfg.pool_behaviour_floor
+        p_throttled = round(template_evidence.baseline_share(base, floor, template_evidence.B_THROTTLED), 6)
+        p_fresh = round(template_evidence.baseline_share(base, floor, template_evidence.B_FRESH), 6)
         for key in sorted(uses):
-            requests, harvest, accounts, users = uses[key]
-            self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), p0, sorted(users)))
+            requests, harvest, accounts, users, throttled, fresh, throttlers, movers = uses[key]
+            self.out.append(PoolMinute(minute, key, requests, harvest, sorted(accounts), p0, sorted(users), throttled,
+                                       fresh, sorted(throttlers), [[acc, at] for acc, at in sorted(movers.items())],
+                                       p_throttled, p_fresh))
 
     def _forget_silent(self, cutoff: float) -> None:
         """Once per event-time day (the degree sketch's day, which snapshots keep): drop the

@@ -41,6 +41,9 @@ class AccountConfig:
     threshold_min_samples: int = 100  # scores learnt before the quantile replaces the floor
     new_model_s: float = 48 * HOUR  # a model first seen this recently counts as newly released
     new_model_warmup_s: float = 6 * HOUR  # models seen in the first hours are not "new"
+    # an account's move to a model it never used (template_evidence.py: a pool moving together)
+    fresh_model_events: int = 20  # a model first used after this many requests is one the account moved to ...
+    fresh_model_s: float = 6 * HOUR  # ... and its requests on it count as the move's for this long
     z_cap: float = 8.0  # one feature's robust z counts at most this much
     automation_weight: float = 0.5  # scripted traffic alone is ordinary for API customers
     self_min_hours: int = 24  # own-history baseline counts only after a day of hourly samples
@@ -104,6 +107,7 @@ class ClusterConfig:
     forget_s: float = 30 * DAY  # a cluster with no member link for this long is forgotten, and so is such a member
     lockstep_slots: int = 16  # a template member's recent active 2-minute slots kept (models/lockstep.py)
     pool_benign_floor: float = 0.1  # the population's harvest-like share of template requests is never taken below this
+    pool_behaviour_floor: float = 0.01  # ... and its throttled and moved-model shares never below this
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,11 @@ class CampaignConfig:
     pool_harvest_factor: float = 2.0  # harvesting pool model: twice the population's share of harvest-like requests
     pool_nats: float = 20.0  # CUSUM evidence against the population's share that makes the pool page (as lockstep) ...
     pool_accounts: int = 8  # ... once this many distinct accounts sent harvest-like requests on its templates
+    # an operation's own behaviour (models/pool_behaviour.py): throttled load, or a move to a model, pool-wide
+    behaviour_factor: float = 3.0  # the operation's model: three times the population's share of such requests ...
+    behaviour_accounts: int = 3  # ... from at least this many of the pool's accounts (throttled, or moving together)
+    move_together_s: float = HOUR  # a move is together when that many accounts' moves began within this ...
+    move_together_share: float = 0.67  # ... and this share of the pool's accounts active in it (adopters spread out)
     # two independent ties (campaign_processor._two_ties): a prompt pool whose accounts also share a card pages
     card_pool_members: int = 5  # a template tie of this many members (a pool, as ClusterConfig.pool_members) ...
     card_members: int = 2  # ... and a payment card tie of at least this many of its members

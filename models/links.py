@@ -120,6 +120,10 @@ class TemplateMinute(NamedTuple):
     harvest: int
     accounts: list
     users: list
+    throttled: int = 0  # requests answered 429 (pool_behaviour.py: a pool throttled far above the population)
+    fresh: int = 0  # requests on a model their account moved to (pool_behaviour.py: a pool moving together)
+    throttlers: list = []  # the accounts that sent the throttled ones (sorted, bounded as ``accounts``)
+    movers: list = []  # the accounts that sent the fresh ones, each with the minute its move began: [[account, minute]]
 
     KIND = TEMPLATE_MINUTE
 
@@ -137,6 +141,12 @@ class PoolMinute(NamedTuple):
     accounts: list
     baseline: float
     users: list
+    throttled: int = 0  # as in TemplateMinute, summed
+    fresh: int = 0
+    throttlers: list = []
+    movers: list = []
+    throttle_base: float = 0.0  # the population's throttled share of template requests
+    fresh_base: float = 0.0  # the population's share of template requests on a model their account moved to
 
     KIND = POOL_MINUTE
 
@@ -165,21 +175,33 @@ def from_wire(data: list) -> Message:
     >>> from_wire(['W', 2, 1e300])
     Watermark(source=2, watermark=inf)
 
-    A template or pool minute from a worker that did not send the template's users yet (one field
-    short) takes its harvest-like senders as the users it knew, so a rolling upgrade reads the
-    messages in flight:
+    A template or pool minute from a worker that did not send the template's users yet takes its
+    harvest-like senders as the users it knew, and one that did not count throttled requests and
+    model moves yet counts none, so a rolling upgrade reads the messages in flight:
 
-    >>> from_wire(['T', 7, 't1', 3, 1, ['a']])
-    TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a'], users=['a'])
+    >>> from_wire(['T', 7, 't1', 3, 1, ['a']])  # doctest: +NORMALIZE_WHITESPACE
+    TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a'], users=['a'], throttled=0,
+                   fresh=0, throttlers=[], movers=[])
     """
     kind = _KINDS.get(data[0]) if data else None
-    if (kind is TemplateMinute or kind is PoolMinute) and len(data) == len(kind._fields):
-        data = [*data, data[5]]
+    if kind is TemplateMinute or kind is PoolMinute:
+        data = _upgrade_minute(kind, data)
     if kind is None or len(data) != len(kind._fields) + 1:
         raise ValueError(f"not a link message: {data[:3]!r}")
     if kind is Watermark or kind is Rewind:
         return kind(data[1], unclamp_infinity(data[2]))
     return kind(*data[1:])
+
+
+def _upgrade_minute(kind: type, data: list) -> list:
+    """A template or pool minute of an older worker, padded to the current fields (see
+    :func:`from_wire`): the users after the harvest-like senders, then the throttle and move counts."""
+    users = kind._fields.index("users") + 1  # type: ignore[attr-defined]
+    if len(data) == users:
+        data = [*data, data[5]]
+    if len(data) == users + 1:
+        data = [*data, *kind._field_defaults.values()]  # type: ignore[attr-defined]
+    return data
 
 
 __all__ = ["CAMPAIGNS", "DEGREE", "LINK", "POOL_MINUTE", "REPORT", "REWIND", "TEMPLATE_MINUTE", "VERDICT", "WATERMARK",

@@ -154,6 +154,25 @@ def test_slow_and_low_is_found_where_it_hides_its_chain_of_thought(tmp_path):
     assert r["benign"]["implicated"] == 0 and r["benign"]["false_pages"] == 0, r["benign"]
 
 
+def test_rate_limit_sharding_is_found_by_its_throttled_pool(tmp_path):
+    """Issue 11: in seed 41's world the rate-limit-sharding operation (8 accounts, 1,400-2,100
+    requests a day each, short code answers) hides its chain of thought: its pool stayed a silent
+    fragment of 2-3 harvest-like accounts all day, no account paged and its cards never reached
+    min_share (recall 0). Its throttled requests on its templates, 1.6 % of them against the
+    population's 0.7 %, from several of its accounts, page the pool (models/pool_behaviour.py;
+    measured: 8 of 8, ttd p50 25, p90 75 min; benign implicated 0)."""
+    simulate(tmp_path / "events.jsonl", tmp_path / "labels.csv", seed=41, accounts=300, hours=24)
+    with open(tmp_path / "alerts.jsonl", "wb") as out:
+        replay([str(tmp_path / "events.jsonl")], out, io.BytesIO())
+    r = evaluate(tmp_path / "labels.csv", tmp_path / "alerts.jsonl", min_severity="error", world_days=1.0)
+    s = r["scenarios"]["rate_limit_sharding"]
+    assert s["recall"] == 1.0 and s["incidents_per_campaign_max"] == 1 and s["ttd_p90_min"] <= 90, s
+    ties = {link["attribute"] for a in map(orjson.loads, open(tmp_path / "alerts.jsonl", "rb"))
+            if a["kind"] == "campaign" for link in a["links"]}
+    assert "pool_throttled" in ties
+    assert r["benign"]["implicated"] == 0 and r["benign"]["false_pages"] == 0, r["benign"]
+
+
 def test_benign_look_alikes_pinned(full):
     """Issues 11/12 target: no page on the look-alikes, <= 1 false page per week, <= 0.1 % of benign
     accounts implicated. Measured: the tutoring app and the reasoning businesses are no longer paged

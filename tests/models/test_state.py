@@ -31,9 +31,10 @@ def test_account_state_counts_and_round_trip():
     assert x[4] > 0.9  # near-duplicate prompts: template repetition
     assert x[8] > 0.95  # every completion hit max_tokens
     blob = st.to_bytes()
-    # 1,208 bytes here: the sequential harvest evidence (+48) and the recent event-id ring (+64) of
-    # issues 12 and 14 are worth their bytes; the bound keeps the record from growing unnoticed
-    assert len(blob) < 1250
+    # 1,262 bytes here: the sequential harvest evidence (+48) and the recent event-id ring (+64) of
+    # issues 12 and 14, and the models an account used and the one it moved to (+26, issue 11's
+    # pool behaviour) are worth their bytes; the bound keeps the record from growing unnoticed
+    assert len(blob) < 1275
     again = AccountState.from_bytes(blob)
     assert extract(again) == x
     assert again.to_bytes() == blob
