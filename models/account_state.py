@@ -377,10 +377,12 @@ class AccountState:
 
     def capability_shares(self) -> list[float]:
         """The capability weights as shares (one list per closed account-minute's row: the weights
-        come out as a list first, which compiled code iterates natively, where it steps through
-        an ``array`` one boxed item at a time)."""
+        come out as a list first, which compiled code iterates natively; an ``array`` it steps
+        through one boxed item at a time)."""
         caps: list[float] = self.weights[CAPS:HOURS].tolist()
-        total = sum(caps)
+        total = 0.0
+        for c in caps:  # sum's additions in its order, natively (compiled, sum is a generic call)
+            total += c
         return [c / total for c in caps] if total > 0.0 else [0.0] * 8
 
     def _update_identity(self, ev: Event) -> None:
