@@ -35,7 +35,7 @@ COMPILED = (
     "account_processor", "account_scoring", "account_state", "alerts", "cluster_scoring",
     "event_clock", "features", "jsonsafe", "minute_merge", "partitioning", "peers", "report",
     "riverstate", "sketches", "suppressions", "timespans", "cluster_processor", "reorder", "lockstep",
-    "event_fields", "engine",
+    "event_fields", "engine", "template_evidence",
 )
 
 # follow_imports=silent: the interpreted modules are read for their types only; call-arg: links.py's

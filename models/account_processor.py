@@ -43,6 +43,9 @@ from distillwatch.models.timespans import DAY, HOUR, MINUTE
 LINK_ATTRIBUTES: Final = ("payment", "tls", "ip24", "router", "template")
 _FLUSH_AHEAD_S: Final = 365 * DAY  # a flush moves the watermark this far past the newest event
 _COT_SHARE: Final = FEATURE_INDEX["cot_share"]
+# Link and Degree messages (per watched account-minute, daily per account) built straight from a
+# tuple: a named tuple's own ``__new__`` is interpreted code, ``tuple.__new__`` is C; same objects.
+_message = tuple.__new__
 
 
 class AccountProcessor:
@@ -431,7 +434,7 @@ class AccountProcessor:
         if day > st.degree_day and not hub:
             st.degree_day = day
             for attr, value, target in self._link_targets(st):
-                self.links.append((target, Degree(minute, attr, value)))
+                self.links.append((target, _message(Degree, (minute, attr, value))))
         if st.template and not hub:
             template_evidence.observe(self.template_minutes, minute, st.template, st.win_req, st.win_harvest, acc,
                                       st.win_429, st.win_fresh, int(st.fresh_t // MINUTE))
@@ -439,8 +442,8 @@ class AccountProcessor:
             young = 1 if math.isnan(age) or age < cfg.young_s else 0
             req, out, harvest = st.win_req, int(st.win_out), round(st.v_harvest, 3)
             for attr, value, target in self._link_targets(st):
-                self.links.append((target, Link(minute, attr, value, acc, req, out, harvest, young,
-                                                st.v_top, st.last_event)))
+                self.links.append((target, _message(Link, (minute, attr, value, acc, req, out, harvest, young,
+                                                            st.v_top, st.last_event))))
 
     def _sequential(self, st: AccountState, close_ts: float, group: str, risk: float) -> bool:
         """Add the closed minute's harvest evidence to the account's CUSUM; whether it now pages."""

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from distillwatch.models.account_state import HLL_END_USER, HLL_IP, HLL_PROMPT, AccountState
+from distillwatch.models.account_state import EST, HLL_END_USER, HLL_IP, HLL_PROMPT, HOURS, AccountState
 from distillwatch.models.sketches import entropy_share
 
 
@@ -76,7 +76,7 @@ def extract(st: AccountState) -> list[float]:
         math.log((st.out_day + 1.0) / (st.in_day + 1.0)),
         st.sat_day / r_day,
         st.e429_day / r_day,
-        entropy_share(st.hours),
+        entropy_share(st.weights[HOURS:EST].tolist()),
         1.0 / (1.0 + sd),
         math.log1p(st.distinct(HLL_IP)),
         st.newmodel_day / r_day,

@@ -36,6 +36,7 @@ MINUTE_, TEMPLATE, REQUESTS, HARVEST, ACCOUNTS, USERS, THROTTLED, FRESH, THROTTL
 # a cluster stage's sum of one template's minute (gather) and the population's totals (learn_baseline)
 S_REQUESTS, S_HARVEST, S_ACCOUNTS, S_USERS, S_THROTTLED, S_FRESH, S_THROTTLERS, S_MOVERS = range(8)
 B_REQUESTS, B_HARVEST, B_T, B_THROTTLED, B_FRESH = range(5)
+_message = tuple.__new__  # a named tuple from a tuple, in C (its own ``__new__`` is interpreted)
 
 
 def _name(named: list, account: str) -> None:
@@ -87,15 +88,22 @@ def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tupl
     ([(3, TemplateMinute(minute=7, template='t1', requests=3, harvest=1, accounts=['a', 'b'],
                          users=['a', 'b', 'c'], throttled=2, fresh=0, throttlers=['c'], movers=[]))], ['9|t1'])
     """
-    due = sorted((row[MINUTE_], row[TEMPLATE], key) for key, row in tally.items()
-                 if (row[MINUTE_] + 1) * MINUTE <= boundary)
+    # a loop with the minute as a typed local: compiled, the test is machine arithmetic (it runs for
+    # every row held, at every minute boundary)
+    due: list[tuple[int, str, str]] = []
+    for key, row in tally.items():
+        minute: int = row[MINUTE_]
+        if (minute + 1) * MINUTE <= boundary:
+            due.append((minute, row[TEMPLATE], key))
+    due.sort()
     out = []
     for minute, template, key in due:
         row = tally.pop(key)
         if len(row) < MOVERS + 1:  # a row a snapshot kept before throttles and moves were counted
             row.extend((0, 0, [], []))
-        msg = TemplateMinute(minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]), sorted(row[USERS]),
-                             row[THROTTLED], row[FRESH], sorted(row[THROTTLERS]), sorted(row[MOVERS]))
+        msg = _message(TemplateMinute, (minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]),
+                                        sorted(row[USERS]), row[THROTTLED], row[FRESH], sorted(row[THROTTLERS]),
+                                        sorted(row[MOVERS])))
         out.append((partition_for(f"template:{template}", partitions), msg))
     return out
 

@@ -1,3 +1,4 @@
+import random
 
 import pytest
 
@@ -46,3 +47,23 @@ def test_near_duplicate_simhashes_share_bands():
 def test_entropy_share():
     assert entropy_share([1.0] * 24) == pytest.approx(1.0)
     assert entropy_share([5.0] + [0.0] * 23) == 0.0
+
+
+def test_hll_register_and_rank_are_those_of_the_64_bit_product():
+    """hll_add computes ``h = ((x ^ (x >> 29)) * golden) % 2**64`` in 16-bit limbs (for compiled
+    code): the register it sets and the rank it stores are those of ``h`` taken whole, for 32- and
+    64-bit hashes and the edge values."""
+    rng = random.Random(7)
+    hashes = [0, 1, 2**29, 2**32 - 1, 2**32, 2**62 - 1, 2**62, 2**63, 2**64 - 1]
+    hashes += [rng.getrandbits(bits) for bits in (32, 64) for _ in range(3000)]
+    for x in hashes:
+        h = ((x ^ (x >> 29)) * 0x9E3779B97F4A7C15) % 2**64
+        register, rank = h >> 59, 60 - (h & (2**59 - 1)).bit_length()
+        regs = hll_registers(1)
+        assert hll_add(regs, 0, x)
+        assert regs.tobytes()[register] == rank and sum(regs.tobytes()) == rank, x
+
+
+def test_simhash_bands_of_64_bit_values():
+    for x in (0, 2**64 - 1, 0xFEDCBA9876543210):
+        assert simhash_bands(x) == tuple((band << 16) | ((x >> (16 * band)) & 0xFFFF) for band in range(4))
