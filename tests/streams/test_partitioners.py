@@ -272,7 +272,7 @@ def test_a_worker_fed_by_another_partitioner(kafka_bootstrap, topic_prefix, tmp_
             time.sleep(0.5)
         # live, 4 h of event time in ~25 s (--rate: --speed would wait for the stream's implausible
         # far-future events): a re-routed event trails its neighbours by about one
-        # worker batch (0.2 s, ~2 min of event time), inside the 5 min lateness
+        # worker batch (DW_BATCH_WITHIN_S, 0.1 s: ~1 min of event time), inside the 5 min lateness
         subprocess.run([pipeline.CLI, "publish", str(path), "--batch", "10", "--rate", "1500",
                         "--partitioner", name], env=env, check=True, capture_output=True, timeout=120)
         values = pipeline.read(kafka_bootstrap, env["DW_ALERTS_TOPIC"],
