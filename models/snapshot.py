@@ -15,6 +15,7 @@ from collections.abc import Callable, Container, Iterable, Mapping
 
 import orjson
 
+from distillwatch.models import template_evidence
 from distillwatch.models.account_processor import AccountProcessor, forget_boundary
 from distillwatch.models.account_state import AccountState
 from distillwatch.models.campaign_processor import CampaignProcessor
@@ -140,6 +141,7 @@ def restore_account_processor(
         proc.counters.update(fields.pop("counters"))  # a counter added since the record keeps its zero
         for name, value in fields.items():
             setattr(proc, name, _unclamp(value))
+        template_evidence.upgrade_tally(proc.template_minutes)
         proc.peers.load(peers)
         proc.threshold.load(threshold)
     opened: dict[int, list[tuple[int, str]]] = {}
@@ -195,6 +197,7 @@ def restore_cluster_processor(
         for f, v in fields.items():
             setattr(cl, f, _unclamp(v))
     proc.template_base = doc["template_base"]
+    template_evidence.upgrade_base(proc.template_base)
     proc.degree.load(degree_day, degree)
     proc.threshold.load(threshold)
     return proc, doc["extra"]

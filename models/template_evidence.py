@@ -61,8 +61,6 @@ def observe(tally: dict[str, list], minute: int, template: str, requests: int, h
     row = tally.get(key)
     if row is None:
         row = tally[key] = [minute, template, 0, 0, [], [], 0, 0, [], []]
-    elif len(row) < MOVERS + 1:  # a row a snapshot kept before throttles and moves were counted
-        row.extend((0, 0, [], []))
     row[REQUESTS] += requests
     if harvest:
         row[HARVEST] += harvest
@@ -99,8 +97,6 @@ def drain(tally: dict[str, list], boundary: float, partitions: int) -> list[tupl
     out = []
     for minute, template, key in due:
         row = tally.pop(key)
-        if len(row) < MOVERS + 1:  # a row a snapshot kept before throttles and moves were counted
-            row.extend((0, 0, [], []))
         msg = _message(TemplateMinute, (minute, template, row[REQUESTS], row[HARVEST], sorted(row[ACCOUNTS]),
                                         sorted(row[USERS]), row[THROTTLED], row[FRESH], sorted(row[THROTTLERS]),
                                         sorted(row[MOVERS])))
@@ -127,19 +123,41 @@ def gather(sums: dict[str, list], msg: TemplateMinute) -> None:
         row[S_MOVERS].update((acc, at) for acc, at in msg.movers)
 
 
+def upgrade_tally(tally: dict[str, list]) -> None:
+    """Pad the tally rows a snapshot kept before throttles and moves were counted (once, at
+    restore: :func:`observe` and :func:`drain` then read every row alike).
+
+    >>> tally = {"7|t1": [7, "t1", 3, 1, ["a"], ["a"]]}
+    >>> upgrade_tally(tally); tally
+    {'7|t1': [7, 't1', 3, 1, ['a'], ['a'], 0, 0, [], []]}
+    """
+    for row in tally.values():
+        if len(row) < MOVERS + 1:
+            row.extend((0, 0, [], []))
+
+
+def upgrade_base(base: list[float]) -> None:
+    """Pad population totals a snapshot kept before throttles and moves were counted (once, at
+    restore: :func:`learn_baseline` reads five fields).
+
+    >>> base = [10.0, 2.0, 60.0]
+    >>> upgrade_base(base); base
+    [10.0, 2.0, 60.0, 0.0, 0.0]
+    """
+    if len(base) < B_FRESH + 1:
+        base.extend((0.0, 0.0))
+
+
 def learn_baseline(base: list[float], ts: float, sums: list[list]) -> None:
     """Fold a minute's template sums (:func:`gather`'s rows) into the population's decayed totals
-    ``[requests, harvest, t, throttled, fresh]`` (a day's memory; a snapshot's older three-field
-    list gains the other two): every template counts, harvesters' too, which only raises the
-    baseline a pool must beat.
+    ``[requests, harvest, t, throttled, fresh]`` (a day's memory): every template counts,
+    harvesters' too, which only raises the baseline a pool must beat.
 
-    >>> base = [0.0, 0.0, 0.0]
+    >>> base = [0.0, 0.0, 0.0, 0.0, 0.0]
     >>> learn_baseline(base, 60.0, [[10, 2, set(), set(), 1, 0, set(), set()], [5, 1, set(), set(), 0, 3, [], []]])
     >>> base
     [15.0, 3.0, 60.0, 1.0, 3.0]
     """
-    if len(base) < B_FRESH + 1:
-        base.extend((0.0, 0.0))
     f = math.exp(-max(0.0, ts - base[B_T]) / DAY)
     for field, pos in ((B_REQUESTS, S_REQUESTS), (B_HARVEST, S_HARVEST), (B_THROTTLED, S_THROTTLED),
                        (B_FRESH, S_FRESH)):
@@ -174,4 +192,4 @@ def harvest_llr(requests: int, harvest: int, factor: float, p_benign: float) -> 
 
 __all__ = ["B_FRESH", "B_THROTTLED", "MAX_ACCOUNTS", "S_ACCOUNTS", "S_FRESH", "S_HARVEST", "S_MOVERS", "S_REQUESTS",
            "S_THROTTLED", "S_THROTTLERS", "S_USERS", "baseline_share", "drain", "gather", "harvest_llr",
-           "learn_baseline", "observe"]
+           "learn_baseline", "observe", "upgrade_base", "upgrade_tally"]

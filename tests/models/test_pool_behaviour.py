@@ -172,3 +172,23 @@ def test_a_merged_pools_runs_are_kept():
     [c] = st.proc.campaigns.values()
     assert c.behaviour[MOVED][1] == {"h2": M0} and c.behaviour[THROTTLED][1] == {"z1": M0 + 2}
     assert c.behaviour[MOVED][0] > 5 and c.behaviour[THROTTLED][0] > 5
+
+
+def test_a_snapshot_from_before_the_counts_restores_padded_once():
+    """A partition's tally rows and a cluster stage's population totals kept before throttles and
+    moves were counted are padded at restore, so the hot path reads every row alike."""
+    from distillwatch.models.snapshot import (
+        account_partition_to_bytes,
+        cluster_to_bytes,
+        restore_account_processor,
+        restore_cluster_processor,
+    )
+
+    acc = AccountProcessor(0, 1)
+    acc.template_minutes = {f"{M0}|tpl-pool": [M0, "tpl-pool", 3, 1, ["a"], ["a", "b"]]}
+    restored = restore_account_processor(0, 1, account_partition_to_bytes(acc), {})
+    assert restored.template_minutes == {f"{M0}|tpl-pool": [M0, "tpl-pool", 3, 1, ["a"], ["a", "b"], 0, 0, [], []]}
+    cl = ClusterProcessor(0, 1)
+    cl.template_base = [100.0, 12.0, 60.0]
+    again, _ = restore_cluster_processor(0, 1, cluster_to_bytes(cl))
+    assert again.template_base == [100.0, 12.0, 60.0, 0.0, 0.0]
