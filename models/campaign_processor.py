@@ -265,11 +265,20 @@ class CampaignProcessor:
         if pool < cfg.card_pool_members or card < cfg.card_members:
             return
         value = f"a prompt pool of {pool} accounts, {card} of them on one card"
-        c.clusters[key] = ["pool_card", value, len(c.members), 0, 0, [], float(card), float(cfg.card_members)]
+        self._prove(c, "pool_card", value, len(c.members), float(card), float(cfg.card_members), sorted(c.candidates),
+                    ts)
+
+    def _prove(self, c: CampaignState, kind: str, value: str, accounts: int, nats: float, bar: float,
+               joining: list[str], ts: float) -> None:
+        """Record a pool-wide tie (one of :data:`PROOFS`) among ``c``'s links, page the campaign
+        (``error``) and take in ``joining`` (those no other campaign holds): the one step that
+        every test proving a pool an operation ends with."""
+        key = f"{kind}:{c.id}"
+        c.clusters[key] = [kind, value, accounts, 0, 0, [], nats, bar]
         c.severity = max(c.severity, ERROR)
-        for acc in sorted(c.candidates):
+        for acc in joining:
             if self.member_of.get(acc, c.id) == c.id:
-                c.add_member(acc, ts, 0.0, key, cfg.max_members)
+                c.add_member(acc, ts, 0.0, key, self.config.max_members)
         self.index(c)
 
     def _record(self, c: CampaignState, r: Report, members: int, ts: float) -> None:
@@ -342,15 +351,8 @@ class CampaignProcessor:
             kind, nats, bar = "pool_timing", both, cfg.pool_nats + math.log1p(both)
             value = f"{rounds}, and asking for reasoning traces ({c.harvest_nats:.0f} nats)"
             joining = sorted(set(c.slots) | set(c.candidates))
-        key = f"{kind}:{c.id}"
-        if key in c.clusters:
-            return
-        c.clusters[key] = [kind, value, t.members, 0, 0, [], round(nats, 4), round(bar, 4)]
-        c.severity = max(c.severity, ERROR)
-        for acc in joining:  # the tested accounts below the gate are the operation's too
-            if self.member_of.get(acc, c.id) == c.id:
-                c.add_member(acc, ts, 0.0, key, cfg.max_members)
-        self.index(c)
+        if f"{kind}:{c.id}" not in c.clusters:  # the tested accounts below the gate are the operation's too
+            self._prove(c, kind, value, t.members, round(nats, 4), round(bar, 4), joining, ts)
 
     def _pool_harvest(self, c: CampaignState, u: PoolMinute, ts: float) -> None:
         """Add a pool template's minute to the pool's harvest CUSUM, remember who sent its
@@ -409,18 +411,13 @@ class CampaignProcessor:
         lockstep dispatcher nor a shared card nothing else ties its pool."""
         cfg = self.config
         for kind in pool_behaviour.step(c, u, cfg):
-            key = f"{kind}:{c.id}"
-            if key in c.clusters:
+            if f"{kind}:{c.id}" in c.clusters:
                 continue
             run = c.behaviour[kind]
-            c.clusters[key] = [kind, pool_behaviour.describe(kind, run, u), len(run[pool_behaviour.ACCOUNTS]), 0, 0,
-                               [], run[pool_behaviour.NATS], cfg.pool_nats]
-            c.severity = max(c.severity, ERROR)
             c.last_ts = ts
-            for acc in sorted({*run[pool_behaviour.ACCOUNTS], *c.candidates}):
-                if self.member_of.get(acc, c.id) == c.id:
-                    c.add_member(acc, ts, 0.0, key, cfg.max_members)
-            self.index(c)
+            self._prove(c, kind, pool_behaviour.describe(kind, run, u), len(run[pool_behaviour.ACCOUNTS]),
+                        run[pool_behaviour.NATS], cfg.pool_nats, sorted({*run[pool_behaviour.ACCOUNTS], *c.candidates}),
+                        ts)
 
     def _absorb(self, c: CampaignState, other: CampaignState, ts: float) -> None:
         """Merge ``other`` into the older ``c``; a paged ``other`` gets its ``resolve``."""
