@@ -120,8 +120,7 @@ def is_pool(attribute: str, v: ClusterVerdict, cfg: ClusterConfig, members: int 
     >>> is_pool("template", v._replace(members=2), cfg), is_pool("template", v._replace(members=2), cfg, 2)
     (False, True)
     """
-    return (attribute == "template" and v.members >= (members or cfg.pool_members) and v.share >= cfg.pool_share
-            and v.signature >= cfg.pool_harvest)
+    return attribute == "template" and _harvesters_only(v, cfg, members or cfg.pool_members)
 
 
 def is_shared_card(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> bool:
@@ -142,8 +141,13 @@ def is_shared_card(attribute: str, v: ClusterVerdict, cfg: ClusterConfig) -> boo
     >>> is_shared_card("payment", v._replace(share=0.4), cfg), is_shared_card("payment", v._replace(members=1), cfg)
     (False, False)
     """
-    return (attribute == "payment" and v.members >= cfg.card_members and v.share >= cfg.pool_share
-            and v.signature >= cfg.pool_harvest)
+    return attribute == "payment" and _harvesters_only(v, cfg, cfg.card_members)
+
+
+def _harvesters_only(v: ClusterVerdict, cfg: ClusterConfig, members: int) -> bool:
+    """``members`` harvest-like accounts on the value, ``pool_share`` of its users, their mean
+    harvest at ``pool_harvest``: a value private to harvesting (a pool's template, a shared card)."""
+    return v.members >= members and v.share >= cfg.pool_share and v.signature >= cfg.pool_harvest
 
 
 __all__ = ["ClusterTerm", "ClusterVerdict", "hub_share", "is_pool", "is_shared_card", "severity", "verdict"]
